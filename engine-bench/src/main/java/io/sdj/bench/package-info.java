@@ -1,0 +1,2 @@
+/** JMH benchmarks of the kernels and whole models; run the shaded {@code target/benchmarks.jar}. */
+package io.sdj.bench;
