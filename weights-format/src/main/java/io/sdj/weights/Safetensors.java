@@ -32,7 +32,7 @@ import java.util.Map;
  * or overlap and ending exactly at the end of the file, and element count × dtype size = byte length.
  * Tensors are zero-copy slices of the mapping; close the file to unmap.
  */
-public final class Safetensors implements AutoCloseable {
+public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSource {
     /** The reference implementation refuses headers above 100 MB. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
@@ -187,6 +187,7 @@ public final class Safetensors implements AutoCloseable {
 
     public Map<String, String> metadata() { return metadata; }
 
+    @Override
     public boolean contains(String name) { return entries.containsKey(name); }
 
     public Entry entry(String name) {
@@ -200,6 +201,15 @@ public final class Safetensors implements AutoCloseable {
         Entry e = entry(name);
         return data.asSlice(e.begin(), e.end() - e.begin());
     }
+
+    @Override
+    public WeightTensor get(String name) { return weight(name); }
+
+    @Override
+    public java.util.Set<String> names() { return entries.keySet(); }
+
+    @Override
+    public String origin() { return path.toString(); }
 
     /** A float tensor (F32, F16 or BF16) as a zero-copy {@link WeightTensor}. */
     public WeightTensor weight(String name) {
