@@ -1,0 +1,64 @@
+package io.sdj.models.unet;
+
+import io.sdj.core.Tensor;
+import io.sdj.core.WeightSource;
+import io.sdj.core.Workspace;
+
+import java.util.List;
+
+/**
+ * diffusers {@code CrossAttnDownBlock2D} (resnet then transformer, per layer) and {@code DownBlock2D} (resnets only):
+ * <pre>
+ *   for each layer: h = resnets[i](h, temb); [h = attentions[i](h, context)]; skips += h
+ *   if not the last block: h = downsamplers.0(h); skips += h
+ * </pre>
+ */
+final class DownBlock {
+    private final ResnetBlock2D[] resnets;
+    private final Transformer2DModel[] attentions;   // null for DownBlock2D
+    private final Downsample2D downsampler;          // null for the last block
+
+    DownBlock(WeightSource w, UNetConfig c, int index, int in, int tembChannels) {
+        int out = c.blockOutChannels()[index];
+        int layers = c.layersPerBlock()[index];
+        boolean crossAttn = c.downBlockTypes().get(index).equals(UNetConfig.CROSS_ATTN_DOWN);
+        this.resnets = new ResnetBlock2D[layers];
+        this.attentions = crossAttn ? new Transformer2DModel[layers] : null;
+        for (int i = 0; i < layers; i++) {
+            resnets[i] = new ResnetBlock2D(w.at("resnets." + i), i == 0 ? in : out, out, tembChannels,
+                    c.normNumGroups(), c.normEps(), c.resnetOutScaleFactor());
+            if (crossAttn) {
+                attentions[i] = new Transformer2DModel(w.at("attentions." + i), out, c.numAttentionHeads()[index],
+                        c.crossAttentionDim()[index], c.transformerLayersPerBlock()[index], c.normNumGroups(), c.useLinearProjection());
+            }
+        }
+        boolean last = index == c.numBlocks() - 1;
+        this.downsampler = last ? null : new Downsample2D(w.at("downsamplers.0"), out, c.downsamplePadding());
+    }
+
+    /** Number of skip tensors this block adds. */
+    int skipCount() { return resnets.length + (downsampler == null ? 0 : 1); }
+
+    /**
+     * @param x     [B, in, H, W]: the previous block's output, itself a skip tensor (not released here)
+     * @param skips receives every output state (owned by the skip list until an up block consumes it)
+     * @return the block's output (also the last entry added to {@code skips})
+     */
+    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context, List<Tensor> skips) {
+        Tensor h = x;
+        for (int i = 0; i < resnets.length; i++) {
+            h = resnets[i].forward(ws, h, tembAct);
+            if (attentions != null) {
+                Tensor a = attentions[i].forward(ws, h, context);
+                ws.release(h);
+                h = a;
+            }
+            skips.add(h);
+        }
+        if (downsampler != null) {
+            h = downsampler.forward(ws, h);
+            skips.add(h);
+        }
+        return h;
+    }
+}

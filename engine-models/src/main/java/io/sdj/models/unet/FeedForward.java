@@ -1,0 +1,28 @@
+package io.sdj.models.unet;
+
+import io.sdj.core.Tensor;
+import io.sdj.core.WeightSource;
+import io.sdj.core.Workspace;
+import io.sdj.ops.Activation;
+import io.sdj.ops.Activations;
+import io.sdj.ops.Linear;
+
+/** diffusers {@code FeedForward} with GEGLU: net.0.proj (dim → 2·inner), hidden · GELU(gate), net.2 (inner → dim). */
+final class FeedForward {
+    private final Linear proj, out;
+
+    FeedForward(WeightSource w, int dim, int inner) {
+        this.proj = new Linear(ModelWeights.tensor(w, "net.0.proj.weight", 2 * inner, dim), ModelWeights.tensor(w, "net.0.proj.bias", 2 * inner));
+        this.out = new Linear(ModelWeights.tensor(w, "net.2.weight", dim, inner), ModelWeights.tensor(w, "net.2.bias", dim));
+    }
+
+    /** residual + ff(x). */
+    Tensor forward(Workspace ws, Tensor x, Tensor residual) {
+        Tensor p = proj.forward(ws, x);
+        Tensor g = Activations.geglu(ws, p);
+        ws.release(p);
+        Tensor y = out.forward(ws, g, Activation.NONE, residual);
+        ws.release(g);
+        return y;
+    }
+}

@@ -1,0 +1,241 @@
+package io.sdj.models.unet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The parts of a diffusers {@code UNet2DConditionModel} config (0.25 semantics) that this engine runs, with every
+ * per-block value already expanded to one entry per down block (index i = {@code down_block_types[i]}).
+ * Keys missing from the JSON take diffusers' constructor defaults; unknown keys are ignored; values that select
+ * features this engine does not implement (class/addition embeddings, other block types, ...) are refused by
+ * {@link #fromJson} with an error naming the key.
+ *
+ * <p>{@code numAttentionHeads[i]} is the number of heads of block i: diffusers 0.25 uses {@code attention_head_dim}
+ * as the head COUNT when {@code num_attention_heads} is null (the SD 1.x / 2.x configs rely on this); the head size
+ * is then channels / heads.
+ */
+public record UNetConfig(
+        int inChannels,
+        int outChannels,
+        boolean centerInputSample,
+        boolean flipSinToCos,
+        float freqShift,
+        List<String> downBlockTypes,
+        String midBlockType,          // "UNetMidBlock2DCrossAttn" or null (no mid block)
+        List<String> upBlockTypes,
+        int[] blockOutChannels,
+        int[] layersPerBlock,
+        int downsamplePadding,
+        float midBlockScaleFactor,
+        int normNumGroups,
+        float normEps,
+        int[] crossAttentionDim,
+        int[] transformerLayersPerBlock,
+        int[] numAttentionHeads,
+        boolean useLinearProjection,
+        boolean upcastAttention,
+        float resnetOutScaleFactor,
+        Integer timeCondProjDim,
+        int timeEmbeddingDim,
+        int convInKernel,
+        int convOutKernel,
+        Integer sampleSize) {
+
+    public static final String CROSS_ATTN_DOWN = "CrossAttnDownBlock2D";
+    public static final String DOWN = "DownBlock2D";
+    public static final String CROSS_ATTN_UP = "CrossAttnUpBlock2D";
+    public static final String UP = "UpBlock2D";
+    public static final String MID_CROSS_ATTN = "UNetMidBlock2DCrossAttn";
+
+    public int numBlocks() { return blockOutChannels.length; }
+
+    /** The mid block is absent ({@code mid_block_type: null}, BK-SDM Small / Tiny). */
+    public boolean hasMidBlock() { return midBlockType != null; }
+
+    /** Parses a diffusers {@code config.json} of a {@code UNet2DConditionModel}. */
+    public static UNetConfig fromJson(JsonNode j) {
+        if (j == null || !j.isObject()) throw new IllegalArgumentException("UNet config: expected a JSON object, got " + j);
+        String cls = text(j, "_class_name", "UNet2DConditionModel");
+        if (!cls.equals("UNet2DConditionModel")) refuse("_class_name", cls, "only UNet2DConditionModel is supported");
+
+        requireNull(j, "class_embed_type");
+        requireNull(j, "num_class_embeds");
+        requireNull(j, "addition_embed_type");
+        requireNull(j, "encoder_hid_dim");
+        requireNull(j, "encoder_hid_dim_type");
+        requireNull(j, "timestep_post_act");
+        requireNull(j, "time_embedding_act_fn");
+        requireNull(j, "cross_attention_norm");
+        requireNull(j, "reverse_transformer_layers_per_block");
+        requireNull(j, "num_attention_heads");  // diffusers 0.25 itself refuses it ("not possible to define ... via num_attention_heads")
+        requireValue(j, "time_embedding_type", "positional");
+        requireValue(j, "resnet_time_scale_shift", "default");
+        requireValue(j, "attention_type", "default");
+        requireValue(j, "act_fn", "silu");
+        requireFalse(j, "resnet_skip_time_act");
+        requireFalse(j, "dual_cross_attention");
+        requireFalse(j, "class_embeddings_concat");
+        if (anyTrue(j.get("only_cross_attention"))) refuse("only_cross_attention", j.get("only_cross_attention"), "only false is supported");
+        if (anyTrue(j.get("mid_block_only_cross_attention"))) refuse("mid_block_only_cross_attention", j.get("mid_block_only_cross_attention"), "only false/null is supported");
+
+        List<String> down = strings(j, "down_block_types", List.of(CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, DOWN));
+        List<String> up = strings(j, "up_block_types", List.of(UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP));
+        int[] channels = ints(j, "block_out_channels", new int[]{320, 640, 1280, 1280}, -1);
+        int n = channels.length;
+        if (n == 0) refuse("block_out_channels", j.get("block_out_channels"), "needs at least one block");
+        if (down.size() != n) refuse("down_block_types", j.get("down_block_types"), "must have one entry per block_out_channels entry (" + n + ")");
+        if (up.size() != n) refuse("up_block_types", j.get("up_block_types"), "must have one entry per block_out_channels entry (" + n + ")");
+        for (String t : down) if (!t.equals(CROSS_ATTN_DOWN) && !t.equals(DOWN)) refuse("down_block_types", t, "supported: " + CROSS_ATTN_DOWN + ", " + DOWN);
+        for (String t : up) if (!t.equals(CROSS_ATTN_UP) && !t.equals(UP)) refuse("up_block_types", t, "supported: " + CROSS_ATTN_UP + ", " + UP);
+
+        String mid = j.has("mid_block_type") ? (j.get("mid_block_type").isNull() ? null : j.get("mid_block_type").asText()) : MID_CROSS_ATTN;
+        if (mid != null && !mid.equals(MID_CROSS_ATTN)) refuse("mid_block_type", mid, "supported: " + MID_CROSS_ATTN + " or null");
+
+        int[] layers = ints(j, "layers_per_block", new int[]{2}, n);
+        int[] cross = ints(j, "cross_attention_dim", new int[]{1280}, n);
+        int[] tlayers = ints(j, "transformer_layers_per_block", new int[]{1}, n);
+        int[] heads = ints(j, "attention_head_dim", new int[]{8}, n);
+        for (int i = 0; i < n; i++) {
+            if (channels[i] < 1) refuse("block_out_channels", channels[i], "must be positive");
+            if (layers[i] < 1) refuse("layers_per_block", layers[i], "must be ≥ 1");
+            if (tlayers[i] < 1) refuse("transformer_layers_per_block", tlayers[i], "must be ≥ 1");
+            if (heads[i] < 1 || channels[i] % heads[i] != 0) {
+                refuse("attention_head_dim", heads[i], "is the number of heads (num_attention_heads is null) and must divide block_out_channels[" + i + "] = " + channels[i]);
+            }
+        }
+        int groups = integer(j, "norm_num_groups", 32);
+        for (int c : channels) if (c % groups != 0) refuse("norm_num_groups", groups, "must divide every block_out_channels entry, " + c + " is not a multiple");
+        int padding = integer(j, "downsample_padding", 1);
+        if (padding < 1) refuse("downsample_padding", padding, "only ≥ 1 (symmetric zero padding) is supported");
+        int kin = integer(j, "conv_in_kernel", 3), kout = integer(j, "conv_out_kernel", 3);
+        if (kin % 2 == 0) refuse("conv_in_kernel", kin, "must be odd");
+        if (kout % 2 == 0) refuse("conv_out_kernel", kout, "must be odd");
+        JsonNode tcp = j.get("time_cond_proj_dim");
+        Integer timeCond = tcp == null || tcp.isNull() ? null : tcp.asInt();
+        JsonNode ted = j.get("time_embedding_dim");
+        int timeEmbed = ted == null || ted.isNull() ? channels[0] * 4 : ted.asInt();
+        JsonNode ss = j.get("sample_size");
+        Integer sample = ss == null || ss.isNull() || !ss.isNumber() ? null : ss.asInt();
+
+        return new UNetConfig(
+                integer(j, "in_channels", 4),
+                integer(j, "out_channels", 4),
+                bool(j, "center_input_sample", false),
+                bool(j, "flip_sin_to_cos", true),
+                (float) number(j, "freq_shift", 0),
+                List.copyOf(down), mid, List.copyOf(up),
+                channels, layers, padding,
+                (float) number(j, "mid_block_scale_factor", 1),
+                groups,
+                (float) number(j, "norm_eps", 1e-5),
+                cross, tlayers, heads,
+                bool(j, "use_linear_projection", false),
+                bool(j, "upcast_attention", false),
+                (float) number(j, "resnet_out_scale_factor", 1.0),
+                timeCond, timeEmbed, kin, kout, sample);
+    }
+
+    // ---- JSON helpers: a key that is absent or null takes the default ----
+
+    private static void refuse(String key, Object value, String why) {
+        throw new IllegalArgumentException("UNet config: unsupported " + key + " = " + value + " (" + why + ")");
+    }
+
+    private static void requireNull(JsonNode j, String key) {
+        JsonNode v = j.get(key);
+        if (v != null && !v.isNull()) refuse(key, v, "only null is supported");
+    }
+
+    private static void requireValue(JsonNode j, String key, String expected) {
+        JsonNode v = j.get(key);
+        if (v != null && !v.isNull() && !v.asText().equals(expected)) refuse(key, v, "only \"" + expected + "\" is supported");
+    }
+
+    private static void requireFalse(JsonNode j, String key) {
+        JsonNode v = j.get(key);
+        if (v != null && !v.isNull() && v.asBoolean()) refuse(key, v, "only false is supported");
+    }
+
+    private static boolean anyTrue(JsonNode v) {
+        if (v == null || v.isNull()) return false;
+        if (v.isArray()) {
+            for (JsonNode e : v) if (e.asBoolean()) return true;
+            return false;
+        }
+        return v.asBoolean();
+    }
+
+    private static String text(JsonNode j, String key, String def) {
+        JsonNode v = j.get(key);
+        return v == null || v.isNull() ? def : v.asText();
+    }
+
+    private static boolean bool(JsonNode j, String key, boolean def) {
+        JsonNode v = j.get(key);
+        if (v == null || v.isNull()) return def;
+        if (!v.isBoolean()) refuse(key, v, "expected true or false");
+        return v.asBoolean();
+    }
+
+    private static double number(JsonNode j, String key, double def) {
+        JsonNode v = j.get(key);
+        if (v == null || v.isNull()) return def;
+        if (!v.isNumber()) refuse(key, v, "expected a number");
+        return v.asDouble();
+    }
+
+    private static int integer(JsonNode j, String key, int def) {
+        JsonNode v = j.get(key);
+        if (v == null || v.isNull()) return def;
+        if (!v.isIntegralNumber()) refuse(key, v, "expected a whole number");
+        return v.asInt();
+    }
+
+    private static List<String> strings(JsonNode j, String key, List<String> def) {
+        JsonNode v = j.get(key);
+        if (v == null || v.isNull()) return def;
+        if (!v.isArray()) refuse(key, v, "expected a list of block type names");
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : v) out.add(e.asText());
+        return out;
+    }
+
+    /** An int or a list of ints; an int (or a one-element default) is repeated {@code n} times; n &lt; 0 keeps the list as is. */
+    private static int[] ints(JsonNode j, String key, int[] def, int n) {
+        JsonNode v = j.get(key);
+        int[] out;
+        if (v == null || v.isNull()) {
+            out = def;
+        } else if (v.isIntegralNumber()) {
+            out = new int[]{v.asInt()};
+        } else if (v.isArray()) {
+            out = new int[v.size()];
+            for (int i = 0; i < out.length; i++) {
+                if (!v.get(i).isIntegralNumber()) refuse(key, v, "expected whole numbers");
+                out[i] = v.get(i).asInt();
+            }
+            if (n >= 0 && out.length != n) refuse(key, v, "a list must have one entry per block (" + n + ")");
+            return out;
+        } else {
+            refuse(key, v, "expected a whole number or a list of them");
+            return null;
+        }
+        if (n < 0) return out.clone();
+        if (out.length == 1) {
+            int[] r = new int[n];
+            Arrays.fill(r, out[0]);
+            return r;
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "UNetConfig[blocks=" + Arrays.toString(blockOutChannels) + ", down=" + downBlockTypes + ", mid=" + midBlockType
+                + ", up=" + upBlockTypes + ", layers=" + Arrays.toString(layersPerBlock) + ", heads=" + Arrays.toString(numAttentionHeads)
+                + ", cross=" + Arrays.toString(crossAttentionDim) + ", linearProj=" + useLinearProjection + ", timeCond=" + timeCondProjDim + "]";
+    }
+}
