@@ -50,6 +50,24 @@ public record UNetConfig(
     public static final String UP = "UpBlock2D";
     public static final String MID_CROSS_ATTN = "UNetMidBlock2DCrossAttn";
 
+    /** Configs shipped with the engine (resources beside this class): upstream configs of known UNets. */
+    public static final List<String> BUNDLED = List.of("sd15", "bk-sdm-base", "bk-sdm-small", "bk-sdm-tiny",
+            "bk-sdm-v2-base", "bk-sdm-v2-small", "bk-sdm-v2-tiny", "bk-sdm-v2-768-base", "bk-sdm-v2-768-small", "bk-sdm-v2-768-tiny");
+
+    /**
+     * A bundled upstream config by name ({@link #BUNDLED}): {@code sd15} (runwayml SD 1.5 unet), {@code bk-sdm-*}
+     * (Nota-NetsPresso/BK-SDM {@code src/unet_config/bk_*}), {@code bk-sdm-v2-*} ({@code unet_config_v2-base}, 512 px
+     * students of SD 2.1-base) and {@code bk-sdm-v2-768-*} ({@code unet_config_v2}, 768 px).
+     */
+    public static JsonNode bundled(String name) {
+        try (var in = UNetConfig.class.getResourceAsStream(name + ".json")) {
+            if (in == null) throw new IllegalArgumentException("no bundled UNet config '" + name + "' (known: " + BUNDLED + ")");
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("bundled UNet config '" + name + "': " + e.getMessage(), e);
+        }
+    }
+
     public int numBlocks() { return blockOutChannels.length; }
 
     /** The mid block is absent ({@code mid_block_type: null}, BK-SDM Small / Tiny). */
