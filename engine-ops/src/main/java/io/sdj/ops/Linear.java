@@ -8,7 +8,7 @@ import io.sdj.core.Workspace;
 public final class Linear {
     private final String name;
     private final int in, out;
-    private final float[] w;      // [out, in]
+    private final PackedMatrix w; // Wᵀ [in, out] in column panels, off-heap
     private final float[] bias;   // [out] or null
 
     public Linear(WeightTensor weight, WeightTensor bias) {
@@ -16,7 +16,8 @@ public final class Linear {
         this.name = weight.name();
         this.out = weight.dim(0);
         this.in = weight.dim(1);
-        this.w = weight.toFloats();
+        if (in < 1 || out < 1) throw new IllegalArgumentException("linear weight '" + name + "' is empty: " + weight);
+        this.w = PackedMatrix.transposedColumnPanels(weight);
         if (bias != null) bias.requireShape(out);
         this.bias = bias == null ? null : bias.toFloats();
     }
@@ -28,27 +29,16 @@ public final class Linear {
 
     /** act(x·Wᵀ + b) + residual (residual may be null; its shape must equal the output's). */
     public Tensor forward(Workspace ws, Tensor x, Activation act, Tensor residual) {
-        if (x.dim(-1) != in) {
-            throw new IllegalArgumentException("linear '" + name + "': input " + x + " has last dimension " + x.dim(-1) + ", expected " + in);
+        if (x.rank() < 1 || x.dim(-1) != in) {
+            throw new IllegalArgumentException("linear '" + name + "': input " + x + " has last dimension "
+                    + (x.rank() < 1 ? "none" : x.dim(-1)) + ", expected " + in);
         }
         int[] shape = x.shape();
         shape[shape.length - 1] = out;
         Tensor y = ws.take(shape);
         if (residual != null) Tensor.requireSameShape("linear '" + name + "' residual", y, residual);
         int rows = x.numel() / in;
-        float[] xd = x.data(), yd = y.data();
-        float[] rd = residual == null ? null : residual.data();
-        io.sdj.core.Parallel.forEach(rows, r -> {
-            for (int o = 0; o < out; o++) {
-                float s = 0;
-                int xo = r * in, wo = o * in;
-                for (int k = 0; k < in; k++) s += xd[xo + k] * w[wo + k];
-                if (bias != null) s += bias[o];
-                s = act.apply(s);
-                if (rd != null) s += rd[r * out + o];
-                yd[r * out + o] = s;
-            }
-        });
+        Gemm.multiply(x.data(), 0, in, rows, w, y.data(), 0, out, bias, act, residual == null ? null : residual.data());
         return y;
     }
 }

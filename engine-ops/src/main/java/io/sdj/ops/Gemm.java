@@ -1,0 +1,154 @@
+package io.sdj.ops;
+
+import io.sdj.core.Parallel;
+
+import static io.sdj.ops.GemmKernel.MR;
+import static io.sdj.ops.GemmKernel.NR;
+import static io.sdj.ops.PackedMatrix.ceilDiv;
+
+/**
+ * Single-precision matrix multiply with fp32 accumulation and a fused epilogue, {@code C = act(A·B + bias) + residual},
+ * over the register-blocked {@link GemmKernel}s.
+ * <p>Blocking: K in slices of about {@link #KC} (the B micro-panel of KC×NR stays in L1), rows in blocks of
+ * {@link #MC} (the A block stays in L2), output tiles spread over {@link Parallel} threads. K is never split across
+ * threads and every tile is computed the same way whoever computes it, so any thread count gives identical bits.
+ * <ul>
+ * <li>{@link #multiply}: A read in place (row-major activations), B a {@link PackedMatrix} of column panels (weights).</li>
+ * <li>{@link #multiplyPacked}: A a {@link PackedMatrix} of row panels (weights), B produced tile by tile by a
+ *     {@link TileSource} (e.g. convolution patches gathered straight from an image).</li>
+ * </ul>
+ */
+public final class Gemm {
+    /** Target K slice. */
+    static final int KC = 384;
+    /** Rows per cache block (a multiple of MR). */
+    static final int MC = 16 * MR;
+    /** Columns per output tile in {@link #multiply} (a multiple of NR). */
+    static final int NC = 16 * NR;
+    /** Columns (pixels) per output tile in {@link #multiplyPacked} (a multiple of NR). */
+    static final int NC_PACKED = 4 * NR;
+
+    private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+
+    private Gemm() {}
+
+    /** Produces columns of B on demand. */
+    @FunctionalInterface
+    public interface TileSource {
+        /**
+         * Writes B[k0 .. k0+kc) × [j0 .. j0+nc) into {@code dst} as ⌈nc/NR⌉ panels, panel p at {@code dst[p·kc·NR]},
+         * element (k, j) at {@code + (k−k0)·NR + (j−j0−p·NR)}; columns past {@code nc} in the last panel must be 0.
+         */
+        void pack(int k0, int kc, int j0, int nc, float[] dst);
+    }
+
+    /** Columns per B panel (the kernel's register-tile width). */
+    public static int panelWidth() { return NR; }
+
+    /** Even K slices of at most about KC. */
+    static int kSlice(int k) { return ceilDiv(k, ceilDiv(k, KC)); }
+
+    /**
+     * C[i, j] = act(Σ_k A[i, k]·B[k, j] + colBias[j]) + residual[i, j] for i < m, j < N = b.cols(), K = b.rows().
+     * A[i, k] = {@code a[aOff + i·lda + k]}, C[i, j] = {@code c[cOff + i·ldc + j]}; residual (nullable) has C's layout.
+     */
+    public static void multiply(float[] a, int aOff, int lda, int m, PackedMatrix b,
+                                float[] c, int cOff, int ldc, float[] colBias, Activation act, float[] residual) {
+        if (b.layout() != PackedMatrix.Layout.COLUMN_PANELS) throw new IllegalArgumentException("B must be column panels, got " + b);
+        int k = b.rows(), n = b.cols();
+        if (m <= 0) return;
+        if (colBias != null && colBias.length < n) throw new IllegalArgumentException("bias has " + colBias.length + " values, need " + n);
+        GemmEpilogue e = GemmEpilogue.of(colBias, null, act, residual);
+        int kcs = kSlice(k);
+        int nc = NC;
+        int tilesM = ceilDiv(m, MC);
+        // enough tiles to keep every thread busy: narrow the column tiles when there are few row blocks
+        int want = 4 * Parallel.threads();
+        while (tilesM * ceilDiv(n, nc) < want && nc > NR) nc -= NR;
+        final int ncf = nc;
+        int tilesN = ceilDiv(n, nc);
+        var mat = b.segment();
+        Parallel.forRange(tilesM * tilesN, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int i0 = (t / tilesN) * MC, i1 = Math.min(m, i0 + MC);
+                int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
+                for (int k0 = 0; k0 < k; k0 += kcs) {
+                    int kc = Math.min(kcs, k - k0);
+                    boolean first = k0 == 0, last = k0 + kc == k;
+                    for (int j = j0; j < j1; j += NR) {
+                        int nr = Math.min(NR, j1 - j);
+                        long bOff = b.columnPanelOffset(j / NR, k0);
+                        for (int i = i0; i < i1; i += MR) {
+                            int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
+                            int r0 = aOff + i * lda + k0;
+                            GemmKernel.rowsTimesPanel(a,
+                                    r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
+                                    r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
+                                    r0 + Math.min(5, iLast - i) * lda,
+                                    mat, bOff, kc, c, cOff + i * ldc + j, ldc, mr, nr, first, last, e, i, j);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * C[i, j] = act(Σ_k A[i, k]·B[k, j] + rowBias[i]) + residual[i, j] for i < M = a.rows(), j < n, K = a.cols(),
+     * B supplied by {@code src}. C[i, j] = {@code c[cOff + i·ldc + j]}; residual (nullable) has C's layout.
+     */
+    public static void multiplyPacked(PackedMatrix a, int n, TileSource src,
+                                      float[] c, int cOff, int ldc, float[] rowBias, Activation act, float[] residual) {
+        if (a.layout() != PackedMatrix.Layout.ROW_PANELS) throw new IllegalArgumentException("A must be row panels, got " + a);
+        int m = a.rows(), k = a.cols();
+        if (n <= 0) return;
+        if (rowBias != null && rowBias.length < m) throw new IllegalArgumentException("bias has " + rowBias.length + " values, need " + m);
+        GemmEpilogue e = GemmEpilogue.of(null, rowBias, act, residual);
+        int kcs = kSlice(k);
+        int nc = NC_PACKED;
+        int tilesN = ceilDiv(n, nc);
+        int want = 4 * Parallel.threads();
+        while (tilesN < want && nc > NR) {
+            nc -= NR;
+            tilesN = ceilDiv(n, nc);
+        }
+        // still too few pixel tiles: also split the output rows (each part re-gathers its patches)
+        int rowBlocks = Math.max(1, Math.min(ceilDiv(want, tilesN), ceilDiv(m, 4 * MR)));
+        int rowsPer = ceilDiv(ceilDiv(m, rowBlocks), MR) * MR;
+        int tilesM = ceilDiv(m, rowsPer);
+        final int ncf = nc, tn = tilesN;
+        var mat = a.segment();
+        Parallel.forRange(tilesM * tilesN, (from, to) -> {
+            float[] tile = scratch(kcs * ncf);
+            for (int t = from; t < to; t++) {
+                int m0 = (t / tn) * rowsPer, m1 = Math.min(m, m0 + rowsPer);
+                int j0 = (t % tn) * ncf, nc1 = Math.min(ncf, n - j0);
+                for (int k0 = 0; k0 < k; k0 += kcs) {
+                    int kc = Math.min(kcs, k - k0);
+                    boolean first = k0 == 0, last = k0 + kc == k;
+                    src.pack(k0, kc, j0, nc1, tile);
+                    for (int ib = m0; ib < m1; ib += MC) {
+                        int ie = Math.min(m1, ib + MC);
+                        for (int p = 0, j = j0; j < j0 + nc1; p++, j += NR) {
+                            int nr = Math.min(NR, j0 + nc1 - j);
+                            for (int i = ib; i < ie; i += MR) {
+                                GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc,
+                                        c, cOff + i * ldc + j, ldc, Math.min(MR, ie - i), nr, first, last, e, i, j);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** This thread's scratch buffer of at least {@code n} floats (kept for reuse: steady state allocates nothing). */
+    static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s == null || s.length < n) {
+            s = new float[n];
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,103 @@
+package io.sdj.ops;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import static io.sdj.ops.GemmKernel.S;
+
+/**
+ * What a GEMM does to a finished output value, in this order: {@code act(v + bias) + residual}.
+ * Bias is per output column ({@code colBias}, token-major {@link Linear}) or per output row ({@code rowBias}, NCHW
+ * {@link Conv2d}); either may be null. The residual has the output's layout (same offsets) or is null.
+ */
+record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] residual) {
+    GemmEpilogue {
+        if (act == null) act = Activation.NONE;
+    }
+
+    /** Null when there is nothing to do, so the kernels skip the epilogue entirely. */
+    static GemmEpilogue of(float[] colBias, float[] rowBias, Activation act, float[] residual) {
+        if (colBias == null && rowBias == null && residual == null && (act == null || act == Activation.NONE)) return null;
+        return new GemmEpilogue(colBias, rowBias, act, residual);
+    }
+
+    /** The epilogue for one vector of row {@code row}, columns from {@code col}, stored at output offset {@code off}. */
+    FloatVector apply(FloatVector v, int row, int col, float[] c, int off, VectorMask<Float> m) {
+        if (colBias != null) v = v.add(m == null ? FloatVector.fromArray(S, colBias, col) : FloatVector.fromArray(S, colBias, col, m));
+        if (rowBias != null) v = v.add(rowBias[row]);
+        v = activate(act, v);
+        if (residual != null) v = v.add(m == null ? FloatVector.fromArray(S, residual, off) : FloatVector.fromArray(S, residual, off, m));
+        return v;
+    }
+
+    /**
+     * The activation on every lane (float32 approximations of {@link Activation#apply}, within a few ulp).
+     * Built from add/mul/fma/div only, never the Vector API's EXP/TANH: those give different last bits interpreted
+     * and JIT-compiled, which would make results depend on warm-up.
+     */
+    static FloatVector activate(Activation act, FloatVector x) {
+        return switch (act) {
+            case NONE -> x;
+            case RELU -> x.max(0f);
+            case SILU -> x.div(exp(x.neg()).add(1f));
+            case QUICK_GELU -> x.div(exp(x.mul(-1.702f)).add(1f));
+            case GELU -> x.mul(0.5f).mul(erf(x.mul((float) (1 / Math.sqrt(2)))).add(1f));
+            case GELU_TANH -> {
+                FloatVector inner = x.mul(x).mul(0.044715f).add(1f).mul(x).mul((float) Math.sqrt(2 / Math.PI));
+                // 1 + tanh(u) = 2 − 2/(e^{2u} + 1)
+                FloatVector onePlusTanh = FloatVector.broadcast(S, 2f).sub(FloatVector.broadcast(S, 2f).div(exp(inner.mul(2f)).add(1f)));
+                yield x.mul(0.5f).mul(onePlusTanh);
+            }
+        };
+    }
+
+    /**
+     * erf(x) from the Chebyshev fit of erfc (Numerical Recipes {@code erfcc}), fractional error below 1.2e-7:
+     * erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), z = |x|.
+     */
+    static FloatVector erf(FloatVector x) {
+        FloatVector z = x.abs();
+        FloatVector t = z.mul(0.5f).add(1f);
+        t = FloatVector.broadcast(S, 1f).div(t);
+        FloatVector p = t.mul(0.17087277f).add(-0.82215223f);
+        p = p.mul(t).add(1.48851587f);
+        p = p.mul(t).add(-1.13520398f);
+        p = p.mul(t).add(0.27886807f);
+        p = p.mul(t).add(-0.18628806f);
+        p = p.mul(t).add(0.09678418f);
+        p = p.mul(t).add(0.37409196f);
+        p = p.mul(t).add(1.00002368f);
+        p = p.mul(t).add(-1.26551223f);
+        FloatVector erfc = t.mul(exp(p.sub(z.mul(z))));
+        FloatVector r = FloatVector.broadcast(S, 1f).sub(erfc);
+        return r.blend(r.neg(), x.lt(0f));
+    }
+
+    /**
+     * e^x for float lanes, about 1 ulp: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), e^r from a
+     * degree-6 polynomial (Cephes expf coefficients), 2^n put into the exponent bits. x is clamped to [−87.3, 88.7]
+     * so the result stays a normal finite float.
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87.33f).min(88.72f);
+        // round x·log2(e) to the nearest integer with the 1.5·2²³ trick
+        FloatVector t = x.fma(FloatVector.broadcast(S, 1.44269504088896341f), FloatVector.broadcast(S, 12582912f));
+        FloatVector n = t.sub(12582912f);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -0.693359375f), x);
+        r = n.fma(FloatVector.broadcast(S, 2.12194440e-4f), r);
+        FloatVector p = r.fma(FloatVector.broadcast(S, 1.9875691500e-4f), FloatVector.broadcast(S, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector er = p.fma(r.mul(r), r).add(1f);
+        // 2^n: n + 127 in the exponent field (n in [−126, 128]; 128 only at the clamp, handled by splitting)
+        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+        FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return er.mul(s1).mul(s2);
+    }
+}
