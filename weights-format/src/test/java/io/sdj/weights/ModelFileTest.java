@@ -106,7 +106,7 @@ class ModelFileTest {
                                     long row = i / (x.numel() / x.shape()[0]), len = x.numel() / x.shape()[0];
                                     for (long k = row * len; k < (row + 1) * len; k++) max = Math.max(max, Math.abs(x.get(k)));
                                     assertThat((double) scale).isCloseTo(max / 127, org.assertj.core.data.Offset.offset(1e-9 + max * 1e-7));
-                                    assertThat((double) Math.abs(w - v)).as(n + "[" + i + "]").isLessThanOrEqualTo(scale / 2.0 * (1 + 1e-6) + 1e-12);
+                                    assertThat((double) Math.abs(w - v)).as(n + "[" + i + "]").isLessThanOrEqualTo(scale / 2.0 + Math.ulp(w) / 2.0);
                                 }
                                 default -> throw new AssertionError();
                             }
