@@ -43,8 +43,6 @@ public final class LdmCheckpoint {
         return false;
     }
 
-    public static boolean isLdm(Set<String> keys) { return isLdm((Collection<String>) keys); }
-
     /** SD1 (CLIP ViT-L, {@code cond_stage_model.transformer.*}) or SD2 (OpenCLIP ViT-H, {@code cond_stage_model.model.*}). */
     public static Version detect(Path file, Collection<String> keys) {
         boolean clip = false, open = false, unet = false;

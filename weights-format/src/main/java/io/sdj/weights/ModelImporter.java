@@ -57,12 +57,8 @@ public final class ModelImporter {
         if (name.endsWith(".index.json")) return singleComponent(source, options.component(), configBeside(source), "sharded-safetensors");
         if (name.endsWith(".safetensors")) {
             Safetensors st = Safetensors.open(source);
-            try {
-                if (LdmCheckpoint.isLdm(st.names())) return LdmCheckpoint.importFrom(st, source, options.configFrom());
-            } catch (RuntimeException e) {
-                st.close();
-                throw e;
-            }
+            // importFrom owns (and on failure closes) the mapping
+            if (LdmCheckpoint.isLdm(st.names())) return LdmCheckpoint.importFrom(st, source, options.configFrom());
             st.close();
             return singleComponent(source, options.component(), configBeside(source), "safetensors");
         }
