@@ -2,12 +2,15 @@ package io.sdj.ops;
 
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Multi-head scaled dot-product attention over token-major tensors.
  * q [B, Tq, H·d], k [B, Tk, H·d], v [B, Tk, H·dv] → [B, Tq, H·dv]; head h uses channels [h·d, (h+1)·d).
  * {@link Kind#SOFTMAX}: softmax(Q·Kᵀ·s)·V. {@link Kind#RELU} (MobileDiffusion): (ReLU(Q·Kᵀ·s) / Tk)·V.
- * k and v may be the same tensor (shared key/value projection).
+ * k and v may be the same tensor (shared key/value projection). Causal: query i sees keys j ≤ i.
+ * <p>Computed by {@link AttentionKernel}: tiled, online softmax, memory O(tile) per thread, parallel over
+ * (batch, head, query tile) and bit-identical for any thread count.
  */
 public final class Attention {
     public enum Kind { SOFTMAX, RELU }
@@ -20,6 +23,11 @@ public final class Attention {
 
     /** As above with an explicit score scale; NaN means 1/√d. */
     public static Tensor forward(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, Kind kind, boolean causal, float scale) {
+        return forward(ws, q, k, v, heads, kind, causal, scale, PREFERRED);
+    }
+
+    private static Tensor forward(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, Kind kind, boolean causal, float scale,
+                                  Kernel kernel) {
         q.requireRank("attention q", 3);
         k.requireRank("attention k", 3);
         v.requireRank("attention v", 3);
@@ -31,39 +39,28 @@ public final class Attention {
             throw new IllegalArgumentException("attention: " + heads + " heads do not fit q " + q + ", k " + k + ", v " + v);
         }
         int d = q.dim(2) / heads, dv = v.dim(2) / heads;
-        int cq = q.dim(2), cv = v.dim(2);
+        if (d == 0 || (tk == 0 && tq > 0 && b > 0)) {
+            throw new IllegalArgumentException("attention: no keys or zero head size: q " + q + ", k " + k + ", v " + v);
+        }
         float s = Float.isNaN(scale) ? (float) (1.0 / Math.sqrt(d)) : scale;
-        Tensor out = ws.take(b, tq, cv);
-        float[] qd = q.data(), kd = k.data(), vd = v.data(), od = out.data();
-        io.sdj.core.Parallel.forEach(b * heads * tq, job -> {
-            int i = job % tq, h = (job / tq) % heads, bb = job / (tq * heads);
-            float[] scores = new float[tk];
-            int qo = (bb * tq + i) * cq + h * d;
-            int limit = causal ? Math.min(tk, i + 1) : tk;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < limit; j++) {
-                int ko = (bb * tk + j) * cq + h * d;
-                float dot = 0;
-                for (int c = 0; c < d; c++) dot += qd[qo + c] * kd[ko + c];
-                scores[j] = dot * s;
-                max = Math.max(max, scores[j]);
-            }
-            float norm;
-            if (kind == Kind.SOFTMAX) {
-                float sum = 0;
-                for (int j = 0; j < limit; j++) { scores[j] = (float) Math.exp(scores[j] - max); sum += scores[j]; }
-                norm = 1f / sum;
-            } else {
-                for (int j = 0; j < limit; j++) scores[j] = Math.max(scores[j], 0f);
-                norm = 1f / tk;
-            }
-            int oo = (bb * tq + i) * cv + h * dv;
-            for (int c = 0; c < dv; c++) {
-                float acc = 0;
-                for (int j = 0; j < limit; j++) acc += scores[j] * vd[(bb * tk + j) * cv + h * dv + c];
-                od[oo + c] = acc * norm;
-            }
-        });
+        Tensor out = ws.take(b, tq, v.dim(2));
+        if (b == 0 || tq == 0 || dv == 0) return out;
+        kernel.forward(ws, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, d, dv, kind == Kind.RELU, causal, s);
         return out;
+    }
+
+    /** The vector implementation behind {@link #forward}, one per species ({@link AttentionKernel}). */
+    interface Kernel {
+        void forward(Workspace ws, float[] q, float[] k, float[] v, float[] out, int batch, int tq, int tk, int heads,
+                     int d, int dv, boolean relu, boolean causal, float scale);
+    }
+
+    private static final Kernel PREFERRED = new AttentionKernel();
+
+    /** As {@link #forward(Workspace, Tensor, Tensor, Tensor, int, Kind, boolean, float)} with vectors of {@code species}. */
+    static Tensor forward(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, Kind kind, boolean causal, float scale,
+                          VectorSpecies<Float> species) {
+        return forward(ws, q, k, v, heads, kind, causal, scale,
+                SpeciesVariants.instance(AttentionKernel.class, Kernel.class, species));
     }
 }

@@ -3,8 +3,10 @@ package io.sdj.ops;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Group normalisation over NCHW (PyTorch {@code nn.GroupNorm}, affine), optionally followed by SiLU. */
+/** Group normalisation over NCHW (PyTorch {@code nn.GroupNorm}, affine), optionally followed by SiLU (fused).
+ * Vectorised two-pass statistics per group, see {@link NormKernel}. */
 public final class GroupNorm {
     private final String name;
     private final int groups, channels;
@@ -25,31 +27,30 @@ public final class GroupNorm {
     }
 
     public Tensor forward(Workspace ws, Tensor x, boolean silu) {
+        return forward(ws, x, silu, PREFERRED);
+    }
+
+    /** As {@link #forward(Workspace, Tensor, boolean)} with vectors of {@code species} (tests). */
+    Tensor forward(Workspace ws, Tensor x, boolean silu, VectorSpecies<Float> species) {
+        return forward(ws, x, silu, SpeciesVariants.instance(NormKernel.class, Kernel.class, species));
+    }
+
+    /** The vector implementation, one per species ({@link NormKernel}). */
+    interface Kernel {
+        void groupNorm(float[] x, float[] y, float[] gamma, float[] beta, int n, int channels, int groups, int spatial,
+                       float eps, boolean silu);
+    }
+
+    private static final Kernel PREFERRED = new NormKernel();
+
+    private Tensor forward(Workspace ws, Tensor x, boolean silu, Kernel kernel) {
         if (x.rank() < 2) throw new IllegalArgumentException("group norm '" + name + "': input " + x + " must be [N, C, ...]");
         x.requireDim("group norm '" + name + "' channels", 1, channels);
         int n = x.dim(0);
+        if (x.numel() == 0) return ws.take(x.shape());
         int spatial = x.numel() / (n * channels);
-        int cpg = channels / groups;
         Tensor y = ws.take(x.shape());
-        float[] xd = x.data(), yd = y.data();
-        io.sdj.core.Parallel.forEach(n * groups, job -> {
-            int b = job / groups, g = job % groups;
-            int base = (b * channels + g * cpg) * spatial, len = cpg * spatial;
-            double sum = 0, sq = 0;
-            for (int i = 0; i < len; i++) { double v = xd[base + i]; sum += v; }
-            double mean = sum / len;
-            for (int i = 0; i < len; i++) { double d = xd[base + i] - mean; sq += d * d; }
-            float inv = (float) (1.0 / Math.sqrt(sq / len + eps));
-            for (int c = 0; c < cpg; c++) {
-                int ch = g * cpg + c;
-                float sc = gamma[ch] * inv, sh = beta[ch] - (float) mean * sc;
-                int off = base + c * spatial;
-                for (int i = 0; i < spatial; i++) {
-                    float v = xd[off + i] * sc + sh;
-                    yd[off + i] = silu ? Activation.SILU.apply(v) : v;
-                }
-            }
-        });
+        kernel.groupNorm(x.data(), y.data(), gamma, beta, n, channels, groups, spatial, eps, silu);
         return y;
     }
 }

@@ -3,6 +3,7 @@ package io.sdj.ops;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
+import jdk.incubator.vector.VectorSpecies;
 
 /** Layer normalisation over the last dimension (PyTorch {@code nn.LayerNorm}, affine). */
 public final class LayerNorm {
@@ -21,19 +22,25 @@ public final class LayerNorm {
     }
 
     public Tensor forward(Workspace ws, Tensor x) {
+        return forward(ws, x, PREFERRED);
+    }
+
+    /** As {@link #forward(Workspace, Tensor)} with vectors of {@code species} (tests). */
+    Tensor forward(Workspace ws, Tensor x, VectorSpecies<Float> species) {
+        return forward(ws, x, SpeciesVariants.instance(NormKernel.class, Kernel.class, species));
+    }
+
+    /** The vector implementation, one per species ({@link NormKernel}). */
+    interface Kernel {
+        void layerNorm(float[] x, float[] y, float[] gamma, float[] beta, int rows, int dim, float eps);
+    }
+
+    private static final Kernel PREFERRED = new NormKernel();
+
+    private Tensor forward(Workspace ws, Tensor x, Kernel kernel) {
         if (x.dim(-1) != dim) throw new IllegalArgumentException("layer norm '" + name + "': input " + x + " has last dimension " + x.dim(-1) + ", expected " + dim);
         Tensor y = ws.take(x.shape());
-        float[] xd = x.data(), yd = y.data();
-        int rows = x.numel() / dim;
-        io.sdj.core.Parallel.forEach(rows, r -> {
-            int o = r * dim;
-            double sum = 0, sq = 0;
-            for (int i = 0; i < dim; i++) sum += xd[o + i];
-            double mean = sum / dim;
-            for (int i = 0; i < dim; i++) { double d = xd[o + i] - mean; sq += d * d; }
-            float inv = (float) (1.0 / Math.sqrt(sq / dim + eps));
-            for (int i = 0; i < dim; i++) yd[o + i] = (xd[o + i] - (float) mean) * inv * gamma[i] + beta[i];
-        });
+        kernel.layerNorm(x.data(), y.data(), gamma, beta, x.numel() / dim, dim, eps);
         return y;
     }
 }

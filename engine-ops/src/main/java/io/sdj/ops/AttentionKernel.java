@@ -1,0 +1,281 @@
+package io.sdj.ops;
+
+import io.sdj.core.Parallel;
+import io.sdj.core.Tensor;
+import io.sdj.core.Workspace;
+import java.lang.invoke.MethodHandles;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Tiled multi-head attention with an online softmax (flash-attention style): no Tq×Tk score matrix is ever held,
+ * each task keeps one query tile's scores against one key tile (MQ×NT floats) plus its output accumulators.
+ * <p>K of each (batch, head) is packed once into panels of {@code 2·L} keys, channel-major ({@code [d][2L]}), so
+ * S = Q·Kᵀ runs as a register-blocked outer-product GEMM (4 query rows × 2 vectors of keys, K = d); V is packed to
+ * {@code [Tk][dvPad]} rows and P·V runs as a second GEMM (4 rows × up to 3 vectors of channels, K = key tile).
+ * Work is split over (batch, head, query tile); each output row is produced by one task in a fixed order, so the
+ * result does not depend on the thread count.
+ */
+final class AttentionKernel implements Attention.Kernel {
+    static final VectorSpecies<Float> SP = SpeciesVariants.species(MethodHandles.lookup());
+    private static final int L = SP.length();
+    private static final int PW = 2 * L;          // keys per packed panel
+    private static final int R = 4;               // query rows per micro-kernel
+    private static final int MQ = 64;             // query rows per tile (multiple of R)
+    private static final int NT = Math.max(128, PW) / PW * PW; // keys per tile (multiple of PW)
+
+    private static final ThreadLocal<float[][]> SCRATCH = new ThreadLocal<>();
+
+    AttentionKernel() {}
+
+    @Override
+    public void forward(Workspace ws, float[] qd, float[] kd, float[] vd, float[] od, int batch, int tq, int tk,
+                        int heads, int d, int dv, boolean relu, boolean causal, float scale) {
+        int cq = heads * d, cv = heads * dv;
+        int panels = (tk + PW - 1) / PW;
+        int dvPad = (dv + L - 1) / L * L;
+        int bh = batch * heads;
+        int kpHead = panels * d * PW, vpHead = tk * dvPad;
+        Tensor kp = ws.take(bh * kpHead), vp = ws.take(bh * vpHead);
+        float[] kpd = kp.data(), vpd = vp.data();
+        Parallel.forEach(bh, job -> {
+            int b = job / heads, h = job % heads;
+            packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, panels);
+            packValues(vd, vpd, job * vpHead, b, h, tk, cv, dv, dvPad);
+        });
+        int qTiles = (tq + MQ - 1) / MQ;
+        Parallel.forRange(bh * qTiles, (from, to) -> {
+            float[][] sc = scratch(d, dvPad);
+            for (int job = from; job < to; job++) {
+                int bhIdx = job / qTiles, qt = job % qTiles;
+                int b = bhIdx / heads, h = bhIdx % heads;
+                int i0 = qt * MQ, mq = Math.min(MQ, tq - i0);
+                tile(sc, qd, kpd, bhIdx * kpHead, vpd, bhIdx * vpHead, od, b, h, i0, mq, tq, tk, cq, cv, d, dv, dvPad,
+                        relu, causal, scale);
+            }
+        });
+        ws.release(kp, vp);
+    }
+
+    private static float[][] scratch(int d, int dvPad) {
+        float[][] s = SCRATCH.get();
+        if (s == null || s[0].length < MQ * d || s[2].length < MQ * dvPad) {
+            s = new float[][] {new float[MQ * Math.max(d, 64)], new float[MQ * NT], new float[MQ * Math.max(dvPad, 64)],
+                    new float[MQ], new float[MQ], new float[MQ], new float[L]};
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
+    /** kp[(p·d + c)·PW + lane] = k[b, p·PW + lane, h·d + c], zero past tk. */
+    private static void packKeys(float[] kd, float[] kp, int base, int b, int h, int tk, int cq, int d, int panels) {
+        for (int p = 0; p < panels; p++) {
+            int pb = base + p * d * PW;
+            for (int lane = 0; lane < PW; lane++) {
+                int j = p * PW + lane;
+                if (j < tk) {
+                    int src = (b * tk + j) * cq + h * d;
+                    for (int c = 0; c < d; c++) kp[pb + c * PW + lane] = kd[src + c];
+                } else {
+                    for (int c = 0; c < d; c++) kp[pb + c * PW + lane] = 0f;
+                }
+            }
+        }
+    }
+
+    /** vp[j·dvPad + c] = v[b, j, h·dv + c], zero for c ≥ dv. */
+    private static void packValues(float[] vd, float[] vp, int base, int b, int h, int tk, int cv, int dv, int dvPad) {
+        for (int j = 0; j < tk; j++) {
+            int dst = base + j * dvPad;
+            System.arraycopy(vd, (b * tk + j) * cv + h * dv, vp, dst, dv);
+            for (int c = dv; c < dvPad; c++) vp[dst + c] = 0f;
+        }
+    }
+
+    private static void tile(float[][] sc, float[] qd, float[] kp, int kpBase, float[] vp, int vpBase, float[] od,
+                             int b, int h, int i0, int mq, int tq, int tk, int cq, int cv, int d, int dv, int dvPad,
+                             boolean relu, boolean causal, float scale) {
+        float[] qt = sc[0], s = sc[1], o = sc[2], m = sc[3], l = sc[4], alpha = sc[5], lanes = sc[6];
+        int mqPad = (mq + R - 1) / R * R;
+        for (int i = 0; i < mqPad; i++) {
+            int dst = i * d;
+            if (i < mq) {
+                int src = (b * tq + i0 + i) * cq + h * d;
+                for (int c = 0; c < d; c++) qt[dst + c] = qd[src + c] * scale;
+            } else {
+                for (int c = 0; c < d; c++) qt[dst + c] = 0f;
+            }
+        }
+        java.util.Arrays.fill(o, 0, mqPad * dvPad, 0f);
+        java.util.Arrays.fill(m, 0, mqPad, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(l, 0, mqPad, 0f);
+        int keyEnd = causal ? Math.min(tk, i0 + mq) : tk;
+        for (int j0 = 0; j0 < keyEnd; j0 += NT) {
+            int nt = Math.min(NT, keyEnd - j0);
+            int ntPanels = (nt + PW - 1) / PW;
+            for (int r = 0; r < mqPad; r += R) {
+                for (int p = 0; p < ntPanels; p++) {
+                    scores(qt, r * d, d, kp, kpBase + (j0 / PW + p) * d * PW, s, r * NT + p * PW);
+                }
+            }
+            for (int i = 0; i < mqPad; i++) {
+                int valid = causal ? Math.max(0, Math.min(nt, i0 + i + 1 - j0)) : nt;
+                if (relu) reluRow(s, i * NT, valid, nt);
+                else softmaxRow(s, i * NT, valid, nt, m, l, alpha, i, lanes);
+            }
+            for (int r = 0; r < mqPad; r += R) {
+                int c = 0;
+                for (; c + 3 * L <= dvPad; c += 3 * L) pv3(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
+                for (; c + 2 * L <= dvPad; c += 2 * L) pv2(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
+                for (; c < dvPad; c += L) pv1(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
+            }
+        }
+        for (int i = 0; i < mq; i++) {
+            float inv = relu ? 1f / tk : 1f / l[i];
+            int src = i * dvPad, dst = (b * tq + i0 + i) * cv + h * dv;
+            int c = 0;
+            for (; c + L <= dv; c += L) FloatVector.fromArray(SP, o, src + c).mul(inv).intoArray(od, dst + c);
+            for (; c < dv; c++) od[dst + c] = o[src + c] * inv;
+        }
+    }
+
+    /** s[R rows × 2L] = qt[R rows × d] · panel[d × 2L]. */
+    private static void scores(float[] qt, int qo, int d, float[] kp, int ko, float[] s, int so) {
+        FloatVector a00 = FloatVector.zero(SP), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (int c = 0; c < d; c++) {
+            FloatVector k0 = FloatVector.fromArray(SP, kp, ko + c * PW);
+            FloatVector k1 = FloatVector.fromArray(SP, kp, ko + c * PW + L);
+            FloatVector q0 = FloatVector.broadcast(SP, qt[qo + c]);
+            a00 = q0.fma(k0, a00); a01 = q0.fma(k1, a01);
+            FloatVector q1 = FloatVector.broadcast(SP, qt[qo + d + c]);
+            a10 = q1.fma(k0, a10); a11 = q1.fma(k1, a11);
+            FloatVector q2 = FloatVector.broadcast(SP, qt[qo + 2 * d + c]);
+            a20 = q2.fma(k0, a20); a21 = q2.fma(k1, a21);
+            FloatVector q3 = FloatVector.broadcast(SP, qt[qo + 3 * d + c]);
+            a30 = q3.fma(k0, a30); a31 = q3.fma(k1, a31);
+        }
+        a00.intoArray(s, so); a01.intoArray(s, so + L);
+        a10.intoArray(s, so + NT); a11.intoArray(s, so + NT + L);
+        a20.intoArray(s, so + 2 * NT); a21.intoArray(s, so + 2 * NT + L);
+        a30.intoArray(s, so + 3 * NT); a31.intoArray(s, so + 3 * NT + L);
+    }
+
+    /** P = ReLU(S) on the valid keys, 0 on the rest of the tile. */
+    private static void reluRow(float[] s, int o, int valid, int nt) {
+        int j = 0;
+        for (; j + L <= valid; j += L) FloatVector.fromArray(SP, s, o + j).max(0f).intoArray(s, o + j);
+        for (; j < valid; j++) s[o + j] = Math.max(s[o + j], 0f);
+        for (; j < nt; j++) s[o + j] = 0f;
+    }
+
+    /** Online softmax step for one row: updates the running max m and sum l; P = e^(S − m) on the valid keys. */
+    private static void softmaxRow(float[] s, int o, int valid, int nt, float[] m, float[] l, float[] alpha, int i,
+                                   float[] lanes) {
+        if (valid == 0) {
+            alpha[i] = 1f;
+            java.util.Arrays.fill(s, o, o + nt, 0f);
+            return;
+        }
+        int j = 0;
+        FloatVector vmax = FloatVector.broadcast(SP, Float.NEGATIVE_INFINITY);
+        for (; j + L <= valid; j += L) vmax = vmax.max(FloatVector.fromArray(SP, s, o + j));
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; j < valid; j++) max = Math.max(max, s[o + j]);
+        float mOld = m[i], mNew = Math.max(mOld, max);
+        float a = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
+        FloatVector vsum = FloatVector.zero(SP);
+        j = 0;
+        for (; j + L <= valid; j += L) {
+            FloatVector p = VectorMath.exp(FloatVector.fromArray(SP, s, o + j).sub(mNew));
+            p.intoArray(s, o + j);
+            vsum = vsum.add(p);
+        }
+        float sum = VectorMath.sumLanes(vsum, lanes);
+        for (; j < valid; j++) {
+            float p = (float) Math.exp(s[o + j] - mNew);
+            s[o + j] = p;
+            sum += p;
+        }
+        for (; j < nt; j++) s[o + j] = 0f;
+        m[i] = mNew;
+        l[i] = l[i] * a + sum;
+        alpha[i] = a;
+    }
+
+    /** o[4 rows × 3L] = α·o + p[4 rows × nt] · v[nt × 3L]. */
+    private static void pv3(float[] p, int po, int nt, float[] v, int vo, int vStride, float[] o, int oo, int oStride,
+                            float[] alpha, int r, boolean relu) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        for (int j = 0; j < nt; j++) {
+            int vj = vo + j * vStride;
+            FloatVector v0 = FloatVector.fromArray(SP, v, vj);
+            FloatVector v1 = FloatVector.fromArray(SP, v, vj + L);
+            FloatVector v2 = FloatVector.fromArray(SP, v, vj + 2 * L);
+            FloatVector p0 = FloatVector.broadcast(SP, p[po + j]);
+            a00 = p0.fma(v0, a00); a01 = p0.fma(v1, a01); a02 = p0.fma(v2, a02);
+            FloatVector p1 = FloatVector.broadcast(SP, p[po + NT + j]);
+            a10 = p1.fma(v0, a10); a11 = p1.fma(v1, a11); a12 = p1.fma(v2, a12);
+            FloatVector p2 = FloatVector.broadcast(SP, p[po + 2 * NT + j]);
+            a20 = p2.fma(v0, a20); a21 = p2.fma(v1, a21); a22 = p2.fma(v2, a22);
+            FloatVector p3 = FloatVector.broadcast(SP, p[po + 3 * NT + j]);
+            a30 = p3.fma(v0, a30); a31 = p3.fma(v1, a31); a32 = p3.fma(v2, a32);
+        }
+        store(o, oo, a00, relu ? 1f : alpha[r]); store(o, oo + L, a01, relu ? 1f : alpha[r]); store(o, oo + 2 * L, a02, relu ? 1f : alpha[r]);
+        oo += oStride;
+        store(o, oo, a10, relu ? 1f : alpha[r + 1]); store(o, oo + L, a11, relu ? 1f : alpha[r + 1]); store(o, oo + 2 * L, a12, relu ? 1f : alpha[r + 1]);
+        oo += oStride;
+        store(o, oo, a20, relu ? 1f : alpha[r + 2]); store(o, oo + L, a21, relu ? 1f : alpha[r + 2]); store(o, oo + 2 * L, a22, relu ? 1f : alpha[r + 2]);
+        oo += oStride;
+        store(o, oo, a30, relu ? 1f : alpha[r + 3]); store(o, oo + L, a31, relu ? 1f : alpha[r + 3]); store(o, oo + 2 * L, a32, relu ? 1f : alpha[r + 3]);
+    }
+
+    private static void pv2(float[] p, int po, int nt, float[] v, int vo, int vStride, float[] o, int oo, int oStride,
+                            float[] alpha, int r, boolean relu) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        for (int j = 0; j < nt; j++) {
+            int vj = vo + j * vStride;
+            FloatVector v0 = FloatVector.fromArray(SP, v, vj);
+            FloatVector v1 = FloatVector.fromArray(SP, v, vj + L);
+            FloatVector p0 = FloatVector.broadcast(SP, p[po + j]);
+            a00 = p0.fma(v0, a00); a01 = p0.fma(v1, a01);
+            FloatVector p1 = FloatVector.broadcast(SP, p[po + NT + j]);
+            a10 = p1.fma(v0, a10); a11 = p1.fma(v1, a11);
+            FloatVector p2 = FloatVector.broadcast(SP, p[po + 2 * NT + j]);
+            a20 = p2.fma(v0, a20); a21 = p2.fma(v1, a21);
+            FloatVector p3 = FloatVector.broadcast(SP, p[po + 3 * NT + j]);
+            a30 = p3.fma(v0, a30); a31 = p3.fma(v1, a31);
+        }
+        store(o, oo, a00, relu ? 1f : alpha[r]); store(o, oo + L, a01, relu ? 1f : alpha[r]);
+        oo += oStride;
+        store(o, oo, a10, relu ? 1f : alpha[r + 1]); store(o, oo + L, a11, relu ? 1f : alpha[r + 1]);
+        oo += oStride;
+        store(o, oo, a20, relu ? 1f : alpha[r + 2]); store(o, oo + L, a21, relu ? 1f : alpha[r + 2]);
+        oo += oStride;
+        store(o, oo, a30, relu ? 1f : alpha[r + 3]); store(o, oo + L, a31, relu ? 1f : alpha[r + 3]);
+    }
+
+    private static void pv1(float[] p, int po, int nt, float[] v, int vo, int vStride, float[] o, int oo, int oStride,
+                            float[] alpha, int r, boolean relu) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int j = 0; j < nt; j++) {
+            FloatVector v0 = FloatVector.fromArray(SP, v, vo + j * vStride);
+            a0 = FloatVector.broadcast(SP, p[po + j]).fma(v0, a0);
+            a1 = FloatVector.broadcast(SP, p[po + NT + j]).fma(v0, a1);
+            a2 = FloatVector.broadcast(SP, p[po + 2 * NT + j]).fma(v0, a2);
+            a3 = FloatVector.broadcast(SP, p[po + 3 * NT + j]).fma(v0, a3);
+        }
+        store(o, oo, a0, relu ? 1f : alpha[r]);
+        store(o, oo + oStride, a1, relu ? 1f : alpha[r + 1]);
+        store(o, oo + 2 * oStride, a2, relu ? 1f : alpha[r + 2]);
+        store(o, oo + 3 * oStride, a3, relu ? 1f : alpha[r + 3]);
+    }
+
+    /** o ← α·o + acc. */
+    private static void store(float[] o, int at, FloatVector acc, float a) {
+        FloatVector.fromArray(SP, o, at).fma(FloatVector.broadcast(SP, a), acc).intoArray(o, at);
+    }
+}

@@ -1,0 +1,269 @@
+package io.sdj.ops;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Vectorised float32 elementary functions for the kernels' activations and softmax. Each works on a vector of any
+ * species (the caller's, so it is inlined with the caller's constant species). Worst-case errors, measured by
+ * {@code VectorMathTest} against double-precision references ({@link Math#exp}, {@link Math#tanh}, {@link Erf#erf}) on
+ * a sweep over the whole float range including ±88, beyond, ±∞ and NaN, and asserted there:
+ * <ul>
+ *   <li>{@link #exp}: ≤ 2 ulp for normal results (absolute ≤ 2 ulp of the smallest normal in the subnormal range);
+ *       overflow to +∞ above ln(Float.MAX_VALUE) ≈ 88.72, 0 below ≈ −103.97, NaN → NaN.</li>
+ *   <li>{@link #tanh}: ≤ 4 ulp; exact ±1 for |x| ≥ 9.1, odd, NaN → NaN.</li>
+ *   <li>{@link #erf}: ≤ 4 ulp; exact ±1 for |x| ≥ 3.92, odd, NaN → NaN.</li>
+ *   <li>{@link #gelu}: relative ≤ 8 ulp where |gelu(x)| ≥ Float.MIN_NORMAL (including the far negative tail, which is
+ *       computed from erfc without cancellation), {@link #silu}, {@link #quickGelu}, {@link #geluTanh}: ≤ 4 ulp
+ *       relative (see the test for the exact bounds per function).</li>
+ * </ul>
+ */
+public final class VectorMath {
+    private VectorMath() {}
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693145751953125f;
+    private static final float LN2_LO = 1.42860682030941723212e-6f;
+    private static final float ROUND_MAGIC = 12582912f; // 1.5·2²³: adding it rounds to an integer in the low bits
+    // exp(r) on |r| ≤ ln2/2: 1 + r + r²·P(r), minimax coefficients (Cephes expf)
+    private static final float E1 = 5.0000001201e-1f, E2 = 1.6666665459e-1f, E3 = 4.1665795894e-2f,
+            E4 = 8.3334519073e-3f, E5 = 1.3981999507e-3f, E6 = 1.9875691500e-4f;
+
+    /** eˣ per lane. */
+    public static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(-104f).min(89f);
+        FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
+        FloatVector n = t.sub(ROUND_MAGIC);
+        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND_MAGIC));
+        FloatVector r = n.fma(x.broadcast(-LN2_HI), xc);
+        r = n.fma(x.broadcast(-LN2_LO), r);
+        FloatVector p = r.fma(E6, E5).fma(r, x.broadcast(E4)).fma(r, x.broadcast(E3)).fma(r, x.broadcast(E2)).fma(r, x.broadcast(E1));
+        FloatVector r2 = r.mul(r);
+        p = p.fma(r2, r).add(1f);
+        // 2ⁿ as two factors so that n ∈ [−151, 128] yields subnormals and overflow correctly
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+        IntVector n2 = ni.sub(n1);
+        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector y = p.mul(s1).mul(s2);
+        return y.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /** σ(x) = 1 / (1 + e⁻ˣ). */
+    public static FloatVector sigmoid(FloatVector x) {
+        FloatVector d = exp(x.neg()).add(1f);
+        return d.broadcast(1f).div(d);
+    }
+
+    /** SiLU x·σ(x) = x / (1 + e⁻ˣ). */
+    public static FloatVector silu(FloatVector x) {
+        return x.div(exp(x.neg()).add(1f));
+    }
+
+    /** Quick GELU x·σ(1.702x). */
+    public static FloatVector quickGelu(FloatVector x) {
+        return x.div(exp(x.mul(-1.702f)).add(1f));
+    }
+
+    private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
+
+    /**
+     * GELU, tanh approximation: 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³), computed as the identical
+     * x·σ(2u) = x / (1 + e^(−2u)), which has no cancellation for negative x.
+     */
+    public static FloatVector geluTanh(FloatVector x) {
+        FloatVector u = x.mul(x).fma(0.044715f, 1f).mul(x).mul(2f * SQRT_2_OVER_PI);
+        return x.div(exp(u.neg()).add(1f));
+    }
+
+    // tanh on |x| < 0.4: Taylor series x·(1 + x²·T(x²)) (next term < 4e-9 relative)
+    private static final float T1 = -1f / 3, T2 = 2f / 15, T3 = -17f / 315, T4 = 62f / 2835, T5 = -1382f / 155925,
+            T6 = 21844f / 6081075;
+
+    /** tanh(x). */
+    public static FloatVector tanh(FloatVector x) {
+        FloatVector ax = x.abs();
+        VectorMask<Float> small = ax.lt(0.4f);
+        FloatVector result;
+        FloatVector big = null;
+        if (!small.allTrue()) {
+            // 1 − 2 / (e^{2|x|} + 1), sign restored
+            FloatVector e = exp(ax.add(ax));
+            big = e.add(1f).broadcast(2f).div(e.add(1f)).neg().add(1f);
+            big = big.blend(big.neg(), x.lt(0f));
+        }
+        if (small.anyTrue()) {
+            FloatVector x2 = x.mul(x);
+            FloatVector p = x2.fma(T6, T5).fma(x2, x.broadcast(T4)).fma(x2, x.broadcast(T3)).fma(x2, x.broadcast(T2)).fma(x2, x.broadcast(T1)).mul(x2);
+            FloatVector s = p.fma(x, x);
+            result = big == null ? s : big.blend(s, small);
+        } else {
+            result = big;
+        }
+        return result;
+    }
+
+    // erf on |x| < 1: (2/√π)·x·Σ (−x²)ⁿ / (n!(2n+1)), n ≤ 11 (next term < 2e-9 relative)
+    private static final float[] ERF_TAYLOR = erfTaylor();
+    private static final float A0 = ERF_TAYLOR[0], A1 = ERF_TAYLOR[1], A2 = ERF_TAYLOR[2], A3 = ERF_TAYLOR[3],
+            A4 = ERF_TAYLOR[4], A5 = ERF_TAYLOR[5], A6 = ERF_TAYLOR[6], A7 = ERF_TAYLOR[7], A8 = ERF_TAYLOR[8],
+            A9 = ERF_TAYLOR[9], A10 = ERF_TAYLOR[10], A11 = ERF_TAYLOR[11];
+
+    private static float[] erfTaylor() {
+        float[] a = new float[12];
+        double fact = 1;
+        for (int n = 0; n < 12; n++) {
+            if (n > 0) fact *= n;
+            a[n] = (float) ((n % 2 == 0 ? 1 : -1) * 2 / Math.sqrt(Math.PI) / (fact * (2 * n + 1)));
+        }
+        return a;
+    }
+
+    /*
+     * erfc(z) for z ≥ 1 as e^(−z²)·k(1/z) / (z·√π), where k(u) = z·√π·e^(z²)·erfc(z) is smooth and slowly varying
+     * (k → 1 as z → ∞). k is a 14-term Chebyshev interpolant over u ∈ [U_LO, 1] (z ≤ 11.1, beyond which erfc
+     * underflows), evaluated with Clenshaw's recurrence; its coefficients are computed once, in double precision,
+     * from Erf.erf (z < 2.5) and erfc's continued fraction (z ≥ 2.5). Truncation error < 2e-10.
+     */
+    private static final int K_TERMS = 14;
+    private static final double U_LO = 0.09;
+    private static final float[] KC = chebyshevK();
+    private static final float K0 = KC[0], K1 = KC[1], K2 = KC[2], K3 = KC[3], K4 = KC[4], K5 = KC[5], K6 = KC[6],
+            K7 = KC[7], K8 = KC[8], K9 = KC[9], K10 = KC[10], K11 = KC[11], K12 = KC[12], K13 = KC[13];
+    private static final float T_SCALE = (float) (2 / (1 - U_LO)), T_SHIFT = (float) (-(1 + U_LO) / (1 - U_LO));
+    private static final float INV_SQRT_PI = (float) (1 / Math.sqrt(Math.PI));
+
+    static double kReference(double u) {
+        if (u == 0) return 1;
+        double z = 1 / u;
+        if (z < 2.5) return z * Math.sqrt(Math.PI) * Math.exp(z * z) * (1 - Erf.erf(z));
+        double f = z;
+        for (int j = 400; j >= 1; j--) f = z + (j / 2.0) / f;
+        return z / f;
+    }
+
+    private static float[] chebyshevK() {
+        int n = 48;
+        double[] c = new double[K_TERMS];
+        for (int j = 0; j < K_TERMS; j++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                double th = Math.PI * (i + 0.5) / n;
+                double u = U_LO + (1 - U_LO) * (Math.cos(th) + 1) / 2;
+                s += kReference(u) * Math.cos(j * th);
+            }
+            c[j] = 2 * s / n;
+        }
+        c[0] /= 2;
+        float[] f = new float[K_TERMS];
+        for (int j = 0; j < K_TERMS; j++) f[j] = (float) c[j];
+        return f;
+    }
+
+    /** erfc(z) for lanes with z ≥ 1, given z² = zz + zzLo exactly (other lanes: unspecified). */
+    private static FloatVector erfcLarge(FloatVector z, FloatVector zz, FloatVector zzLo) {
+        FloatVector u = z.broadcast(1f).div(z);
+        FloatVector t = u.fma(T_SCALE, T_SHIFT), t2 = t.add(t);
+        // Clenshaw: b_k = c_k + 2t·b_{k+1} − b_{k+2}; k(u) = c_0 + t·b_1 − b_2
+        FloatVector b2 = t.broadcast(K13);
+        FloatVector b1 = t2.fma(b2, t.broadcast(K12));
+        FloatVector b0;
+        b0 = t2.fma(b1, b2.neg().add(K11)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K10)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K9)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K8)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K7)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K6)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K5)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K4)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K3)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K2)); b2 = b1; b1 = b0;
+        b0 = t2.fma(b1, b2.neg().add(K1)); b2 = b1; b1 = b0;
+        FloatVector k = t.fma(b1, b2.neg().add(K0));
+        // e^(−z²) with the low part of z² folded in: e^(−hi−lo) ≈ e^(−hi)·(1 − lo)
+        FloatVector e = exp(zz.neg()).mul(zzLo.neg().add(1f));
+        return e.mul(k).mul(u).mul(INV_SQRT_PI);
+    }
+
+    private static FloatVector erfSmall(FloatVector x) {
+        FloatVector x2 = x.mul(x);
+        FloatVector p = x2.fma(A11, A10).fma(x2, x.broadcast(A9)).fma(x2, x.broadcast(A8)).fma(x2, x.broadcast(A7)).fma(x2, x.broadcast(A6)).fma(x2, x.broadcast(A5)).fma(x2, x.broadcast(A4))
+                .fma(x2, x.broadcast(A3)).fma(x2, x.broadcast(A2)).fma(x2, x.broadcast(A1)).fma(x2, x.broadcast(A0));
+        return p.mul(x);
+    }
+
+    /** erf(x). */
+    public static FloatVector erf(FloatVector x) {
+        FloatVector ax = x.abs();
+        VectorMask<Float> small = ax.lt(1f);
+        FloatVector result = null;
+        if (!small.allTrue()) {
+            FloatVector z = ax.min(10f);
+            FloatVector zz = z.mul(z), zzLo = z.fma(z, zz.neg());
+            FloatVector big = erfcLarge(z, zz, zzLo).neg().add(1f);
+            big = big.blend(big.neg(), x.lt(0f));
+            result = big.blend(x, x.test(VectorOperators.IS_NAN));
+        }
+        if (small.anyTrue()) {
+            FloatVector s = erfSmall(x);
+            result = result == null ? s : result.blend(s, small);
+        }
+        return result;
+    }
+
+    private static final float INV_SQRT2 = 0.70710678118654752f;
+
+    /**
+     * GELU (PyTorch's default, exact erf form) 0.5·x·(1 + erf(x/√2)). For x/√2 ≤ −1 it uses 1 + erf(z) = erfc(−z),
+     * with z² = x²/2 taken exactly, so the negative tail keeps its relative accuracy down to underflow.
+     */
+    public static FloatVector gelu(FloatVector x) {
+        FloatVector z = x.mul(INV_SQRT2);
+        FloatVector az = z.abs();
+        VectorMask<Float> small = az.lt(1f);
+        FloatVector onePlusErf = null;
+        if (!small.allTrue()) {
+            FloatVector zc = az.min(10.5f);
+            FloatVector xc = x.abs().min(10.5f * 1.41421356f);
+            FloatVector xx = xc.mul(xc), xxLo = xc.fma(xc, xx.neg());
+            FloatVector c = erfcLarge(zc, xx.mul(0.5f), xxLo.mul(0.5f));
+            onePlusErf = c.blend(c.neg().add(2f), x.compare(VectorOperators.GT, 0f));
+            // far negative tail: the product underflows; keep −0 instead of NaN for x = −∞
+            onePlusErf = onePlusErf.blend(0f, az.compare(VectorOperators.GT, 10.4f).and(x.lt(0f)));
+        }
+        if (small.anyTrue()) {
+            FloatVector s = erfSmall(z).add(1f);
+            onePlusErf = onePlusErf == null ? s : onePlusErf.blend(s, small);
+        }
+        FloatVector y = x.mul(0.5f).mul(onePlusErf);
+        VectorMask<Float> negTail = az.compare(VectorOperators.GT, 10.4f).and(x.lt(0f));
+        if (negTail.anyTrue()) y = y.blend(-0f, negTail);
+        return y.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /**
+     * Sum of the lanes in lane order, via {@code tmp} (≥ the vector's length). Unlike
+     * {@code reduceLanes(ADD)}, whose association order may differ between the interpreter and compiled code, this
+     * gives the same bits every time, which keeps the kernels reproducible.
+     */
+    public static float sumLanes(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = 0;
+        for (int i = 0, n = v.length(); i < n; i++) s += tmp[i];
+        return s;
+    }
+
+    /** Applies {@code act} per lane. */
+    public static FloatVector apply(FloatVector x, Activation act) {
+        return switch (act) {
+            case NONE -> x;
+            case SILU -> silu(x);
+            case GELU -> gelu(x);
+            case GELU_TANH -> geluTanh(x);
+            case QUICK_GELU -> quickGelu(x);
+            case RELU -> x.max(0f);
+        };
+    }
+}
