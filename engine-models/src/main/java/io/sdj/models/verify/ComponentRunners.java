@@ -1,0 +1,15 @@
+package io.sdj.models.verify;
+
+/** Which {@link ComponentRunner} handles each {@code component} of the golden README. */
+public final class ComponentRunners {
+    private ComponentRunners() { }
+
+    /** The runner for a component, or null when this build has no implementation of it yet. */
+    public static ComponentRunner forComponent(String component) {
+        return switch (component) {
+            case "scheduler" -> new SchedulerCaseRunner();
+            case "rng" -> new RngCaseRunner();
+            default -> null;
+        };
+    }
+}
