@@ -32,4 +32,19 @@ public interface ModelSource extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * Opens any model: an sdj flat file (recognised by its magic) as a memory-mapped {@link ModelFile}, anything else
+     * through {@link ModelImporter#importFrom(Path)} (diffusers folder, component folder, safetensors, LDM checkpoint).
+     */
+    static ModelSource open(java.nio.file.Path path) {
+        if (java.nio.file.Files.isRegularFile(path)) {
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(path)) {
+                if (java.util.Arrays.equals(in.readNBytes(FlatFormat.MAGIC.length), FlatFormat.MAGIC)) return ModelFile.open(path);
+            } catch (java.io.IOException e) {
+                throw new WeightsFormatException(path + ": cannot read: " + e, e);
+            }
+        }
+        return ModelImporter.importFrom(path);
+    }
 }

@@ -135,6 +135,50 @@ class ModelFileTest {
         }
     }
 
+    /** Half-precision sources: kept bit for bit, widened exactly, re-rounded to BF16 once, quantised within scale/2. */
+    @Test
+    void halfPrecisionSources() {
+        Random r = new Random(7);
+        short[] h = new short[17 * 3];
+        short[] b = new short[17 * 3];
+        for (int i = 0; i < h.length; i++) {
+            float v = (float) r.nextGaussian() * (i % 5 == 0 ? 100 : 0.01f);
+            h[i] = Float.floatToFloat16(v);
+            b[i] = DType.floatToBf16(v);
+        }
+        WeightTensor f16 = new WeightTensor("h", DType.F16, new int[]{17, 3}, java.lang.foreign.MemorySegment.ofArray(h), null);
+        WeightTensor bf16 = new WeightTensor("b", DType.BF16, new int[]{17, 3}, java.lang.foreign.MemorySegment.ofArray(b), null);
+        for (DType dt : new DType[]{null, DType.F32, DType.F16, DType.BF16, DType.I8}) {
+            Path p = tmp.resolve("half-" + dt + ".sdj");
+            WeightMap w = new WeightMap("half").put("h", () -> f16).put("b", () -> bf16);
+            try (ImportedModel m = new ImportedModel("x", JsonNodeFactory.instance.objectNode()).add("c", JsonNodeFactory.instance.objectNode(), w)) {
+                ModelWriter.write(m, p, dt, false, null);
+            }
+            try (ModelFile mf = ModelFile.open(p, true)) {
+                for (WeightTensor src : List.of(f16, bf16)) {
+                    WeightTensor got = mf.weights("c").get(src.name());
+                    DType stored = dt == null ? src.dtype() : dt;
+                    assertThat(got.dtype()).isEqualTo(stored);
+                    for (int i = 0; i < src.numel(); i++) {
+                        float v = src.get(i), g = got.get(i);
+                        switch (stored) {
+                            case I8 -> assertThat((double) Math.abs(g - v)).isLessThanOrEqualTo(got.scales()[i / 3] / 2.0 + Math.ulp(g) / 2.0);
+                            case BF16 -> assertThat(g).isEqualTo(bf16Reference(v));
+                            case F16 -> assertThat(Float.floatToFloat16(g)).isEqualTo(Float.floatToFloat16(v));
+                            case F32 -> assertThat(g).isEqualTo(v);
+                        }
+                    }
+                    if (stored == src.dtype()) {
+                        assertThat(got.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(src.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                    }
+                }
+            }
+            try (ModelSource any = ModelSource.open(p)) {
+                assertThat(any).isInstanceOf(ModelFile.class);
+            }
+        }
+    }
+
     private Path valid() throws IOException {
         Path src = write(DType.F32);
         Path p = tmp.resolve("case-" + System.nanoTime() + ".sdj");
