@@ -1,0 +1,91 @@
+package io.sdj.models.taesd;
+
+import io.sdj.core.Tensor;
+import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
+import io.sdj.models.vae.GoldenFixture;
+import io.sdj.models.vae.RandomWeights;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** TAESD decoder/encoder against the taesd.py fixtures (every run), plus layout and error checks. */
+class TaesdGoldenTest {
+
+    @Test
+    void decoderMatchesTaesdPy() {
+        try (GoldenFixture f = GoldenFixture.open("taesd-decoder")) {
+            TaesdDecoder dec = TaesdDecoder.load(f.model);
+            Workspace ws = new Workspace();
+            String traced = "r2"; // intermediates are recorded for the small run
+            for (String run : f.gc.runNames()) {
+                GoldenFixture.Recorder rec = new GoldenFixture.Recorder();
+                Tensor image = dec.forward(ws, f.input(run + "/latents"), run.equals(traced) ? rec : Trace.NONE);
+                List<String> diag = f.compareIntermediates(run, rec, "");
+                f.assertOutput(run + "/image", image, diag);
+                if (run.equals(traced)) f.assertIntermediates(run, rec, "");
+                ws.release(image);
+            }
+        }
+    }
+
+    @Test
+    void encoderMatchesTaesdPy() {
+        try (GoldenFixture f = GoldenFixture.open("taesd-encoder")) {
+            TaesdEncoder enc = TaesdEncoder.load(f.model);
+            Workspace ws = new Workspace();
+            String traced = "r1";
+            for (String run : f.gc.runNames()) {
+                GoldenFixture.Recorder rec = new GoldenFixture.Recorder();
+                Tensor latents = enc.forward(ws, f.input(run + "/image"), run.equals(traced) ? rec : Trace.NONE);
+                List<String> diag = f.compareIntermediates(run, rec, "");
+                f.assertOutput(run + "/latents", latents, diag);
+                if (run.equals(traced)) f.assertIntermediates(run, rec, "");
+                ws.release(latents);
+            }
+        }
+    }
+
+    @Test
+    void fixtureWeightsHaveExactlyTheExpectedNamesAndShapes() {
+        for (String c : new String[] {"taesd-decoder", "taesd-encoder"}) {
+            try (GoldenFixture f = GoldenFixture.open(c)) {
+                Map<String, int[]> shapes = c.endsWith("decoder") ? TaesdDecoder.parameterShapes(4) : TaesdEncoder.parameterShapes(4);
+                assertThat(shapes.keySet()).as(c).containsExactlyInAnyOrderElementsOf(f.model.names());
+                for (var e : shapes.entrySet()) {
+                    assertThat(f.model.entry(e.getKey()).intShape()).as(c + " " + e.getKey()).containsExactly(e.getValue());
+                }
+            }
+        }
+    }
+
+    @Test
+    void decoderFlopsMatchTheKnownCount() {
+        // 141 GFLOP at 512² (64² latent), 35 at 256² (performance-facts.md).
+        try (RandomWeights w = new RandomWeights(TaesdDecoder.parameterShapes(4), 1, "taesd")) {
+            TaesdDecoder dec = TaesdDecoder.load(w);
+            assertThat(dec.flops(1, 64, 64) / 1e9).isBetween(140.0, 142.0);
+            assertThat(dec.flops(1, 32, 32) / 1e9).isBetween(34.5, 35.8);
+        }
+    }
+
+    @Test
+    void wrongInputChannelsGiveAClearMessage() {
+        try (RandomWeights d = new RandomWeights(TaesdDecoder.parameterShapes(4), 1, "taesd decoder");
+             RandomWeights e = new RandomWeights(TaesdEncoder.parameterShapes(4), 2, "taesd encoder")) {
+            Workspace ws = new Workspace();
+            TaesdDecoder dec = TaesdDecoder.load(d);
+            TaesdEncoder enc = TaesdEncoder.load(e);
+            assertThatThrownBy(() -> dec.forward(ws, Tensor.zeros(1, 3, 8, 8), Trace.NONE))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[1, 3, 8, 8]").hasMessageContaining("[N, 4, h, w]");
+            assertThatThrownBy(() -> enc.forward(ws, Tensor.zeros(1, 4, 16, 16), Trace.NONE))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[1, 4, 16, 16]").hasMessageContaining("[N, 3, H, W]");
+            assertThatThrownBy(() -> TaesdDecoder.load(e)).hasMessageContaining("TAESD decoder");
+            assertThatThrownBy(() -> TaesdEncoder.load(d)).hasMessageContaining("TAESD encoder");
+        }
+    }
+}
