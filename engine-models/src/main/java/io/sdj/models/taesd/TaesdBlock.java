@@ -32,8 +32,8 @@ final class TaesdBlock {
 
     /** Does not release {@code x}. */
     Tensor forward(Workspace ws, Tensor x) {
-        Tensor a = Activations.applyInPlace(c0.forward(ws, x), Activation.RELU);
-        Tensor b = Activations.applyInPlace(c2.forward(ws, a), Activation.RELU);
+        Tensor a = c0.forward(ws, x, Activation.RELU, null);
+        Tensor b = c2.forward(ws, a, Activation.RELU, null);
         ws.release(a);
         Tensor s = skip == null ? x : skip.forward(ws, x);
         Tensor y = Activations.applyInPlace(c4.forward(ws, b, s), Activation.RELU);
