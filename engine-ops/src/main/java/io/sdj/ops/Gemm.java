@@ -69,6 +69,7 @@ public final class Gemm {
         int tilesN = ceilDiv(n, nc);
         var mat = b.segment();
         Parallel.forRange(tilesM * tilesN, (from, to) -> {
+            float[] acc = new float[MR * NR];
             for (int t = from; t < to; t++) {
                 int i0 = (t / tilesN) * MC, i1 = Math.min(m, i0 + MC);
                 int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
@@ -85,7 +86,8 @@ public final class Gemm {
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
                                     r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
                                     r0 + Math.min(5, iLast - i) * lda,
-                                    mat, bOff, kc, c, cOff + i * ldc + j, ldc, mr, nr, first, last, e, i, j);
+                                    mat, bOff, kc, acc);
+                            GemmKernel.storeTile(acc, c, cOff + i * ldc + j, ldc, mr, nr, first, last, e, i, j);
                         }
                     }
                 }
@@ -120,6 +122,7 @@ public final class Gemm {
         var mat = a.segment();
         Parallel.forRange(tilesM * tilesN, (from, to) -> {
             float[] tile = scratch(kcs * ncf);
+            float[] acc = new float[MR * NR];
             for (int t = from; t < to; t++) {
                 int m0 = (t / tn) * rowsPer, m1 = Math.min(m, m0 + rowsPer);
                 int j0 = (t % tn) * ncf, nc1 = Math.min(ncf, n - j0);
@@ -132,8 +135,8 @@ public final class Gemm {
                         for (int p = 0, j = j0; j < j0 + nc1; p++, j += NR) {
                             int nr = Math.min(NR, j0 + nc1 - j);
                             for (int i = ib; i < ie; i += MR) {
-                                GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc,
-                                        c, cOff + i * ldc + j, ldc, Math.min(MR, ie - i), nr, first, last, e, i, j);
+                                GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc, acc);
+                                GemmKernel.storeTile(acc, c, cOff + i * ldc + j, ldc, Math.min(MR, ie - i), nr, first, last, e, i, j);
                             }
                         }
                     }

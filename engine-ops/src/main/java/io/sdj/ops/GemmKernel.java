@@ -21,8 +21,9 @@ import java.nio.ByteOrder;
  * <li>{@link #panelTimesTile}: A a pre-packed off-heap panel {@code [k][MR]} (broadcast), B a per-call packed
  *     on-heap tile {@code [k][NR]} (NCHW {@link Conv2d}: weights broadcast, pixels are the vector operand).</li>
  * </ul>
- * Results are written with the {@link GemmEpilogue}: the first K slice stores, later slices add to C, and the last
- * slice applies bias, activation and residual. The order of operations depends only on the tile's position, never on
+ * A kernel leaves its finished tile in a small {@code acc} buffer; {@link #storeTile} then writes it with the
+ * {@link GemmEpilogue}: the first K slice stores, later slices add to C, and the last slice applies bias, activation
+ * and residual. The order of operations depends only on the tile's position, never on
  * the thread that runs it, so results are bit-identical for any thread count.
  */
 final class GemmKernel {
@@ -56,14 +57,12 @@ final class GemmKernel {
     }
 
     /**
-     * C[r, j] (+)= Σ_k A[r, k]·B[k, j] for a tile of {@code mr} ≤ 6 rows and {@code nr} ≤ NR columns.
-     * A rows start at {@code a[aRow[0..5] + k]} (rows past {@code mr} may repeat a valid row; they are not stored);
-     * B is the packed panel at byte offset {@code bOff}, NR floats per k.
+     * acc[r, j] = Σ_k A[r, k]·B[k, j] over one K slice for a 6 × NR tile.
+     * A rows start at {@code a[a0..a5 + k]} (rows past the matrix may repeat a valid row: their results are not
+     * stored); B is the packed panel at byte offset {@code bOff}, NR floats per k. The MR×NR sums go to {@code acc}.
      */
     static void rowsTimesPanel(float[] a, int a0, int a1, int a2, int a3, int a4, int a5,
-                               MemorySegment b, long bOff, int kc,
-                               float[] c, int cOff, int ldc, int mr, int nr,
-                               boolean first, boolean last, GemmEpilogue e, int row, int col) {
+                               MemorySegment b, long bOff, int kc, float[] acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -88,21 +87,19 @@ final class GemmKernel {
             v = FloatVector.broadcast(S, a[a5 + k]);
             c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
         }
-        store(c00, c01, c, cOff, nr, first, last, e, row, col);
-        if (mr > 1) store(c10, c11, c, cOff + ldc, nr, first, last, e, row + 1, col);
-        if (mr > 2) store(c20, c21, c, cOff + 2 * ldc, nr, first, last, e, row + 2, col);
-        if (mr > 3) store(c30, c31, c, cOff + 3 * ldc, nr, first, last, e, row + 3, col);
-        if (mr > 4) store(c40, c41, c, cOff + 4 * ldc, nr, first, last, e, row + 4, col);
-        if (mr > 5) store(c50, c51, c, cOff + 5 * ldc, nr, first, last, e, row + 5, col);
+        c00.intoArray(acc, 0); c01.intoArray(acc, L);
+        c10.intoArray(acc, NR); c11.intoArray(acc, NR + L);
+        c20.intoArray(acc, 2 * NR); c21.intoArray(acc, 2 * NR + L);
+        c30.intoArray(acc, 3 * NR); c31.intoArray(acc, 3 * NR + L);
+        c40.intoArray(acc, 4 * NR); c41.intoArray(acc, 4 * NR + L);
+        c50.intoArray(acc, 5 * NR); c51.intoArray(acc, 5 * NR + L);
     }
 
     /**
-     * C[r, j] (+)= Σ_k A[r, k]·B[k, j] with A the packed panel at byte offset {@code aOff} (MR floats per k, rows past
+     * acc[r, j] = Σ_k A[r, k]·B[k, j] with A the packed panel at byte offset {@code aOff} (MR floats per k, rows past
      * the matrix zero) and B the packed tile at {@code b[bOff]} (NR floats per k, columns past the matrix zero).
      */
-    static void panelTimesTile(MemorySegment a, long aOff, float[] b, int bOff, int kc,
-                               float[] c, int cOff, int ldc, int mr, int nr,
-                               boolean first, boolean last, GemmEpilogue e, int row, int col) {
+    static void panelTimesTile(MemorySegment a, long aOff, float[] b, int bOff, int kc, float[] acc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -127,38 +124,46 @@ final class GemmKernel {
             v = FloatVector.broadcast(S, a.get(F, ao + 20));
             c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
         }
-        store(c00, c01, c, cOff, nr, first, last, e, row, col);
-        if (mr > 1) store(c10, c11, c, cOff + ldc, nr, first, last, e, row + 1, col);
-        if (mr > 2) store(c20, c21, c, cOff + 2 * ldc, nr, first, last, e, row + 2, col);
-        if (mr > 3) store(c30, c31, c, cOff + 3 * ldc, nr, first, last, e, row + 3, col);
-        if (mr > 4) store(c40, c41, c, cOff + 4 * ldc, nr, first, last, e, row + 4, col);
-        if (mr > 5) store(c50, c51, c, cOff + 5 * ldc, nr, first, last, e, row + 5, col);
+        c00.intoArray(acc, 0); c01.intoArray(acc, L);
+        c10.intoArray(acc, NR); c11.intoArray(acc, NR + L);
+        c20.intoArray(acc, 2 * NR); c21.intoArray(acc, 2 * NR + L);
+        c30.intoArray(acc, 3 * NR); c31.intoArray(acc, 3 * NR + L);
+        c40.intoArray(acc, 4 * NR); c41.intoArray(acc, 4 * NR + L);
+        c50.intoArray(acc, 5 * NR); c51.intoArray(acc, 5 * NR + L);
     }
 
-    /** Writes one tile row (two vectors, {@code nr} valid columns) at {@code c[off]}. */
-    private static void store(FloatVector v0, FloatVector v1, float[] c, int off, int nr,
-                              boolean first, boolean last, GemmEpilogue e, int row, int col) {
-        if (nr == NR) {
-            if (!first) {
-                v0 = v0.add(FloatVector.fromArray(S, c, off));
-                v1 = v1.add(FloatVector.fromArray(S, c, off + L));
-            }
-            if (last && e != null) {
-                v0 = e.apply(v0, row, col, c, off, null);
-                v1 = e.apply(v1, row, col + L, c, off + L, null);
-            }
-            v0.intoArray(c, off);
-            v1.intoArray(c, off + L);
-        } else {
-            VectorMask<Float> m0 = mask(0, nr);
-            if (!first) v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
-            if (last && e != null) v0 = e.apply(v0, row, col, c, off, m0);
-            v0.intoArray(c, off, m0);
-            if (nr > L) {
-                VectorMask<Float> m1 = mask(1, nr);
-                if (!first) v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
-                if (last && e != null) v1 = e.apply(v1, row, col + L, c, off + L, m1);
-                v1.intoArray(c, off + L, m1);
+    /**
+     * Moves a finished register tile ({@code acc}, MR rows of NR) into C: {@code mr} rows and {@code nr} columns at
+     * {@code c[cOff]}, adding to C unless {@code first}, applying the epilogue if {@code last}.
+     * Kept out of the kernels: a kernel whose loop shares a method with this code is compiled 2–3× slower.
+     */
+    static void storeTile(float[] acc, float[] c, int cOff, int ldc, int mr, int nr,
+                          boolean first, boolean last, GemmEpilogue e, int row, int col) {
+        for (int r = 0; r < mr; r++) {
+            int off = cOff + r * ldc;
+            FloatVector v0 = FloatVector.fromArray(S, acc, r * NR), v1 = FloatVector.fromArray(S, acc, r * NR + L);
+            if (nr == NR) {
+                if (!first) {
+                    v0 = v0.add(FloatVector.fromArray(S, c, off));
+                    v1 = v1.add(FloatVector.fromArray(S, c, off + L));
+                }
+                if (last && e != null) {
+                    v0 = e.apply(v0, row + r, col, c, off, null);
+                    v1 = e.apply(v1, row + r, col + L, c, off + L, null);
+                }
+                v0.intoArray(c, off);
+                v1.intoArray(c, off + L);
+            } else {
+                VectorMask<Float> m0 = mask(0, nr);
+                if (!first) v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
+                if (last && e != null) v0 = e.apply(v0, row + r, col, c, off, m0);
+                v0.intoArray(c, off, m0);
+                if (nr > L) {
+                    VectorMask<Float> m1 = mask(1, nr);
+                    if (!first) v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
+                    if (last && e != null) v1 = e.apply(v1, row + r, col + L, c, off + L, m1);
+                    v1.intoArray(c, off + L, m1);
+                }
             }
         }
     }

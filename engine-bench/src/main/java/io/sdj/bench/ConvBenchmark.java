@@ -1,0 +1,42 @@
+package io.sdj.bench;
+
+import io.sdj.core.Parallel;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/** Convolutions at SD1.5 / BK-SDM-Tiny UNet shapes (64×64 latent); {@link KernelReport} turns ms/op into GFLOP/s. */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class ConvBenchmark {
+    @Param({"320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "1280-1280-3-1@8x8", "320-320-3-2@64x64", "640-640-3-2@32x32", "1280-1280-3-2@16x16", "320-640-1-1@32x32", "640-1280-1-1@16x16", "4-320-3-1@64x64", "320-4-3-1@64x64"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Runnable op;
+
+    @Setup
+    public void setup() {
+        Parallel.setThreads(threads);
+        op = KernelCase.conv(shape).factory().get();
+    }
+
+    @Benchmark
+    public void conv() { op.run(); }
+}

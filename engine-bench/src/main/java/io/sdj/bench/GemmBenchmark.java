@@ -1,0 +1,42 @@
+package io.sdj.bench;
+
+import io.sdj.core.Parallel;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/** GEMM (A in place, B pre-packed) at the five shapes; {@link KernelReport} turns ms/op into GFLOP/s. */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class GemmBenchmark {
+    @Param({"4096x320x2880", "1024x640x5760", "256x1280x11520", "2048x2048x2048", "4096x4096x40"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Runnable op;
+
+    @Setup
+    public void setup() {
+        Parallel.setThreads(threads);
+        op = KernelCase.gemm(shape).factory().get();
+    }
+
+    @Benchmark
+    public void gemm() { op.run(); }
+}

@@ -1,0 +1,38 @@
+package io.sdj.bench;
+
+import io.sdj.core.Parallel;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Times kernel cases with {@link QuickTimer} and prints one table: op, shape, threads, median ms, rate.
+ * Used by {@code sdj bench kernels}; run directly with {@code java -cp benchmarks.jar io.sdj.bench.KernelTable [threads] [filter]}.
+ */
+public final class KernelTable {
+    private KernelTable() {}
+
+    public static void main(String[] args) {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : Parallel.threads();
+        String filter = args.length > 1 ? args[1] : "";
+        run(KernelCase.all().stream().filter(c -> c.id().contains(filter)).toList(), threads, 300, 700, System.out);
+    }
+
+    /** Runs every case at {@code threads} threads and prints the table as rows complete. */
+    public static void run(List<KernelCase> cases, int threads, long warmupMs, long measureMs, PrintStream out) {
+        int saved = Parallel.threads();
+        Parallel.setThreads(threads);
+        try {
+            out.printf(Locale.ROOT, "%-10s %-22s %7s %10s %10s%n", "op", "shape", "threads", "median ms", "rate");
+            for (KernelCase c : cases) {
+                Runnable op = c.factory().get();
+                double ms = QuickTimer.medianMs(op, warmupMs, measureMs);
+                out.printf(Locale.ROOT, "%-10s %-22s %7d %10.3f %10.1f %s%n", c.op(), c.shape(), threads, ms, c.rate(ms), c.unit());
+                out.flush();
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+}
