@@ -20,13 +20,13 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  */
 public final class Gemm {
     /** Target K slice. */
-    static final int KC = 384;
+    static final int KC = Integer.getInteger("sdj.gemm.kc", 384);
     /** Rows per cache block (a multiple of MR). */
-    static final int MC = 16 * MR;
+    static final int MC = Integer.getInteger("sdj.gemm.mcRows", 16) * MR;
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
-    static final int NC = 16 * NR;
+    static final int NC = Integer.getInteger("sdj.gemm.ncPanels", 16) * NR;
     /** Columns (pixels) per output tile in {@link #multiplyPacked} (a multiple of NR). */
-    static final int NC_PACKED = 4 * NR;
+    static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 4) * NR;
 
     private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
 
