@@ -10,6 +10,7 @@ import java.util.Map;
 public final class CaseOutputs {
     private final Map<String, Produced> outputs = new LinkedHashMap<>();
     private final Map<String, Produced> intermediates = new LinkedHashMap<>();
+    private final Map<String, String> unsupported = new LinkedHashMap<>();
 
     public CaseOutputs put(String name, Produced p) {
         outputs.put(name, p);
@@ -21,7 +22,15 @@ public final class CaseOutputs {
         return this;
     }
 
+    /** Declares a reference output this implementation deliberately does not produce, and why. */
+    public CaseOutputs unsupported(String name, String why) {
+        unsupported.put(name, why);
+        return this;
+    }
+
     public Map<String, Produced> outputs() { return outputs; }
+
+    public Map<String, String> unsupported() { return unsupported; }
 
     public Map<String, Produced> intermediates() { return intermediates; }
 }

@@ -44,7 +44,7 @@ public final class CaseVerifier {
             String msg = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             return new Report(c, List.of(OutputCheck.fail(c.name(), c.component(), "*", null, "run failed: " + msg)), List.of(), null);
         }
-        List<OutputCheck> checks = compareAll(c, produced.outputs(), c.file("outputs.safetensors").toString(), false);
+        List<OutputCheck> checks = compareAll(c, produced, c.file("outputs.safetensors").toString(), false);
         List<OutputCheck> inter = List.of();
         String first = null;
         if (intermediates) {
@@ -53,7 +53,7 @@ public final class CaseVerifier {
             } else if (produced.intermediates().isEmpty()) {
                 first = "(this component records no intermediates)";
             } else {
-                inter = compareAll(c, produced.intermediates(), c.file("intermediates.safetensors").toString(), true);
+                inter = compareAll(c, produced, c.file("intermediates.safetensors").toString(), true);
                 for (OutputCheck oc : inter) {
                     if (oc.status() == OutputCheck.Status.FAIL) { first = oc.output(); break; }
                 }
@@ -62,28 +62,39 @@ public final class CaseVerifier {
         return new Report(c, checks, inter, first);
     }
 
-    private static List<OutputCheck> compareAll(GoldenCase c, Map<String, Produced> produced, String file, boolean intermediates) {
+    private static List<OutputCheck> compareAll(GoldenCase c, CaseOutputs outputs, String file, boolean intermediates) {
+        Map<String, Produced> produced = intermediates ? outputs.intermediates() : outputs.outputs();
         List<OutputCheck> checks = new ArrayList<>();
         try (Safetensors ref = Safetensors.open(java.nio.file.Path.of(file))) {
             // reference order for outputs; recording order for intermediates (to find the first divergence)
             Iterable<String> names = intermediates ? produced.keySet() : ref.entries().keySet();
             for (String name : names) {
-                Tolerance tol = c.tolerance(name);
-                if (!ref.contains(name)) {
-                    if (intermediates) continue; // recorded but not in the reference: nothing to compare
-                    continue;
-                }
-                Produced p = produced.get(name);
-                if (p == null) {
-                    checks.add(OutputCheck.fail(c.name(), c.component(), name, tol, "not produced"));
-                    continue;
-                }
+                if (!ref.contains(name)) continue; // recorded but not in the reference: nothing to compare
                 Safetensors.Entry e = ref.entry(name);
                 boolean integer = e.dtype().startsWith("I") || e.dtype().startsWith("U");
-                checks.add(OutputCheck.compare(c.name(), c.component(), name, p,
-                        integer ? null : ref.floats(name), integer ? ref.longs(name) : null, e.intShape(), tol));
+                float[] refFloats = integer ? null : ref.floats(name);
+                Tolerance tol = intermediates ? intermediateTolerance(c.tolerance(name), refFloats) : c.tolerance(name);
+                Produced p = produced.get(name);
+                if (p == null) {
+                    String why = outputs.unsupported().get(name);
+                    checks.add(why != null ? OutputCheck.notSupported(c.name(), c.component(), name, why)
+                            : OutputCheck.fail(c.name(), c.component(), name, tol, "not produced"));
+                    continue;
+                }
+                checks.add(OutputCheck.compare(c.name(), c.component(), name, p, refFloats, integer ? ref.longs(name) : null, e.intShape(), tol));
             }
         }
         return checks;
+    }
+
+    /**
+     * Intermediates have no tolerance of their own: the case tolerance, floored as the fixtures' rule floors it
+     * (max_abs ≥ 1e-4·max(1, max|ref|), rel_l2 ≥ 1e-4).
+     */
+    static Tolerance intermediateTolerance(Tolerance caseTol, float[] ref) {
+        if (ref == null) return caseTol;
+        double m = 1;
+        for (float v : ref) m = Math.max(m, Math.abs(v));
+        return new Tolerance(Math.max(caseTol.maxAbs(), 1e-4 * m), Math.max(caseTol.relL2(), 1e-4));
     }
 }

@@ -9,6 +9,9 @@ public final class ComponentRunners {
         return switch (component) {
             case "scheduler" -> new SchedulerCaseRunner();
             case "rng" -> new RngCaseRunner();
+            case "tokenizer" -> new TokenizerCaseRunner();
+            case "text_encoder" -> new TextEncoderCaseRunner();
+            case "unet" -> new UNetCaseRunner();
             default -> null;
         };
     }

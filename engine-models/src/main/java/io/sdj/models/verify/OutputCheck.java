@@ -42,7 +42,11 @@ public record OutputCheck(String caseName, String component, String output, doub
     }
 
     public static OutputCheck notSupported(String caseName, String component, String why) {
-        return new OutputCheck(caseName, component, "*", Double.NaN, Double.NaN, null, Status.NOT_SUPPORTED, why);
+        return notSupported(caseName, component, "*", why);
+    }
+
+    public static OutputCheck notSupported(String caseName, String component, String output, String why) {
+        return new OutputCheck(caseName, component, output, Double.NaN, Double.NaN, null, Status.NOT_SUPPORTED, why);
     }
 
     private static float[] toFloats(long[] v) {

@@ -1,0 +1,104 @@
+package io.sdj.cli;
+
+import io.sdj.core.WeightTensor;
+import io.sdj.weights.Safetensors;
+import io.sdj.weights.SafetensorsWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** {@code sdj verify} over the golden fixtures, and a tampered case that must fail. */
+class VerifyCommandTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int exit, String out, String err) {}
+
+    private static Run sdj(String... args) {
+        CommandLine cl = Sdj.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static Path golden() {
+        Path p = Path.of(System.getProperty("golden.dir", "../shared/golden"));
+        assumeTrue(Files.isDirectory(p), "golden fixtures not found at " + p.toAbsolutePath() + " (set -Dgolden.dir)");
+        return p;
+    }
+
+    @Test
+    void everyPublicCasePasses() {
+        Run r = sdj("verify", golden().toString());
+        System.out.println(r.out());
+        List<String> lines = r.out().lines().toList();
+        assertThat(r.err()).isEmpty();
+        assertThat(lines).noneMatch(l -> l.contains(" FAIL"));
+        assertThat(lines).filteredOn(l -> l.endsWith(" PASS")).hasSizeGreaterThan(100);
+        // every case directory was visited
+        try (var s = Files.list(golden())) {
+            for (Path d : s.filter(d -> Files.isRegularFile(d.resolve("case.json"))).toList()) {
+                assertThat(lines).as(d.getFileName().toString()).anyMatch(l -> l.startsWith(d.getFileName() + " "));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertThat(r.exit()).as(r.out()).isZero();
+    }
+
+    @Test
+    void intermediatesNameNoDivergenceOnGoodCases() {
+        Path c = golden().resolve("text-encoder-sd1-tiny"), u = golden().resolve("unet-sd1-tiny");
+        assumeTrue(Files.isDirectory(c) && Files.isDirectory(u), "cases text-encoder-sd1-tiny / unet-sd1-tiny absent");
+        Run r = sdj("verify", c.toString(), u.toString(), "--intermediates");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("intermediate text-encoder-sd1-tiny text_encoder hidden_states.0",
+                "intermediate unet-sd1-tiny unet r0/conv_in", "intermediate unet-sd1-tiny unet r0/up_blocks.3",
+                "text-encoder-sd1-tiny: every compared intermediate is within tolerance",
+                "unet-sd1-tiny: every compared intermediate is within tolerance");
+    }
+
+    @Test
+    void aTamperedOutputFailsWithExitStatus1() throws IOException {
+        Path src = golden().resolve("rng-torch-cpu");
+        assumeTrue(Files.isDirectory(src), "case rng-torch-cpu absent");
+        Path dir = Files.createDirectory(tmp.resolve("rng-tampered"));
+        Files.copy(src.resolve("case.json"), dir.resolve("case.json"));
+        String victim = "randn_seed42_1x4x8x8";
+        Map<String, WeightTensor> tensors = new LinkedHashMap<>();
+        try (Safetensors ref = Safetensors.open(src.resolve("outputs.safetensors"))) {
+            for (String name : ref.entries().keySet()) {
+                float[] v = ref.floats(name);
+                if (name.equals(victim)) v[100] += 0.01f; // one value off by 0.01
+                tensors.put(name, WeightTensor.ofFloats(name, v, ref.entry(name).intShape()));
+            }
+        }
+        SafetensorsWriter.write(dir.resolve("outputs.safetensors"), tensors, Map.of());
+        Run r = sdj("verify", dir.toString());
+        assertThat(r.exit()).as(r.out()).isEqualTo(1);
+        assertThat(r.out().lines().filter(l -> l.contains(" FAIL")).toList()).singleElement().asString()
+                .startsWith("rng-tampered rng " + victim + " max_abs=1.000e-02");
+        assertThat(r.out()).contains("1 failed");
+    }
+
+    @Test
+    void aMissingCaseIsAnError() {
+        Run r = sdj("verify", tmp.resolve("nothing-here").toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("nothing-here");
+    }
+}
