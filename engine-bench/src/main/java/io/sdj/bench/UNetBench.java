@@ -29,7 +29,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One full UNet evaluation (synthetic weights, 77 text tokens) for the SD 1.5 and BK-SDM-Tiny configs at 32² and 64²
- * latents, batch 1 and 2. Weights live off-heap (packed by Conv2d/Linear), so SD 1.5 runs with {@code -Xmx2g}.
+ * latents, batch 1 and 2. Weights live off-heap (packed by Conv2d/Linear), so SD 1.5 runs with {@code -Xmx2g}; but
+ * Arena-allocated memory counts against {@code -XX:MaxDirectMemorySize}, which defaults to the heap limit, so it must
+ * be raised (SD 1.5 packs 3.4 GB of weights).
  * <p>Run through {@link #main} to get GFLOP/s beside the times (FLOPs from {@link UNetCost}):
  * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp engine-bench/target/benchmarks.jar
  * io.sdj.bench.UNetBench [JMH options, e.g. -p config=bk-sdm-tiny -p size=32]}.
@@ -39,7 +41,8 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 1)
 @Measurement(iterations = 3)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g",
+        "-XX:MaxDirectMemorySize=8g"})
 public class UNetBench {
     @Param({"sd15", "bk-sdm-tiny"})
     public String config;

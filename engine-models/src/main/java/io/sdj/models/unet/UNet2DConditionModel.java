@@ -82,8 +82,12 @@ public final class UNet2DConditionModel {
         int b = sample.dim(0);
         encoderHiddenStates.requireRank("UNet encoder_hidden_states", 3).requireDim("UNet encoder_hidden_states batch", 0, b);
         int[] cross = config.crossAttentionDim();
-        for (int i = 0; i < cross.length; i++) {
-            if (encoderHiddenStates.dim(2) != cross[i]) {
+        int n = cross.length;
+        for (int i = 0; i < n; i++) {
+            boolean attends = config.downBlockTypes().get(i).equals(UNetConfig.CROSS_ATTN_DOWN)
+                    || config.upBlockTypes().get(n - 1 - i).equals(UNetConfig.CROSS_ATTN_UP)
+                    || (i == n - 1 && config.hasMidBlock());
+            if (attends && encoderHiddenStates.dim(2) != cross[i]) {
                 throw new IllegalArgumentException("UNet: encoder_hidden_states " + encoderHiddenStates + " has width "
                         + encoderHiddenStates.dim(2) + ", but cross_attention_dim of block " + i + " is " + cross[i]);
             }
@@ -105,7 +109,7 @@ public final class UNet2DConditionModel {
         if (config.centerInputSample()) {
             x = ws.take(sample.shape());
             float[] s = sample.data(), d = x.data();
-            for (int i = 0, n = sample.numel(); i < n; i++) d[i] = 2 * s[i] - 1;
+            for (int i = 0, len = sample.numel(); i < len; i++) d[i] = 2 * s[i] - 1;
         }
         Tensor h = convIn.forward(ws, x);
         if (x != sample) ws.release(x);
@@ -128,17 +132,17 @@ public final class UNet2DConditionModel {
         ws.release(tembAct);
         if (!skips.isEmpty()) throw new IllegalStateException("UNet: " + skips.size() + " skip tensors left unused (block layout bug)");
 
-        Tensor n;
+        Tensor normed;
         if (trace != Trace.NONE) {
-            n = convNormOut.forward(ws, h, false);
-            trace.record("conv_norm_out", n);
-            Activations.applyInPlace(n, Activation.SILU);
+            normed = convNormOut.forward(ws, h, false);
+            trace.record("conv_norm_out", normed);
+            Activations.applyInPlace(normed, Activation.SILU);
         } else {
-            n = convNormOut.forward(ws, h, true);
+            normed = convNormOut.forward(ws, h, true);
         }
         ws.release(h);
-        Tensor out = convOut.forward(ws, n);
-        ws.release(n);
+        Tensor out = convOut.forward(ws, normed);
+        ws.release(normed);
         return out;
     }
 }

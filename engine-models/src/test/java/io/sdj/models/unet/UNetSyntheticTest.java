@@ -148,4 +148,18 @@ class UNetSyntheticTest {
         };
         assertThatThrownBy(() -> UNet2DConditionModel.load(linear, plain)).hasMessageContaining("proj_in.weight").hasMessageContaining("expected");
     }
+
+    @Test
+    void centerInputSampleMapsTheInputTo2xMinus1AndOneTimestepIsBroadcast() {
+        ObjectNode json = (ObjectNode) narrowed("bk-sdm-tiny");
+        UNet2DConditionModel plain = UNet2DConditionModel.load(json, new SyntheticWeights(3));
+        json.put("center_input_sample", true);
+        UNet2DConditionModel centered = UNet2DConditionModel.load(json, new SyntheticWeights(3));
+        Tensor x = random(4, 2, 4, 8, 8), ctx = random(5, 2, 3, 96);
+        Tensor shifted = x.copy();
+        for (int i = 0; i < shifted.numel(); i++) shifted.data()[i] = 2 * shifted.data()[i] - 1;
+        float[] a = centered.forward(new Workspace(), x, new float[]{250}, ctx, null, Trace.NONE).toArray();
+        float[] b = plain.forward(new Workspace(), shifted, new float[]{250, 250}, ctx, null, Trace.NONE).toArray();
+        assertThat(a).containsExactly(b);
+    }
 }
