@@ -63,13 +63,16 @@ class VerifyCommandTest {
     @Test
     void intermediatesNameNoDivergenceOnGoodCases() {
         Path c = golden().resolve("text-encoder-sd1-tiny"), u = golden().resolve("unet-sd1-tiny");
-        assumeTrue(Files.isDirectory(c) && Files.isDirectory(u), "cases text-encoder-sd1-tiny / unet-sd1-tiny absent");
-        Run r = sdj("verify", c.toString(), u.toString(), "--intermediates");
+        Path v = golden().resolve("vae-sd-tiny-decoder"), t = golden().resolve("taesd-encoder");
+        for (Path p : List.of(c, u, v, t)) assumeTrue(Files.isDirectory(p), "case " + p + " absent");
+        Run r = sdj("verify", c.toString(), u.toString(), v.toString(), t.toString(), "--intermediates");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("intermediate text-encoder-sd1-tiny text_encoder hidden_states.0",
                 "intermediate unet-sd1-tiny unet r0/conv_in", "intermediate unet-sd1-tiny unet r0/up_blocks.3",
                 "text-encoder-sd1-tiny: every compared intermediate is within tolerance",
-                "unet-sd1-tiny: every compared intermediate is within tolerance");
+                "unet-sd1-tiny: every compared intermediate is within tolerance",
+                "intermediate vae-sd-tiny-decoder vae_decoder r0/decoder.up_blocks.3", "vae-sd-tiny-decoder: every compared intermediate is within tolerance",
+                "intermediate taesd-encoder taesd_encoder r1/layer.13", "taesd-encoder: every compared intermediate is within tolerance");
     }
 
     @Test

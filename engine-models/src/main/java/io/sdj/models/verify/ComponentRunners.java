@@ -12,6 +12,10 @@ public final class ComponentRunners {
             case "tokenizer" -> new TokenizerCaseRunner();
             case "text_encoder" -> new TextEncoderCaseRunner();
             case "unet" -> new UNetCaseRunner();
+            case "vae_decoder" -> new VaeCaseRunner(true);
+            case "vae_encoder" -> new VaeCaseRunner(false);
+            case "taesd_decoder" -> new TaesdCaseRunner(true);
+            case "taesd_encoder" -> new TaesdCaseRunner(false);
             default -> null;
         };
     }
