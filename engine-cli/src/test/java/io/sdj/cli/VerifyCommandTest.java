@@ -99,6 +99,30 @@ class VerifyCommandTest {
     }
 
     @Test
+    void intermediatesNameTheFirstDivergingActivation() throws IOException {
+        Path src = golden().resolve("unet-sd1-tiny");
+        assumeTrue(Files.isDirectory(src), "case unet-sd1-tiny absent");
+        Path dir = Files.createDirectory(tmp.resolve("unet-bad-layer"));
+        for (String f : List.of("case.json", "config.json", "model.safetensors", "inputs.safetensors", "outputs.safetensors")) {
+            Files.copy(src.resolve(f), dir.resolve(f));
+        }
+        Map<String, WeightTensor> tensors = new LinkedHashMap<>();
+        try (Safetensors ref = Safetensors.open(src.resolve("intermediates.safetensors"))) {
+            for (String name : ref.entries().keySet()) {
+                float[] v = ref.floats(name);
+                if (name.equals("r0/down_blocks.1") || name.equals("r0/up_blocks.2")) for (int i = 0; i < v.length; i += 7) v[i] += 0.5f;
+                tensors.put(name, WeightTensor.ofFloats(name, v, ref.entry(name).intShape()));
+            }
+        }
+        SafetensorsWriter.write(dir.resolve("intermediates.safetensors"), tensors, Map.of());
+        Run r = sdj("verify", dir.toString(), "--intermediates");
+        // outputs still pass (intermediates are diagnostics), and the earliest bad layer in forward order is named
+        assertThat(r.exit()).as(r.out()).isZero();
+        assertThat(r.out()).contains("unet-bad-layer: first diverging activation: r0/down_blocks.1");
+        assertThat(r.out()).containsPattern("intermediate unet-bad-layer unet r0/down_blocks.0 .* PASS");
+    }
+
+    @Test
     void aMissingCaseIsAnError() {
         Run r = sdj("verify", tmp.resolve("nothing-here").toString());
         assertThat(r.exit()).isEqualTo(1);

@@ -44,7 +44,13 @@ public final class CaseVerifier {
             String msg = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             return new Report(c, List.of(OutputCheck.fail(c.name(), c.component(), "*", null, "run failed: " + msg)), List.of(), null);
         }
-        List<OutputCheck> checks = compareAll(c, produced, c.file("outputs.safetensors").toString(), false);
+        List<OutputCheck> checks;
+        try {
+            checks = compareAll(c, produced, c.file("outputs.safetensors").toString(), false);
+        } catch (RuntimeException e) {
+            return new Report(c, List.of(OutputCheck.fail(c.name(), c.component(), "*", null,
+                    "cannot compare with the reference outputs: " + e.getMessage())), List.of(), null);
+        }
         List<OutputCheck> inter = List.of();
         String first = null;
         if (intermediates) {
@@ -53,7 +59,11 @@ public final class CaseVerifier {
             } else if (produced.intermediates().isEmpty()) {
                 first = "(this component records no intermediates)";
             } else {
-                inter = compareAll(c, produced, c.file("intermediates.safetensors").toString(), true);
+                try {
+                    inter = compareAll(c, produced, c.file("intermediates.safetensors").toString(), true);
+                } catch (RuntimeException e) {
+                    first = "(cannot read intermediates.safetensors: " + e.getMessage() + ")";
+                }
                 for (OutputCheck oc : inter) {
                     if (oc.status() == OutputCheck.Status.FAIL) { first = oc.output(); break; }
                 }
