@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * Named sampling recipes: {@code default} (the model's own scheduler class — PNDM for Stable Diffusion 1.x, DDIM
  * when the config names it — 50 steps; LCM models 4 steps), {@code 8-step} (DDIM with trailing spacing, 8 steps; LCM
- * 8 steps for an LCM model) and {@code 1-step} (one evaluation at the last timestep, see {@link OneStepSampler}).
+ * 8 steps for an LCM model) and {@code 1-step} (one evaluation at the last timestep, see {@link OneStepSampler}; an
+ * LCM model runs its own sampler for one step, which is the same evaluation with LCM's boundary scalings).
  */
 public enum NamedSchedule {
     DEFAULT("default"), EIGHT_STEP("8-step"), ONE_STEP("1-step");
@@ -32,7 +33,7 @@ public enum NamedSchedule {
             }
             case EIGHT_STEP -> lcmModel ? new Choice(SamplerKind.LCM, 8, config)
                     : new Choice(SamplerKind.DDIM, 8, config.withTimestepSpacing(TimestepSpacing.TRAILING));
-            case ONE_STEP -> new Choice(SamplerKind.ONE_STEP, 1, config);
+            case ONE_STEP -> lcmModel ? new Choice(SamplerKind.LCM, 1, config) : new Choice(SamplerKind.ONE_STEP, 1, config);
         };
     }
 

@@ -144,6 +144,9 @@ class SamplerBehaviourTest {
         assertThat(s8.timesteps()).containsExactly(999, 874, 749, 624, 499, 374, 249, 124);
         assertThat(NamedSchedule.EIGHT_STEP.choose(pndmCfg, true).kind()).isEqualTo(SamplerKind.LCM);
         assertThat(NamedSchedule.parse("1-step").choose(pndmCfg, false).create().timesteps()).containsExactly(999f);
+        NamedSchedule.Choice lcmOne = NamedSchedule.ONE_STEP.choose(pndmCfg, true);
+        assertThat(lcmOne.kind()).isEqualTo(SamplerKind.LCM);
+        assertThat(lcmOne.create().timesteps()).containsExactly(999f);
         assertThat(SamplerKind.parse("EulerAncestralDiscreteScheduler")).isEqualTo(SamplerKind.EULER_ANCESTRAL);
         assertThat(SamplerKind.parse("dpm++2m")).isEqualTo(SamplerKind.DPMPP_2M);
         assertThatThrownBy(() -> SamplerKind.parse("heun")).hasMessageContaining("heun");
