@@ -48,7 +48,7 @@ public final class EulerAncestralSampler implements Sampler {
         if (stepIndex >= sigmas.timesteps().length) throw new IllegalStateException(NAME + ": all " + sigmas.timesteps().length + " steps are done");
         float sigma = sigmas.sigmas()[stepIndex];
         float[] mo = modelOutput.data(), x = sample.data();
-        float[] x0 = SigmaSchedule.predictX0(NAME, config.predictionType(), mo, x, sigma, sigma, n);
+        float[] x0 = SigmaSchedule.predictX0(config.predictionType(), mo, x, sigma, sigma, n);
         float sigmaTo = sigmas.sigmas()[stepIndex + 1];
         float from2 = sigma * sigma, to2 = sigmaTo * sigmaTo;
         float sigmaUp = StepMath.sqrt(to2 * (from2 - to2) / from2);

@@ -44,7 +44,7 @@ public final class EulerSampler implements Sampler {
         float sigma = sigmas.sigmas()[stepIndex];
         float sigmaHat = sigma * 1f; // gamma = 0: no churn
         float[] mo = modelOutput.data(), x = sample.data();
-        float[] x0 = SigmaSchedule.predictX0(NAME, config.predictionType(), mo, x, sigma, sigmaHat, n);
+        float[] x0 = SigmaSchedule.predictX0(config.predictionType(), mo, x, sigma, sigmaHat, n);
         float dt = sigmas.sigmas()[stepIndex + 1] - sigmaHat;
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {

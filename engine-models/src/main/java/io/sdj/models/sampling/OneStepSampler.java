@@ -68,7 +68,7 @@ public final class OneStepSampler implements Sampler {
         float[] mo = modelOutput.data(), x = sample.data();
         float[] x0;
         if (scaling == InputScaling.SIGMA) {
-            x0 = SigmaSchedule.predictX0(NAME, config.predictionType(), mo, x, sigma, sigma, n);
+            x0 = SigmaSchedule.predictX0(config.predictionType(), mo, x, sigma, sigma, n);
         } else {
             float sa = StepMath.sqrt(alpha), sb = StepMath.sqrt(1f - alpha);
             x0 = new float[n];

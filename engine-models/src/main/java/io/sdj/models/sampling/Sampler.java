@@ -47,10 +47,12 @@ public interface Sampler {
      */
     StepResult step(Tensor modelOutput, float t, Tensor sample, NoiseSource noise);
 
-    /** The output of one step. */
-    record StepResult(Tensor prevSample, Tensor predOriginalSample) {
-        /** The predicted clean sample, or null when the sampler does not produce one (PNDM, DPM-Solver++). */
-        @Override
-        public Tensor predOriginalSample() { return predOriginalSample; }
-    }
+    /**
+     * The output of one step.
+     *
+     * @param prevSample         the sample for the next timestep
+     * @param predOriginalSample the predicted clean sample, or null when the sampler does not produce one (PNDM,
+     *                           DPM-Solver++); LCM gives its denoised sample
+     */
+    record StepResult(Tensor prevSample, Tensor predOriginalSample) { }
 }

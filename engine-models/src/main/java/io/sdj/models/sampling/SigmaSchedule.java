@@ -46,7 +46,7 @@ record SigmaSchedule(float[] timesteps, float[] sigmas, float initNoiseSigma) {
     }
 
     /** The denoised estimate in σ-space for the model's parameterisation. */
-    static float[] predictX0(String sampler, PredictionType p, float[] mo, float[] x, float sigma, float sigmaHat, int n) {
+    static float[] predictX0(PredictionType p, float[] mo, float[] x, float sigma, float sigmaHat, int n) {
         float[] x0 = new float[n];
         switch (p) {
             case EPSILON -> { for (int i = 0; i < n; i++) x0[i] = x[i] - sigmaHat * mo[i]; }
