@@ -26,7 +26,7 @@ public final class Gemm {
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
     static final int NC = Integer.getInteger("sdj.gemm.ncPanels", 16) * NR;
     /** Columns (pixels) per output tile in {@link #multiplyPacked} (a multiple of NR). */
-    static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 4) * NR;
+    static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 8) * NR;
 
     private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
 
@@ -81,13 +81,16 @@ public final class Gemm {
                         long bOff = b.columnPanelOffset(j / NR, k0);
                         for (int i = i0; i < i1; i += MR) {
                             int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
+                            int co = cOff + i * ldc + j;
+                            boolean direct = first && mr == MR && nr == NR;
                             int r0 = aOff + i * lda + k0;
                             GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
                                     r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
                                     r0 + Math.min(5, iLast - i) * lda,
-                                    mat, bOff, kc, acc);
-                            GemmKernel.storeTile(acc, c, cOff + i * ldc + j, ldc, mr, nr, first, last, e, i, j);
+                                    mat, bOff, kc, direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
+                            if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first, last, e, i, j);
+                            else if (last && e != null) GemmKernel.storeTile(c, co, ldc, c, co, ldc, mr, nr, true, true, e, i, j);
                         }
                     }
                 }
@@ -135,8 +138,12 @@ public final class Gemm {
                         for (int p = 0, j = j0; j < j0 + nc1; p++, j += NR) {
                             int nr = Math.min(NR, j0 + nc1 - j);
                             for (int i = ib; i < ie; i += MR) {
-                                GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc, acc);
-                                GemmKernel.storeTile(acc, c, cOff + i * ldc + j, ldc, Math.min(MR, ie - i), nr, first, last, e, i, j);
+                                int mr = Math.min(MR, ie - i), co = cOff + i * ldc + j;
+                                boolean direct = first && mr == MR && nr == NR;
+                                GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc,
+                                        direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
+                                if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first, last, e, i, j);
+                                else if (last && e != null) GemmKernel.storeTile(c, co, ldc, c, co, ldc, mr, nr, true, true, e, i, j);
                             }
                         }
                     }

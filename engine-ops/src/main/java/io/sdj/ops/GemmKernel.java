@@ -21,9 +21,9 @@ import java.nio.ByteOrder;
  * <li>{@link #panelTimesTile}: A a pre-packed off-heap panel {@code [k][MR]} (broadcast), B a per-call packed
  *     on-heap tile {@code [k][NR]} (NCHW {@link Conv2d}: weights broadcast, pixels are the vector operand).</li>
  * </ul>
- * A kernel leaves its finished tile in a small {@code acc} buffer; {@link #storeTile} then writes it with the
- * {@link GemmEpilogue}: the first K slice stores, later slices add to C, and the last slice applies bias, activation
- * and residual. The order of operations depends only on the tile's position, never on
+ * A kernel only stores its six rows of sums: straight into C for a whole tile's first K slice, else into a small
+ * buffer; {@link #storeTile} then adds later slices to C and, after the last slice, applies the {@link GemmEpilogue}
+ * (bias, activation, residual). The order of operations depends only on the tile's position, never on
  * the thread that runs it, so results are bit-identical for any thread count.
  */
 final class GemmKernel {
@@ -59,10 +59,10 @@ final class GemmKernel {
     /**
      * acc[r, j] = Σ_k A[r, k]·B[k, j] over one K slice for a 6 × NR tile.
      * A rows start at {@code a[a0..a5 + k]} (rows past the matrix may repeat a valid row: their results are not
-     * stored); B is the packed panel at byte offset {@code bOff}, NR floats per k. The MR×NR sums go to {@code acc}.
+     * stored); B is the packed panel at byte offset {@code bOff}, NR floats per k. The 6 × NR sums go to {@code out[o + r·ldo + j]}.
      */
     static void rowsTimesPanel(float[] a, int a0, int a1, int a2, int a3, int a4, int a5,
-                               MemorySegment b, long bOff, int kc, float[] acc) {
+                               MemorySegment b, long bOff, int kc, float[] out, int o, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -87,19 +87,19 @@ final class GemmKernel {
             v = FloatVector.broadcast(S, a[a5 + k]);
             c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
         }
-        c00.intoArray(acc, 0); c01.intoArray(acc, L);
-        c10.intoArray(acc, NR); c11.intoArray(acc, NR + L);
-        c20.intoArray(acc, 2 * NR); c21.intoArray(acc, 2 * NR + L);
-        c30.intoArray(acc, 3 * NR); c31.intoArray(acc, 3 * NR + L);
-        c40.intoArray(acc, 4 * NR); c41.intoArray(acc, 4 * NR + L);
-        c50.intoArray(acc, 5 * NR); c51.intoArray(acc, 5 * NR + L);
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+        c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
+        c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
     }
 
     /**
      * acc[r, j] = Σ_k A[r, k]·B[k, j] with A the packed panel at byte offset {@code aOff} (MR floats per k, rows past
      * the matrix zero) and B the packed tile at {@code b[bOff]} (NR floats per k, columns past the matrix zero).
      */
-    static void panelTimesTile(MemorySegment a, long aOff, float[] b, int bOff, int kc, float[] acc) {
+    static void panelTimesTile(MemorySegment a, long aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -124,24 +124,32 @@ final class GemmKernel {
             v = FloatVector.broadcast(S, a.get(F, ao + 20));
             c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
         }
-        c00.intoArray(acc, 0); c01.intoArray(acc, L);
-        c10.intoArray(acc, NR); c11.intoArray(acc, NR + L);
-        c20.intoArray(acc, 2 * NR); c21.intoArray(acc, 2 * NR + L);
-        c30.intoArray(acc, 3 * NR); c31.intoArray(acc, 3 * NR + L);
-        c40.intoArray(acc, 4 * NR); c41.intoArray(acc, 4 * NR + L);
-        c50.intoArray(acc, 5 * NR); c51.intoArray(acc, 5 * NR + L);
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+        c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
+        c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
     }
 
     /**
-     * Moves a finished register tile ({@code acc}, MR rows of NR) into C: {@code mr} rows and {@code nr} columns at
-     * {@code c[cOff]}, adding to C unless {@code first}, applying the epilogue if {@code last}.
-     * Kept out of the kernels: a kernel whose loop shares a method with this code is compiled 2–3× slower.
+     * Moves finished sums into C: {@code mr} rows and {@code nr} columns from {@code src[so + r·lds + j]} to
+     * {@code c[cOff + r·ldc + j]}, adding to C unless {@code first}, applying the epilogue if {@code last}.
+     * {@code src} may be C itself (first slice already stored in place). Kept out of the kernels: a kernel whose
+     * loop shares a method with this code is compiled 2–3× slower.
      */
-    static void storeTile(float[] acc, float[] c, int cOff, int ldc, int mr, int nr,
+    static void storeTile(float[] src, int so, int lds, float[] c, int cOff, int ldc, int mr, int nr,
                           boolean first, boolean last, GemmEpilogue e, int row, int col) {
         for (int r = 0; r < mr; r++) {
             int off = cOff + r * ldc;
-            FloatVector v0 = FloatVector.fromArray(S, acc, r * NR), v1 = FloatVector.fromArray(S, acc, r * NR + L);
+            FloatVector v0, v1;
+            if (nr == NR) {
+                v0 = FloatVector.fromArray(S, src, so + r * lds);
+                v1 = FloatVector.fromArray(S, src, so + r * lds + L);
+            } else {
+                v0 = FloatVector.fromArray(S, src, so + r * lds, mask(0, nr));
+                v1 = FloatVector.fromArray(S, src, so + r * lds + L, mask(1, nr));
+            }
             if (nr == NR) {
                 if (!first) {
                     v0 = v0.add(FloatVector.fromArray(S, c, off));
