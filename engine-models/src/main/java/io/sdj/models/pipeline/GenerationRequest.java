@@ -1,0 +1,83 @@
+package io.sdj.models.pipeline;
+
+import io.sdj.models.Trace;
+
+import java.util.Objects;
+
+/**
+ * Everything one text-to-image call needs, validated on construction (build it with {@link #builder()}).
+ * {@code negativePrompt} may be empty; {@code initialLatents} (optional, [batch·C·h·w] floats) replaces the seeded
+ * draw, as diffusers' {@code latents=} argument does.
+ */
+public record GenerationRequest(String prompt, String negativePrompt, int steps, SamplerKind sampler, float guidance,
+                                long seed, int width, int height, DecoderKind decoder, int batch, int clipSkip,
+                                float[] initialLatents, ProgressListener listener, Cancellation cancellation,
+                                Trace trace) {
+
+    public GenerationRequest {
+        Objects.requireNonNull(prompt, "prompt");
+        negativePrompt = negativePrompt == null ? "" : negativePrompt;
+        Objects.requireNonNull(sampler, "sampler");
+        Objects.requireNonNull(decoder, "decoder");
+        if (steps < 1) throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+        if (steps > 1000) throw new IllegalArgumentException("steps must be at most 1000, got " + steps);
+        if (!Float.isFinite(guidance) || guidance < 0) {
+            throw new IllegalArgumentException("guidance (cfg) must be a finite number ≥ 0, got " + guidance);
+        }
+        checkSize("width", width);
+        checkSize("height", height);
+        if (batch < 1 || batch > 64) throw new IllegalArgumentException("batch must be between 1 and 64, got " + batch);
+        if (clipSkip < 0 || clipSkip > 1) throw new IllegalArgumentException("clip skip must be 0 or 1, got " + clipSkip);
+        initialLatents = initialLatents == null ? null : initialLatents.clone();
+        listener = listener == null ? ProgressListener.NONE : listener;
+        cancellation = cancellation == null ? new Cancellation() : cancellation;
+        trace = trace == null ? Trace.NONE : trace;
+    }
+
+    private static void checkSize(String what, int v) {
+        if (v < 8 || v % 8 != 0) throw new IllegalArgumentException(what + " must be a positive multiple of 8, got " + v);
+        if (v > 4096) throw new IllegalArgumentException(what + " must be at most 4096, got " + v);
+    }
+
+    /** Whether the UNet runs on [negative, positive] and mixes them (guidance > 1). */
+    public boolean classifierFreeGuidance() { return guidance > 1f; }
+
+    @Override
+    public float[] initialLatents() { return initialLatents == null ? null : initialLatents.clone(); }
+
+    public static Builder builder() { return new Builder(); }
+
+    /** Defaults: 20 steps, DDIM, guidance 7.5, seed 0, 512×512, VAE decoder, batch 1, no clip skip. */
+    public static final class Builder {
+        private String prompt = "", negative = "";
+        private int steps = 20, width = 512, height = 512, batch = 1, clipSkip = 0;
+        private SamplerKind sampler = SamplerKind.DDIM;
+        private float guidance = 7.5f;
+        private long seed;
+        private DecoderKind decoder = DecoderKind.VAE;
+        private float[] latents;
+        private ProgressListener listener;
+        private Cancellation cancellation;
+        private Trace trace;
+
+        public Builder prompt(String v) { prompt = v; return this; }
+        public Builder negativePrompt(String v) { negative = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder sampler(SamplerKind v) { sampler = v; return this; }
+        public Builder guidance(float v) { guidance = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder size(int w, int h) { width = w; height = h; return this; }
+        public Builder decoder(DecoderKind v) { decoder = v; return this; }
+        public Builder batch(int v) { batch = v; return this; }
+        public Builder clipSkip(int v) { clipSkip = v; return this; }
+        public Builder initialLatents(float[] v) { latents = v; return this; }
+        public Builder listener(ProgressListener v) { listener = v; return this; }
+        public Builder cancellation(Cancellation v) { cancellation = v; return this; }
+        public Builder trace(Trace v) { trace = v; return this; }
+
+        public GenerationRequest build() {
+            return new GenerationRequest(prompt, negative, steps, sampler, guidance, seed, width, height, decoder, batch,
+                    clipSkip, latents, listener, cancellation, trace);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package io.sdj.models.pipeline;
+
+import java.util.List;
+
+/**
+ * The outcome of one generation: the images (one per batch row), the pixels before quantisation
+ * ([batch, H, W, 3] floats in [0, 1], as diffusers' {@code output_type="np"}), the timing breakdown and the request.
+ */
+public record GenerationResult(List<RgbImage> images, float[] pixels, Timings timings, GenerationRequest request,
+                               String modelName) {
+    public GenerationResult {
+        images = List.copyOf(images);
+        pixels = pixels.clone();
+    }
+
+    @Override
+    public float[] pixels() { return pixels.clone(); }
+
+    /**
+     * The A1111-style "parameters" text of image {@code index}. All rows of a batch come from one seeded draw (as in
+     * diffusers), so a batch image names the seed plus its batch size and position.
+     */
+    public String parameters(int index) {
+        if (index < 0 || index >= images.size()) throw new IndexOutOfBoundsException("image " + index + " of " + images.size());
+        return GenerationParameters.text(request, modelName, index);
+    }
+}
