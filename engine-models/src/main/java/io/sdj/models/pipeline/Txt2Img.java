@@ -27,6 +27,11 @@ public final class Txt2Img implements AutoCloseable {
         this.parts = parts;
     }
 
+    /** Loads a model: an sdj flat model file or a diffusers pipeline folder (see {@link PipelineLoader}). */
+    public static Txt2Img load(java.nio.file.Path model) {
+        return PipelineLoader.load(model);
+    }
+
     public PipelineParts parts() { return parts; }
 
     public String modelName() { return parts.modelName(); }

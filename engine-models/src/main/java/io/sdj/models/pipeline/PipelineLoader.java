@@ -1,0 +1,79 @@
+package io.sdj.models.pipeline;
+
+import io.sdj.models.clip.ClipTextModel;
+import io.sdj.models.clip.ClipTokenizer;
+import io.sdj.models.unet.UNet2DConditionModel;
+import io.sdj.models.unet.UNetConfig;
+import io.sdj.weights.ModelFile;
+import io.sdj.weights.ModelSource;
+import io.sdj.weights.WeightsFormatException;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Assembles a {@link Txt2Img} from a model: an sdj flat model file or a diffusers pipeline folder. Needs the
+ * components {@code text_encoder}, {@code unet}, {@code scheduler}, the tokenizer files and at least one decoder
+ * ({@code vae}, or a TAESD decoder stored as {@code taesd_decoder}/{@code taesd}); errors name what is missing.
+ */
+public final class PipelineLoader {
+    private PipelineLoader() {}
+
+    public static Txt2Img load(Path model) {
+        if (!Files.exists(model)) throw new IllegalArgumentException("model not found: " + model);
+        ModelSource src;
+        try {
+            if (Files.isDirectory(model)) {
+                if (!DiffusersFolder.looksLikeOne(model)) {
+                    throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
+                }
+                src = DiffusersFolder.open(model);
+            } else {
+                src = ModelFile.open(model);
+            }
+        } catch (WeightsFormatException | UncheckedIOException e) {
+            throw new IllegalArgumentException("cannot read model " + model + ": " + e.getMessage(), e);
+        }
+        try {
+            String name = model.getFileName() == null ? model.toString() : model.getFileName().toString().replaceFirst("\\.[A-Za-z0-9]+$", "");
+            return fromSource(src, name);
+        } catch (RuntimeException e) {
+            src.close();
+            throw e;
+        }
+    }
+
+    /** Builds the pipeline over an open model; the pipeline closes {@code src} when it is closed. */
+    public static Txt2Img fromSource(ModelSource src, String modelName) {
+        for (String c : new String[]{"text_encoder", "unet", "scheduler"}) {
+            if (!src.components().contains(c)) {
+                throw new IllegalArgumentException("model '" + modelName + "' has no " + c + " (it has " + src.components() + ")");
+            }
+        }
+        Map<String, String> tok = src.tokenizerFiles();
+        for (String f : new String[]{"vocab.json", "merges.txt"}) {
+            if (!tok.containsKey(f)) throw new IllegalArgumentException("model '" + modelName + "' has no tokenizer file " + f);
+        }
+        ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
+        ClipTextModel text = ClipTextModel.load(src.config("text_encoder"), src.weights("text_encoder"));
+        UNet2DConditionModel unet = UNet2DConditionModel.load(src.config("unet"), src.weights("unet"));
+        UNetConfig uc = unet.config();
+        int cross = uc.crossAttentionDim()[0];
+        if (cross != text.hiddenSize()) {
+            throw new IllegalArgumentException("model '" + modelName + "': the UNet attends to " + cross
+                    + "-wide text embeddings but the text encoder produces " + text.hiddenSize());
+        }
+        LatentDecoder vae = src.components().contains("vae") ? Decoders.vae(src.config("vae"), src.weights("vae")) : null;
+        String taesdName = src.components().contains("taesd_decoder") ? "taesd_decoder" : src.components().contains("taesd") ? "taesd" : null;
+        LatentDecoder taesd = taesdName == null ? null : Decoders.taesd(src.weights(taesdName));
+        if (vae == null && taesd == null) {
+            throw new IllegalArgumentException("model '" + modelName + "' has no decoder (neither vae nor taesd_decoder)");
+        }
+        int scale = src.components().contains("vae") ? Decoders.vaeScaleFactor(src.config("vae")) : 8;
+        return new Txt2Img(new PipelineParts(tokenizer, text, unet::forward, uc.inChannels(),
+                uc.timeCondProjDim() == null ? 0 : uc.timeCondProjDim(), vae, taesd, scale,
+                Samplers.factory(src.config("scheduler")), Samplers::noise, modelName, src));
+    }
+}
