@@ -5,6 +5,7 @@ import io.sdj.models.clip.ClipTokenizer;
 import io.sdj.models.unet.UNet2DConditionModel;
 import io.sdj.models.unet.UNetConfig;
 import io.sdj.weights.ModelFile;
+import io.sdj.weights.ModelImporter;
 import io.sdj.weights.ModelSource;
 import io.sdj.weights.WeightsFormatException;
 
@@ -14,7 +15,8 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Assembles a {@link Txt2Img} from a model: an sdj flat model file or a diffusers pipeline folder. Needs the
+ * Assembles a {@link Txt2Img} from a model: an sdj flat model file, or (through {@link ModelImporter}) a diffusers
+ * pipeline folder or a single-file SD checkpoint in safetensors. Needs the
  * components {@code text_encoder}, {@code unet}, {@code scheduler}, the tokenizer files and at least one decoder
  * ({@code vae}, or a TAESD decoder stored as {@code taesd_decoder}/{@code taesd}); errors name what is missing.
  */
@@ -25,14 +27,13 @@ public final class PipelineLoader {
         if (!Files.exists(model)) throw new IllegalArgumentException("model not found: " + model);
         ModelSource src;
         try {
-            if (Files.isDirectory(model)) {
-                if (!DiffusersFolder.looksLikeOne(model)) {
-                    throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
-                }
-                src = DiffusersFolder.open(model);
-            } else {
-                src = ModelFile.open(model);
+            String lower = model.getFileName() == null ? "" : model.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            boolean upstream = Files.isDirectory(model) || lower.endsWith(".safetensors") || lower.endsWith(".index.json")
+                    || lower.endsWith(".ckpt") || lower.endsWith(".bin") || lower.endsWith(".pt") || lower.endsWith(".pth");
+            if (Files.isDirectory(model) && !Files.isRegularFile(model.resolve("model_index.json"))) {
+                throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
             }
+            src = upstream ? ModelImporter.importFrom(model) : ModelFile.open(model);
         } catch (WeightsFormatException | UncheckedIOException e) {
             throw new IllegalArgumentException("cannot read model " + model + ": " + e.getMessage(), e);
         }
