@@ -4,14 +4,20 @@ import java.util.List;
 
 /**
  * The outcome of one generation: the images (one per batch row), the pixels before quantisation
- * ([batch, H, W, 3] floats in [0, 1], as diffusers' {@code output_type="np"}), the timing breakdown and the request.
+ * ([batch, H, W, 3] floats in [0, 1], as diffusers' {@code output_type="np"}), the timesteps, the timing breakdown
+ * and the request.
  */
-public record GenerationResult(List<RgbImage> images, float[] pixels, Timings timings, GenerationRequest request,
-                               String modelName) {
+public record GenerationResult(List<RgbImage> images, float[] pixels, float[] timesteps, Timings timings,
+                               GenerationRequest request, String modelName) {
     public GenerationResult {
         images = List.copyOf(images);
         pixels = pixels.clone();
+        timesteps = timesteps.clone();
     }
+
+    /** The model timestep of every step, in order. */
+    @Override
+    public float[] timesteps() { return timesteps.clone(); }
 
     @Override
     public float[] pixels() { return pixels.clone(); }

@@ -186,7 +186,7 @@ public final class Txt2Img implements AutoCloseable {
         }
         ws.release(images);
         ws.release(latents);
-        return new GenerationResult(out, nhwc, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName());
+        return new GenerationResult(out, nhwc, timesteps, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName());
     }
 
     @Override
