@@ -6,8 +6,9 @@ import io.sdj.models.pipeline.DecoderKind;
 import io.sdj.models.pipeline.GenerationRequest;
 import io.sdj.models.pipeline.GenerationResult;
 import io.sdj.models.pipeline.PngWriter;
-import io.sdj.models.pipeline.SamplerKind;
 import io.sdj.models.pipeline.Txt2Img;
+import io.sdj.models.sampling.NamedSchedule;
+import io.sdj.models.sampling.SamplerKind;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -27,8 +28,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * {@code sdj generate}: text to PNG. Every setting is checked before the model is loaded; a bad one ends the run
@@ -40,7 +39,6 @@ import java.util.regex.Pattern;
         description = "Generate images from a text prompt and write them as PNG (with A1111-style parameters).")
 public final class GenerateCommand implements Callable<Integer> {
     static final int EXIT_BAD_INPUT = 2, EXIT_BAD_MODEL = 3, EXIT_CANCELLED = 130;
-    private static final Pattern SCHEDULE = Pattern.compile("(\\d{1,4})-step");
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -51,11 +49,11 @@ public final class GenerateCommand implements Callable<Integer> {
     String prompt;
     @Option(names = "--negative", description = "what to avoid (used when --cfg > 1)")
     String negative = "";
-    @Option(names = "--steps", description = "denoising steps (default 20; with a distilled schedule see --schedule)")
+    @Option(names = "--steps", description = "denoising steps (default: the model's recipe, 50 for SD, 4 for LCM)")
     Integer steps;
-    @Option(names = "--schedule", description = "distilled schedule: 8-step (LCM) or 1-step (one-step sampler)")
+    @Option(names = "--schedule", description = "named recipe instead of --steps: 8-step (DDIM trailing, or LCM for LCM models), 1-step, default")
     String schedule;
-    @Option(names = "--sampler", description = "ddim, pndm, euler, euler-a, dpmpp-2m, lcm, onestep (default ddim)")
+    @Option(names = "--sampler", description = "ddim, pndm, euler, euler-a, dpmpp-2m, lcm, onestep (default: the model's scheduler)")
     String sampler;
     @Option(names = "--cfg", description = "classifier-free guidance scale (default 7.5; 1 = off)")
     Float cfg;
@@ -188,19 +186,14 @@ public final class GenerateCommand implements Callable<Integer> {
     /** The request from the options, every value checked (throws IllegalArgumentException naming the bad one). */
     GenerationRequest.Builder settings() {
         if (prompt.isBlank()) throw new IllegalArgumentException("--prompt is empty");
-        int n = steps == null ? 20 : steps;
-        SamplerKind kind = sampler == null ? SamplerKind.DDIM : SamplerKind.parse(sampler);
+        SamplerKind kind = sampler == null ? null : SamplerKind.parse(sampler);
+        NamedSchedule named = null;
         if (schedule != null) {
             if (steps != null) throw new IllegalArgumentException("give either --steps or --schedule, not both");
-            Matcher m = SCHEDULE.matcher(schedule.toLowerCase(Locale.ROOT));
-            if (!m.matches() || !(m.group(1).equals("8") || m.group(1).equals("1"))) {
-                throw new IllegalArgumentException("unknown schedule '" + schedule + "' (expected 8-step or 1-step)");
-            }
-            n = Integer.parseInt(m.group(1));
-            if (sampler == null) kind = n == 1 ? SamplerKind.ONESTEP : SamplerKind.LCM;
+            named = NamedSchedule.parse(schedule);
         }
-        if (n < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + n);
-        float g = cfg == null ? (schedule != null ? 1f : 7.5f) : cfg;
+        if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
+        float g = cfg == null ? (named == NamedSchedule.ONE_STEP ? 1f : 7.5f) : cfg;
         if (Float.isNaN(g) || Float.isInfinite(g) || g < 0) throw new IllegalArgumentException("--cfg must be a finite number ≥ 0, got " + cfg);
         if (width < 8 || width % 8 != 0) throw new IllegalArgumentException("--width must be a positive multiple of 8, got " + width);
         if (height < 8 || height % 8 != 0) throw new IllegalArgumentException("--height must be a positive multiple of 8, got " + height);
@@ -208,7 +201,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         DecoderKind dec = DecoderKind.parse(decoder);
         long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
-        return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(n).sampler(kind).guidance(g)
+        return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
                 .seed(s).size(width, height).decoder(dec).batch(batch).clipSkip(clipSkip);
     }
 

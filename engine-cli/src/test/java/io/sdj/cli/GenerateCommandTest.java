@@ -56,7 +56,7 @@ class GenerateCommandTest {
 
     @Test
     void unknownSampler() throws IOException {
-        assertOneLine(generate("--sampler", "heun"), 2, "unknown sampler 'heun'", "euler-a");
+        assertOneLine(generate("--sampler", "heun"), 2, "unknown sampler 'heun'", "euler-ancestral");
     }
 
     @Test

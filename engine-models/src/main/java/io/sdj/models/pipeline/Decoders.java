@@ -8,7 +8,7 @@ final class Decoders {
     private Decoders() {}
 
     static LatentDecoder vae(JsonNode config, WeightSource w) {
-        throw new UnsupportedOperationException("VAE decoder not in this build yet");
+        return (ws, z, t) -> { throw new UnsupportedOperationException("VAE decoder not in this build yet"); };
     }
 
     static LatentDecoder taesd(WeightSource w) {

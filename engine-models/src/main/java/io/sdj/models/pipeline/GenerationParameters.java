@@ -1,5 +1,7 @@
 package io.sdj.models.pipeline;
 
+import io.sdj.models.sampling.SamplerKind;
+
 import java.util.Locale;
 
 /**
@@ -10,11 +12,12 @@ import java.util.Locale;
 public final class GenerationParameters {
     private GenerationParameters() {}
 
-    public static String text(GenerationRequest r, String model, int batchIndex) {
+    /** The parameters of image {@code batchIndex} of a run that used {@code sampler} for {@code steps} steps. */
+    public static String text(GenerationRequest r, SamplerKind sampler, int steps, String model, int batchIndex) {
         StringBuilder sb = new StringBuilder(r.prompt());
         if (!r.negativePrompt().isEmpty()) sb.append("\nNegative prompt: ").append(r.negativePrompt());
-        sb.append("\nSteps: ").append(r.steps())
-                .append(", Sampler: ").append(r.sampler().displayName())
+        sb.append("\nSteps: ").append(steps)
+                .append(", Sampler: ").append(displayName(sampler))
                 .append(", CFG scale: ").append(number(r.guidance()))
                 .append(", Seed: ").append(r.seed())
                 .append(", Size: ").append(r.width()).append('x').append(r.height())
@@ -23,6 +26,19 @@ public final class GenerationParameters {
         if (r.decoder() == DecoderKind.TAESD) sb.append(", VAE: TAESD");
         if (r.batch() > 1) sb.append(", Batch size: ").append(r.batch()).append(", Batch pos: ").append(batchIndex);
         return sb.toString();
+    }
+
+    /** The sampler names the A1111 web UI uses. */
+    static String displayName(SamplerKind k) {
+        return switch (k) {
+            case DDIM -> "DDIM";
+            case PNDM -> "PLMS";
+            case EULER -> "Euler";
+            case EULER_ANCESTRAL -> "Euler a";
+            case DPMPP_2M -> "DPM++ 2M";
+            case LCM -> "LCM";
+            case ONE_STEP -> "One step";
+        };
     }
 
     /** 7 for 7.0, 7.5 for 7.5 (shortest round-trip form otherwise). */

@@ -1,15 +1,19 @@
 package io.sdj.models.pipeline;
 
 import io.sdj.models.Trace;
+import io.sdj.models.sampling.NamedSchedule;
+import io.sdj.models.sampling.SamplerKind;
 
 import java.util.Objects;
 
 /**
  * Everything one text-to-image call needs, validated on construction (build it with {@link #builder()}).
- * {@code negativePrompt} may be empty; {@code initialLatents} (optional, [batch·C·h·w] floats) replaces the seeded
- * draw, as diffusers' {@code latents=} argument does.
+ * {@code negativePrompt} may be empty. Sampling: {@code schedule} (a named recipe such as 8-step, which fixes sampler
+ * and steps) or {@code sampler}/{@code steps}; null means the model's default ({@link NamedSchedule#DEFAULT}).
+ * {@code initialLatents} (optional, [batch·C·h·w] floats) replaces the seeded draw, as diffusers' {@code latents=}.
  */
-public record GenerationRequest(String prompt, String negativePrompt, int steps, SamplerKind sampler, float guidance,
+public record GenerationRequest(String prompt, String negativePrompt, Integer steps, SamplerKind sampler,
+                                NamedSchedule schedule, float guidance,
                                 long seed, int width, int height, DecoderKind decoder, int batch, int clipSkip,
                                 float[] initialLatents, ProgressListener listener, Cancellation cancellation,
                                 Trace trace) {
@@ -17,10 +21,12 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
         negativePrompt = negativePrompt == null ? "" : negativePrompt;
-        Objects.requireNonNull(sampler, "sampler");
         Objects.requireNonNull(decoder, "decoder");
-        if (steps < 1) throw new IllegalArgumentException("steps must be at least 1, got " + steps);
-        if (steps > 1000) throw new IllegalArgumentException("steps must be at most 1000, got " + steps);
+        if (steps != null && steps < 1) throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+        if (steps != null && steps > 1000) throw new IllegalArgumentException("steps must be at most 1000, got " + steps);
+        if (schedule != null && steps != null) {
+            throw new IllegalArgumentException("give either steps or a named schedule (" + schedule.key() + "), not both");
+        }
         if (!Float.isFinite(guidance) || guidance < 0) {
             throw new IllegalArgumentException("guidance (cfg) must be a finite number ≥ 0, got " + guidance);
         }
@@ -47,11 +53,13 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
 
     public static Builder builder() { return new Builder(); }
 
-    /** Defaults: 20 steps, DDIM, guidance 7.5, seed 0, 512×512, VAE decoder, batch 1, no clip skip. */
+    /** Defaults: the model's sampler and steps, guidance 7.5, seed 0, 512×512, VAE decoder, batch 1, no clip skip. */
     public static final class Builder {
         private String prompt = "", negative = "";
-        private int steps = 20, width = 512, height = 512, batch = 1, clipSkip = 0;
-        private SamplerKind sampler = SamplerKind.DDIM;
+        private int width = 512, height = 512, batch = 1, clipSkip = 0;
+        private Integer steps;
+        private SamplerKind sampler;
+        private NamedSchedule schedule;
         private float guidance = 7.5f;
         private long seed;
         private DecoderKind decoder = DecoderKind.VAE;
@@ -62,8 +70,9 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
 
         public Builder prompt(String v) { prompt = v; return this; }
         public Builder negativePrompt(String v) { negative = v; return this; }
-        public Builder steps(int v) { steps = v; return this; }
+        public Builder steps(Integer v) { steps = v; return this; }
         public Builder sampler(SamplerKind v) { sampler = v; return this; }
+        public Builder schedule(NamedSchedule v) { schedule = v; return this; }
         public Builder guidance(float v) { guidance = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
         public Builder size(int w, int h) { width = w; height = h; return this; }
@@ -76,7 +85,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         public Builder trace(Trace v) { trace = v; return this; }
 
         public GenerationRequest build() {
-            return new GenerationRequest(prompt, negative, steps, sampler, guidance, seed, width, height, decoder, batch,
+            return new GenerationRequest(prompt, negative, steps, sampler, schedule, guidance, seed, width, height, decoder, batch,
                     clipSkip, latents, listener, cancellation, trace);
         }
     }

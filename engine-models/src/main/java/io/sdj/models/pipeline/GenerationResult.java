@@ -1,14 +1,16 @@
 package io.sdj.models.pipeline;
 
+import io.sdj.models.sampling.SamplerKind;
+
 import java.util.List;
 
 /**
  * The outcome of one generation: the images (one per batch row), the pixels before quantisation
- * ([batch, H, W, 3] floats in [0, 1], as diffusers' {@code output_type="np"}), the timesteps, the timing breakdown
- * and the request.
+ * ([batch, H, W, 3] floats in [0, 1], as diffusers' {@code output_type="np"}), the sampler that ran and its
+ * timesteps, the timing breakdown and the request.
  */
-public record GenerationResult(List<RgbImage> images, float[] pixels, float[] timesteps, Timings timings,
-                               GenerationRequest request, String modelName) {
+public record GenerationResult(List<RgbImage> images, float[] pixels, SamplerKind sampler, float[] timesteps,
+                               Timings timings, GenerationRequest request, String modelName) {
     public GenerationResult {
         images = List.copyOf(images);
         pixels = pixels.clone();
@@ -28,6 +30,6 @@ public record GenerationResult(List<RgbImage> images, float[] pixels, float[] ti
      */
     public String parameters(int index) {
         if (index < 0 || index >= images.size()) throw new IndexOutOfBoundsException("image " + index + " of " + images.size());
-        return GenerationParameters.text(request, modelName, index);
+        return GenerationParameters.text(request, sampler, timesteps.length, modelName, index);
     }
 }

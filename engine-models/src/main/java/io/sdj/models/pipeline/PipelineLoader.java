@@ -2,9 +2,10 @@ package io.sdj.models.pipeline;
 
 import io.sdj.models.clip.ClipTextModel;
 import io.sdj.models.clip.ClipTokenizer;
+import io.sdj.models.sampling.SchedulerConfig;
+import io.sdj.models.sampling.TorchGenerator;
 import io.sdj.models.unet.UNet2DConditionModel;
 import io.sdj.models.unet.UNetConfig;
-import io.sdj.weights.ModelFile;
 import io.sdj.weights.ModelImporter;
 import io.sdj.weights.ModelSource;
 import io.sdj.weights.WeightsFormatException;
@@ -25,15 +26,12 @@ public final class PipelineLoader {
 
     public static Txt2Img load(Path model) {
         if (!Files.exists(model)) throw new IllegalArgumentException("model not found: " + model);
+        if (Files.isDirectory(model) && !Files.isRegularFile(model.resolve("model_index.json"))) {
+            throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
+        }
         ModelSource src;
         try {
-            String lower = model.getFileName() == null ? "" : model.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-            boolean upstream = Files.isDirectory(model) || lower.endsWith(".safetensors") || lower.endsWith(".index.json")
-                    || lower.endsWith(".ckpt") || lower.endsWith(".bin") || lower.endsWith(".pt") || lower.endsWith(".pth");
-            if (Files.isDirectory(model) && !Files.isRegularFile(model.resolve("model_index.json"))) {
-                throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
-            }
-            src = upstream ? ModelImporter.importFrom(model) : ModelFile.open(model);
+            src = ModelSource.open(model);
         } catch (WeightsFormatException | UncheckedIOException e) {
             throw new IllegalArgumentException("cannot read model " + model + ": " + e.getMessage(), e);
         }
@@ -73,8 +71,9 @@ public final class PipelineLoader {
             throw new IllegalArgumentException("model '" + modelName + "' has no decoder (neither vae nor taesd_decoder)");
         }
         int scale = src.components().contains("vae") ? Decoders.vaeScaleFactor(src.config("vae")) : 8;
+        SchedulerConfig scheduler = SchedulerConfig.fromJson(src.config("scheduler"));
         return new Txt2Img(new PipelineParts(tokenizer, text, unet::forward, uc.inChannels(),
                 uc.timeCondProjDim() == null ? 0 : uc.timeCondProjDim(), vae, taesd, scale,
-                Samplers.factory(src.config("scheduler")), Samplers::noise, modelName, src));
+                scheduler, SamplerFactory.STANDARD, TorchGenerator::new, modelName, src));
     }
 }

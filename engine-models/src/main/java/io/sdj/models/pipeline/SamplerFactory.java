@@ -1,11 +1,16 @@
 package io.sdj.models.pipeline;
 
-/** Builds the sampler of one generation from the model's scheduler configuration. */
+import io.sdj.models.sampling.Sampler;
+import io.sdj.models.sampling.SamplerKind;
+import io.sdj.models.sampling.Samplers;
+import io.sdj.models.sampling.SchedulerConfig;
+
+/** Builds the (stateful) sampler of one generation. */
 @FunctionalInterface
 public interface SamplerFactory {
-    /**
-     * @param noise where stochastic samplers take their noise (the generator that drew the initial latents)
-     * @throws IllegalArgumentException naming the problem when this sampler cannot run with these settings
-     */
-    PipelineSampler create(SamplerKind kind, int steps, SeededNoise noise);
+    /** The engine's samplers ({@link Samplers#create}). */
+    SamplerFactory STANDARD = Samplers::create;
+
+    /** @throws IllegalArgumentException naming the problem when this sampler cannot run with these settings */
+    Sampler create(SamplerKind kind, SchedulerConfig config, int steps);
 }

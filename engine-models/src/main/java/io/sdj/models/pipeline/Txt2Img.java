@@ -4,6 +4,11 @@ import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
 import io.sdj.models.clip.ClipTextOutput;
+import io.sdj.models.sampling.NamedSchedule;
+import io.sdj.models.sampling.NoiseSource;
+import io.sdj.models.sampling.Sampler;
+import io.sdj.models.sampling.SamplerKind;
+import io.sdj.models.sampling.SchedulerConfig;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,8 +55,9 @@ public final class Txt2Img implements AutoCloseable {
 
         public Request prompt(String v) { b.prompt(v); return this; }
         public Request negativePrompt(String v) { b.negativePrompt(v); return this; }
-        public Request steps(int v) { b.steps(v); return this; }
+        public Request steps(Integer v) { b.steps(v); return this; }
         public Request sampler(SamplerKind v) { b.sampler(v); return this; }
+        public Request schedule(NamedSchedule v) { b.schedule(v); return this; }
         public Request guidance(float v) { b.guidance(v); return this; }
         public Request seed(long v) { b.seed(v); return this; }
         public Request size(int w, int h) { b.size(w, h); return this; }
@@ -105,9 +111,10 @@ public final class Txt2Img implements AutoCloseable {
         }
         long textNanos = System.nanoTime() - t0;
 
-        // 2. seeded latents and the sampler
-        SeededNoise noise = parts.noise().apply(r.seed());
-        PipelineSampler sampler = parts.samplers().create(r.sampler(), r.steps(), noise);
+        // 2. sampler, seeded latents
+        NamedSchedule.Choice plan = plan(r);
+        Sampler sampler = parts.samplers().create(plan.kind(), plan.config(), plan.steps());
+        NoiseSource noise = parts.noise().apply(r.seed());
         float[] timesteps = sampler.timesteps();
         int numel = n * c * h * w;
         float[] init = r.initialLatents();
@@ -131,14 +138,10 @@ public final class Txt2Img implements AutoCloseable {
         for (int i = 0; i < timesteps.length; i++) {
             r.cancellation().check("before step " + (i + 1) + " of " + timesteps.length);
             long s0 = System.nanoTime();
-            Tensor scaled = sampler.scaleModelInput(ws, latents, i);
-            Tensor input = scaled;
-            if (cfg) {
-                input = ws.take(2 * n, c, h, w);
-                System.arraycopy(scaled.data(), 0, input.data(), 0, numel);
-                System.arraycopy(scaled.data(), 0, input.data(), numel, numel);
-                ws.release(scaled);
-            }
+            Tensor scaled = sampler.scaleModelInput(latents, timesteps[i]);
+            Tensor input = ws.take(rows, c, h, w);
+            System.arraycopy(scaled.data(), 0, input.data(), 0, numel);
+            if (cfg) System.arraycopy(scaled.data(), 0, input.data(), numel, numel);
             java.util.Arrays.fill(ts, timesteps[i]);
             trace.record("unet_input." + i, input);
             Tensor out = parts.denoiser().predict(ws, input, ts, context, timestepCond, Trace.NONE);
@@ -155,9 +158,8 @@ public final class Txt2Img implements AutoCloseable {
                 }
                 ws.release(out);
             }
-            Tensor next = sampler.step(ws, guided, i, latents);
-            ws.release(guided, latents);
-            latents = next;
+            latents = sampler.step(guided, timesteps[i], latents, noise).prevSample();
+            ws.release(guided);
             trace.record("step_latents." + i, latents);
             stepNanos[i] = System.nanoTime() - s0;
             long elapsed = System.nanoTime() - loopStart;
@@ -185,8 +187,24 @@ public final class Txt2Img implements AutoCloseable {
             out.add(RgbImage.fromNchw(pix, b, height, width));
         }
         ws.release(images);
-        ws.release(latents);
-        return new GenerationResult(out, nhwc, timesteps, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName());
+        return new GenerationResult(out, nhwc, plan.kind(), timesteps, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName());
+    }
+
+    /**
+     * The sampler, steps and scheduler config a request runs with: a named schedule decides both (an explicit sampler
+     * still overrides its kind); otherwise the model's default recipe fills in what the request leaves open.
+     */
+    NamedSchedule.Choice plan(GenerationRequest r) {
+        SchedulerConfig config = parts.schedulerConfig();
+        boolean lcmModel = parts.timeCondProjDim() > 0;
+        if (r.schedule() != null) {
+            NamedSchedule.Choice c = r.schedule().choose(config, lcmModel);
+            return r.sampler() == null ? c : new NamedSchedule.Choice(r.sampler(), c.steps(), c.config());
+        }
+        NamedSchedule.Choice d = NamedSchedule.DEFAULT.choose(config, lcmModel);
+        SamplerKind kind = r.sampler() != null ? r.sampler() : d.kind();
+        int steps = r.steps() != null ? r.steps() : kind == SamplerKind.ONE_STEP ? 1 : d.steps();
+        return new NamedSchedule.Choice(kind, steps, config);
     }
 
     @Override

@@ -3,9 +3,12 @@ package io.sdj.models.pipeline;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.WeightTensor;
-import io.sdj.core.Workspace;
 import io.sdj.models.clip.ClipTextModel;
 import io.sdj.models.clip.ClipTokenizer;
+import io.sdj.models.sampling.NoiseSource;
+import io.sdj.models.sampling.Sampler;
+import io.sdj.models.sampling.SamplerKind;
+import io.sdj.models.sampling.SchedulerConfig;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -48,18 +51,17 @@ final class FakeParts {
             for (int i = 0; i < sample.numel(); i++) out.data()[i] = 0.5f * sample.data()[i] + context.data()[(i / per) * TOKENS * DIM] ;
             return out;
         };
-        SamplerFactory samplers = (kind, steps, noise) -> new PipelineSampler() {
-            @Override public float[] timesteps() {
-                float[] t = new float[steps];
-                for (int i = 0; i < steps; i++) t[i] = 999 - i * (1000f / steps);
-                return t;
-            }
+        SamplerFactory samplers = (kind, config, steps) -> new Sampler() {
+            final float[] ts = FakeParts.timesteps(steps);
+            @Override public SamplerKind kind() { return kind; }
+            @Override public SchedulerConfig config() { return config; }
+            @Override public float[] timesteps() { return ts.clone(); }
             @Override public float initNoiseSigma() { return 2f; }
-            @Override public Tensor scaleModelInput(Workspace ws, Tensor x, int i) { return copy(ws, x); }
-            @Override public Tensor step(Workspace ws, Tensor eps, int i, Tensor x) {
-                Tensor y = ws.take(x.shape());
+            @Override public Tensor scaleModelInput(Tensor x, float t) { return x; }
+            @Override public StepResult step(Tensor eps, float t, Tensor x, NoiseSource noise) {
+                Tensor y = Tensor.zeros(x.shape());
                 for (int k = 0; k < x.numel(); k++) y.data()[k] = x.data()[k] - 0.1f * eps.data()[k];
-                return y;
+                return new StepResult(y, null);
             }
         };
         LatentDecoder decoder = (ws, z, trace) -> {
@@ -71,8 +73,8 @@ final class FakeParts {
             }
             return img;
         };
-        return new PipelineParts(tok, text, denoiser, 4, timeCondProjDim, decoder, withTaesd ? decoder : null, 8, samplers,
-                seed -> {
+        return new PipelineParts(tok, text, denoiser, 4, timeCondProjDim, decoder, withTaesd ? decoder : null, 8,
+                SchedulerConfig.defaults(), samplers, seed -> {
                     Random r = new Random(seed);
                     return shape -> {
                         float[] v = new float[(int) Tensor.numel(shape)];
@@ -82,10 +84,10 @@ final class FakeParts {
                 }, "fake", null);
     }
 
-    private static Tensor copy(Workspace ws, Tensor x) {
-        Tensor y = ws.take(x.shape());
-        System.arraycopy(x.data(), 0, y.data(), 0, x.numel());
-        return y;
+    private static float[] timesteps(int steps) {
+        float[] t = new float[steps];
+        for (int i = 0; i < steps; i++) t[i] = 999 - i * (1000f / steps);
+        return t;
     }
 
     private static WeightSource randomClip() {

@@ -1,6 +1,8 @@
 package io.sdj.models.pipeline;
 
 import io.sdj.core.Tensor;
+import io.sdj.models.sampling.NamedSchedule;
+import io.sdj.models.sampling.SamplerKind;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -133,6 +135,25 @@ class Txt2ImgFlowTest {
         assertThatThrownBy(() -> GenerationRequest.builder().guidance(Float.NaN).build()).hasMessageContaining("guidance");
         assertThatThrownBy(() -> GenerationRequest.builder().guidance(-1f).build()).hasMessageContaining("guidance");
         assertThatThrownBy(() -> GenerationRequest.builder().batch(0).build()).hasMessageContaining("batch");
-        assertThatThrownBy(() -> SamplerKind.parse("heun")).hasMessageContaining("unknown sampler 'heun'").hasMessageContaining("euler-a");
+        assertThatThrownBy(() -> GenerationRequest.builder().steps(4).schedule(NamedSchedule.EIGHT_STEP).build()).hasMessageContaining("either steps or a named schedule");
+    }
+
+    @Test
+    void samplingPlanFollowsScheduleThenRequestThenModelDefault() {
+        Txt2Img p = new Txt2Img(new FakeParts().parts(0, false));
+        var d = p.plan(GenerationRequest.builder().build());
+        assertThat(d.kind()).isEqualTo(SamplerKind.PNDM);   // default scheduler config → SD default recipe
+        assertThat(d.steps()).isEqualTo(50);
+        var e = p.plan(GenerationRequest.builder().sampler(SamplerKind.EULER).steps(7).build());
+        assertThat(e.kind()).isEqualTo(SamplerKind.EULER);
+        assertThat(e.steps()).isEqualTo(7);
+        var eight = p.plan(GenerationRequest.builder().schedule(NamedSchedule.EIGHT_STEP).build());
+        assertThat(eight.kind()).isEqualTo(SamplerKind.DDIM);
+        assertThat(eight.steps()).isEqualTo(8);
+        var one = p.plan(GenerationRequest.builder().schedule(NamedSchedule.ONE_STEP).build());
+        assertThat(one.kind()).isEqualTo(SamplerKind.ONE_STEP);
+        assertThat(one.steps()).isEqualTo(1);
+        Txt2Img lcm = new Txt2Img(new FakeParts().parts(16, false));
+        assertThat(lcm.plan(GenerationRequest.builder().schedule(NamedSchedule.EIGHT_STEP).build()).kind()).isEqualTo(SamplerKind.LCM);
     }
 }

@@ -1,6 +1,7 @@
 package io.sdj.models.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sdj.models.sampling.SamplerKind;
 import io.sdj.models.verify.Comparison;
 import io.sdj.models.verify.GoldenCase;
 import io.sdj.weights.Safetensors;
