@@ -1,20 +1,43 @@
 package io.sdj.models.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
+import io.sdj.models.taesd.TaesdDecoder;
+import io.sdj.models.vae.AutoencoderKL;
 
-/** TEMPORARY until the VAE/TAESD land on main. */
+/**
+ * The two ways to turn final latents into pixels in [0, 1]: the model's VAE as diffusers post-processes it
+ * (decode(latents ÷ scaling factor), then (x/2 + 0.5) clamped) and TAESD (takes UNet-space latents, outputs ≈[0, 1],
+ * clamped here).
+ */
 final class Decoders {
     private Decoders() {}
 
     static LatentDecoder vae(JsonNode config, WeightSource w) {
-        return (ws, z, t) -> { throw new UnsupportedOperationException("VAE decoder not in this build yet"); };
+        AutoencoderKL vae = AutoencoderKL.load(config, w);
+        if (!vae.hasDecoder()) return null;
+        return (ws, latents, trace) -> {
+            Tensor y = vae.decodeLatents(ws, latents, io.sdj.models.Trace.NONE);
+            trace.record("vae_decoder_output", y);
+            float[] d = y.data();
+            for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
+            return y;
+        };
     }
 
     static LatentDecoder taesd(WeightSource w) {
-        throw new UnsupportedOperationException("TAESD decoder not in this build yet");
+        TaesdDecoder taesd = TaesdDecoder.load(w);
+        return (ws, latents, trace) -> {
+            Tensor y = taesd.forward(ws, latents, io.sdj.models.Trace.NONE);
+            trace.record("taesd_decoder_output", y);
+            float[] d = y.data();
+            for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));
+            return y;
+        };
     }
 
+    /** 2^(number of VAE blocks − 1): 8 for every SD VAE. */
     static int vaeScaleFactor(JsonNode config) {
         JsonNode b = config.path("block_out_channels");
         return b.isArray() && b.size() > 0 ? 1 << (b.size() - 1) : 8;

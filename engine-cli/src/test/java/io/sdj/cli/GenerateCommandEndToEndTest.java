@@ -1,0 +1,116 @@
+package io.sdj.cli;
+
+import io.sdj.models.verify.GoldenCase;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Node;
+import picocli.CommandLine;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** {@code sdj generate} on the tiny reference pipeline: a real PNG with its parameters, no stray files. */
+class GenerateCommandEndToEndTest {
+    @TempDir
+    Path tmp;
+    Path model;
+
+    @BeforeEach
+    void findModel() {
+        model = GoldenCase.goldenDir().resolve("pipeline-sd1-tiny");
+        assumeTrue(Files.isDirectory(model), "golden case pipeline-sd1-tiny not found at " + model);
+    }
+
+    private int run(StringWriter err, String... args) {
+        CommandLine cl = Sdj.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        List<String> all = new ArrayList<>(List.of("generate", "--model", model.toString()));
+        all.addAll(List.of(args));
+        return cl.execute(all.toArray(String[]::new));
+    }
+
+    @Test
+    void writesAPngWithParametersAndReplacesOnlyWithForce() throws IOException {
+        Path out = tmp.resolve("fox.png");
+        StringWriter err = new StringWriter();
+        int code = run(err, "--prompt", "a fox", "--negative", "blurry", "--steps", "2", "--sampler", "ddim", "--cfg", "7.5",
+                "--seed", "51", "--width", "64", "--height", "48", "--threads", "1", "-o", out.toString());
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(err.toString()).contains("step 2/2").contains("wrote " + out);
+        String params = readPng(out, 64, 48);
+        assertThat(params).isEqualTo("a fox\nNegative prompt: blurry\nSteps: 2, Sampler: DDIM, CFG scale: 7.5, Seed: 51, Size: 64x48, Model: pipeline-sd1-tiny");
+        byte[] first = Files.readAllBytes(out);
+
+        StringWriter err2 = new StringWriter();
+        assertThat(run(err2, "--prompt", "a cat", "--steps", "1", "--width", "64", "--height", "48", "-o", out.toString())).isEqualTo(2);
+        assertThat(Files.readAllBytes(out)).isEqualTo(first);
+        assertThat(run(new StringWriter(), "--prompt", "a cat", "--steps", "1", "--width", "64", "--height", "48", "--force", "-o", out.toString())).isZero();
+        assertThat(readPng(out, 64, 48)).startsWith("a cat\nSteps: 1, ");
+        try (Stream<Path> files = Files.list(tmp)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("fox.png");
+        }
+    }
+
+    @Test
+    void batchWritesNumberedFilesAndTheSameSeedGivesTheSameImage() throws IOException {
+        Path out = tmp.resolve("b.png");
+        assertThat(run(new StringWriter(), "--prompt", "x", "--steps", "1", "--cfg", "1", "--seed", "3", "--width", "32", "--height", "32",
+                "--batch", "2", "-o", out.toString())).isZero();
+        readPng(tmp.resolve("b-1.png"), 32, 32);
+        assertThat(readPng(tmp.resolve("b-2.png"), 32, 32)).contains("Batch size: 2, Batch pos: 1");
+        Path again = tmp.resolve("again.png");
+        assertThat(run(new StringWriter(), "--prompt", "x", "--steps", "1", "--cfg", "1", "--seed", "3", "--width", "32", "--height", "32",
+                "--batch", "2", "-o", again.toString())).isZero();
+        assertThat(pixels(tmp.resolve("again-1.png"))).isEqualTo(pixels(tmp.resolve("b-1.png")));
+    }
+
+    @Test
+    void taesdIsRefusedWhenTheModelHasNone() {
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "--prompt", "x", "--steps", "1", "--width", "32", "--height", "32", "--decoder", "taesd",
+                "-o", tmp.resolve("t.png").toString())).isEqualTo(3);
+        assertThat(err.toString().strip()).isEqualTo("sdj generate: model " + model + " has no taesd decoder");
+        assertThat(tmp.resolve("t.png")).doesNotExist();
+    }
+
+    private static int[] pixels(Path p) throws IOException {
+        BufferedImage img = ImageIO.read(p.toFile());
+        return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+    }
+
+    /** Decodes with javax.imageio, checks the size and returns the "parameters" text. */
+    private static String readPng(Path p, int w, int h) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(p.toFile())) {
+            ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
+            reader.setInput(in);
+            BufferedImage img = reader.read(0);
+            assertThat(img.getWidth()).isEqualTo(w);
+            assertThat(img.getHeight()).isEqualTo(h);
+            Node root = reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
+            for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
+                if (!n.getNodeName().equals("tEXt")) continue;
+                for (Node e = n.getFirstChild(); e != null; e = e.getNextSibling()) {
+                    if (e.getAttributes().getNamedItem("keyword").getNodeValue().equals("parameters")) {
+                        return e.getAttributes().getNamedItem("value").getNodeValue();
+                    }
+                }
+            }
+            throw new AssertionError(p + " has no parameters tEXt chunk");
+        }
+    }
+}
