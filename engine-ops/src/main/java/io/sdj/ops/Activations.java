@@ -2,24 +2,39 @@ package io.sdj.ops;
 
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Pointwise activations over whole tensors. */
+/**
+ * Pointwise activations over whole tensors, vectorised ({@link ActivationKernel}, functions and their error bounds in
+ * {@link VectorMath}); {@link Activation#apply} is the scalar reference definition.
+ */
 public final class Activations {
     private Activations() {}
 
+    /** The vector implementation, one per species. */
+    interface Kernel {
+        void apply(float[] src, float[] dst, int n, Activation act);
+
+        void geglu(float[] x, float[] y, int rows, int d);
+    }
+
+    private static final Kernel PREFERRED = new ActivationKernel();
+
+    static Kernel kernel(VectorSpecies<Float> species) {
+        return SpeciesVariants.instance(ActivationKernel.class, Kernel.class, species);
+    }
+
     /** x ← act(x), in place. */
     public static Tensor applyInPlace(Tensor x, Activation act) {
-        float[] d = x.data();
-        int n = x.numel();
-        for (int i = 0; i < n; i++) d[i] = act.apply(d[i]);
+        PREFERRED.apply(x.data(), x.data(), x.numel(), act);
         return x;
     }
 
     /** A new tensor act(x). */
     public static Tensor apply(Workspace ws, Tensor x, Activation act) {
         Tensor y = ws.take(x.shape());
-        System.arraycopy(x.data(), 0, y.data(), 0, x.numel());
-        return applyInPlace(y, act);
+        PREFERRED.apply(x.data(), y.data(), x.numel(), act);
+        return y;
     }
 
     /**
@@ -27,16 +42,17 @@ public final class Activations {
      * last dimension and the result is hidden · GELU(gate), shape [..., d].
      */
     public static Tensor geglu(Workspace ws, Tensor x) {
+        return geglu(ws, x, PREFERRED);
+    }
+
+    static Tensor geglu(Workspace ws, Tensor x, Kernel kernel) {
         int two = x.dim(-1);
         if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension of " + x + " is odd");
-        int d = two / 2, rows = x.numel() / two;
+        int d = two / 2, rows = two == 0 ? 0 : x.numel() / two;
         int[] shape = x.shape();
         shape[shape.length - 1] = d;
         Tensor y = ws.take(shape);
-        float[] xd = x.data(), yd = y.data();
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < d; i++) yd[r * d + i] = xd[r * two + i] * Activation.GELU.apply(xd[r * two + d + i]);
-        }
+        if (rows > 0 && d > 0) kernel.geglu(x.data(), y.data(), rows, d);
         return y;
     }
 }
