@@ -145,4 +145,25 @@ class AutoencoderKLTest {
             assertThat(yb).containsExactly(ya);
         }
     }
+
+    @Test
+    void oneAndTwoThreadsAreBitIdentical() {
+        VaeConfig c = VaeConfig.fromJson(tinyConfig());
+        int before = io.sdj.core.Parallel.threads();
+        try (RandomWeights w = RandomWeights.forVae(c, 5)) {
+            AutoencoderKL vae = AutoencoderKL.load(c, w);
+            Tensor x = new Tensor(new float[2 * 3 * 10 * 14], 2, 3, 10, 14);
+            for (int i = 0; i < x.numel(); i++) x.data()[i] = (float) Math.cos(i * 0.11);
+            float[][] out = new float[2][];
+            for (int t = 1; t <= 2; t++) {
+                io.sdj.core.Parallel.setThreads(t);
+                Workspace ws = new Workspace();
+                LatentDistribution d = vae.encode(ws, x, Trace.NONE);
+                out[t - 1] = vae.decode(ws, d.mean(), Trace.NONE).toArray();
+            }
+            assertThat(out[1]).containsExactly(out[0]);
+        } finally {
+            io.sdj.core.Parallel.setThreads(before);
+        }
+    }
 }
