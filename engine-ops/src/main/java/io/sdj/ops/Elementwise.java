@@ -2,16 +2,16 @@ package io.sdj.ops;
 
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Elementwise arithmetic and data movement. */
+/** Elementwise arithmetic and data movement, vectorised / blocked in {@link ElementwiseKernel}. */
 public final class Elementwise {
     private Elementwise() {}
 
     /** a ← a + b (same shapes). */
     public static Tensor addInPlace(Tensor a, Tensor b) {
         Tensor.requireSameShape("add", a, b);
-        float[] ad = a.data(), bd = b.data();
-        for (int i = 0, n = a.numel(); i < n; i++) ad[i] += bd[i];
+        PREFERRED.add(a.data(), b.data(), a.data(), a.numel());
         return a;
     }
 
@@ -19,23 +19,20 @@ public final class Elementwise {
     public static Tensor add(Workspace ws, Tensor a, Tensor b) {
         Tensor.requireSameShape("add", a, b);
         Tensor y = ws.take(a.shape());
-        float[] ad = a.data(), bd = b.data(), yd = y.data();
-        for (int i = 0, n = a.numel(); i < n; i++) yd[i] = ad[i] + bd[i];
+        PREFERRED.add(a.data(), b.data(), y.data(), a.numel());
         return y;
     }
 
     /** a ← a ⊙ b (same shapes). */
     public static Tensor mulInPlace(Tensor a, Tensor b) {
         Tensor.requireSameShape("mul", a, b);
-        float[] ad = a.data(), bd = b.data();
-        for (int i = 0, n = a.numel(); i < n; i++) ad[i] *= bd[i];
+        PREFERRED.mul(a.data(), b.data(), a.data(), a.numel());
         return a;
     }
 
     /** a ← a · s. */
     public static Tensor scaleInPlace(Tensor a, float s) {
-        float[] ad = a.data();
-        for (int i = 0, n = a.numel(); i < n; i++) ad[i] *= s;
+        PREFERRED.scale(a.data(), s, a.numel());
         return a;
     }
 
@@ -44,11 +41,7 @@ public final class Elementwise {
         x.requireRank("channel bias", 4);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         if (bias.numel() != n * c) throw new IllegalArgumentException("channel bias: " + bias + " does not match " + x);
-        float[] xd = x.data(), bd = bias.data();
-        for (int i = 0; i < n * c; i++) {
-            float v = bd[i];
-            for (int j = i * hw, e = j + hw; j < e; j++) xd[j] += v;
-        }
+        PREFERRED.channelBias(x.data(), bias.data(), n * c, hw);
         return x;
     }
 
@@ -70,62 +63,82 @@ public final class Elementwise {
 
     /**
      * Nearest-neighbour resize of NCHW to (outH, outW) with PyTorch's {@code mode="nearest"} index rule
-     * src = floor(dst · in / out); outH = 2·H, outW = 2·W is the usual 2× upsample.
+     * src = min(floor(dst · scale), in − 1), scale = in / out computed in float as PyTorch does; outH = 2·H, outW = 2·W
+     * is the usual 2× upsample (src = dst / 2, a fast path).
      */
     public static Tensor upsampleNearest(Workspace ws, Tensor x, int outH, int outW) {
+        return upsampleNearest(ws, x, outH, outW, PREFERRED);
+    }
+
+    static Tensor upsampleNearest(Workspace ws, Tensor x, int outH, int outW, Kernel k) {
         x.requireRank("upsample", 4);
+        if (outH < 1 || outW < 1) throw new IllegalArgumentException("upsample: output size " + outH + "×" + outW + " of " + x + " must be positive");
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        if (h < 1 || w < 1) throw new IllegalArgumentException("upsample: empty input " + x);
         Tensor y = ws.take(n, c, outH, outW);
-        float[] xd = x.data(), yd = y.data();
-        for (int p = 0; p < n * c; p++) {
-            for (int oy = 0; oy < outH; oy++) {
-                int iy = (int) Math.min(h - 1, (long) Math.floor(oy * ((double) h / outH)));
-                for (int ox = 0; ox < outW; ox++) {
-                    int ix = (int) Math.min(w - 1, (long) Math.floor(ox * ((double) w / outW)));
-                    yd[(p * outH + oy) * outW + ox] = xd[(p * h + iy) * w + ix];
-                }
-            }
-        }
+        k.upsampleNearest(x.data(), y.data(), n * c, h, w, outH, outW);
         return y;
     }
 
     /** Softmax over the last dimension, in place. */
     public static Tensor softmaxLastDimInPlace(Tensor x) {
-        int d = x.dim(-1), rows = x.numel() / d;
-        float[] xd = x.data();
-        for (int r = 0; r < rows; r++) {
-            int o = r * d;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < d; i++) max = Math.max(max, xd[o + i]);
-            float sum = 0;
-            for (int i = 0; i < d; i++) { xd[o + i] = (float) Math.exp(xd[o + i] - max); sum += xd[o + i]; }
-            for (int i = 0; i < d; i++) xd[o + i] /= sum;
-        }
+        return softmaxLastDimInPlace(x, PREFERRED);
+    }
+
+    static Tensor softmaxLastDimInPlace(Tensor x, Kernel k) {
+        int d = x.dim(-1);
+        if (d > 0) k.softmaxRows(x.data(), x.numel() / d, d);
         return x;
     }
 
     /** NCHW [N, C, H, W] → token-major [N, H·W, C]. */
     public static Tensor toTokens(Workspace ws, Tensor x) {
+        return toTokens(ws, x, PREFERRED);
+    }
+
+    static Tensor toTokens(Workspace ws, Tensor x, Kernel k) {
         x.requireRank("to tokens", 4);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor y = ws.take(n, hw, c);
-        float[] xd = x.data(), yd = y.data();
-        for (int b = 0; b < n; b++)
-            for (int ch = 0; ch < c; ch++)
-                for (int p = 0; p < hw; p++) yd[(b * hw + p) * c + ch] = xd[(b * c + ch) * hw + p];
+        k.transpose(x.data(), y.data(), n, c, hw);
         return y;
     }
 
     /** Token-major [N, H·W, C] → NCHW [N, C, H, W]. */
     public static Tensor fromTokens(Workspace ws, Tensor t, int h, int w) {
+        return fromTokens(ws, t, h, w, PREFERRED);
+    }
+
+    static Tensor fromTokens(Workspace ws, Tensor t, int h, int w, Kernel k) {
         t.requireRank("from tokens", 3);
         int n = t.dim(0), hw = t.dim(1), c = t.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("from tokens: " + t + " does not hold " + h + "×" + w + " tokens");
         Tensor y = ws.take(n, c, h, w);
-        float[] td = t.data(), yd = y.data();
-        for (int b = 0; b < n; b++)
-            for (int p = 0; p < hw; p++)
-                for (int ch = 0; ch < c; ch++) yd[(b * c + ch) * hw + p] = td[(b * hw + p) * c + ch];
+        k.transpose(t.data(), y.data(), n, hw, c);
         return y;
+    }
+
+    /** The vector implementation, one per species ({@link ElementwiseKernel}). */
+    interface Kernel {
+        void add(float[] a, float[] b, float[] y, int n);
+
+        void mul(float[] a, float[] b, float[] y, int n);
+
+        void scale(float[] a, float s, int n);
+
+        void channelBias(float[] x, float[] bias, int planes, int hw);
+
+        void softmaxRows(float[] x, int rows, int d);
+
+        /** src [batch][rows][cols] → dst [batch][cols][rows]. */
+        void transpose(float[] src, float[] dst, int batch, int rows, int cols);
+
+        void upsampleNearest(float[] x, float[] y, int planes, int h, int w, int outH, int outW);
+    }
+
+    private static final Kernel PREFERRED = new ElementwiseKernel();
+
+    static Kernel kernel(VectorSpecies<Float> species) {
+        return SpeciesVariants.instance(ElementwiseKernel.class, Kernel.class, species);
     }
 }
