@@ -16,6 +16,7 @@ public final class ComponentRunners {
             case "vae_encoder" -> new VaeCaseRunner(false);
             case "taesd_decoder" -> new TaesdCaseRunner(true);
             case "taesd_encoder" -> new TaesdCaseRunner(false);
+            case "pipeline" -> new PipelineCaseRunner();
             default -> null;
         };
     }

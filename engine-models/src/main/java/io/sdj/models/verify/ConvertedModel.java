@@ -43,6 +43,9 @@ public final class ConvertedModel implements AutoCloseable {
         }
     }
 
+    /** The temporary flat file (valid until {@link #close}). */
+    public Path path() { return tmp; }
+
     /** The converted model (same view as a flat file given to {@code sdj generate}). */
     public ModelSource model() { return file; }
 
