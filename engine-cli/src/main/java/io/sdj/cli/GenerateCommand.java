@@ -76,6 +76,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--force", description = "replace existing output files")
     boolean force;
 
+    /** Set by the Ctrl-C hook (and by tests) to stop the run within one step. */
+    final Cancellation cancel = new Cancellation();
+
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
@@ -100,7 +103,6 @@ public final class GenerateCommand implements Callable<Integer> {
             err.flush();
             return EXIT_BAD_MODEL;
         }
-        Cancellation cancel = new Cancellation();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             cancel.cancel();

@@ -88,6 +88,31 @@ class GenerateCommandEndToEndTest {
         assertThat(tmp.resolve("t.png")).doesNotExist();
     }
 
+    @Test
+    void cancellingLeavesNoFile() throws IOException {
+        Path out = tmp.resolve("c.png");
+        CommandLine cl = Sdj.commandLine();
+        GenerateCommand cmd = (GenerateCommand) cl.getSubcommands().get("generate").getCommandSpec().userObject();
+        StringWriter log = new StringWriter();
+        // cancel as soon as the first step is reported, as the Ctrl-C hook does
+        cl.setErr(new PrintWriter(new java.io.Writer() {
+            @Override public void write(char[] b, int off, int len) {
+                String s = new String(b, off, len);
+                log.write(s);
+                if (s.contains("step 1/")) cmd.cancel.cancel();
+            }
+            @Override public void flush() { }
+            @Override public void close() { }
+        }, true));
+        int code = cl.execute("generate", "--model", model.toString(), "--prompt", "x", "--steps", "5", "--sampler", "ddim",
+                "--width", "32", "--height", "32", "-o", out.toString());
+        assertThat(code).as(log.toString()).isEqualTo(130);
+        assertThat(log.toString()).contains("cancelled, nothing written").doesNotContain("step 2/5");
+        try (Stream<Path> files = Files.list(tmp)) {
+            assertThat(files.toList()).isEmpty();
+        }
+    }
+
     private static int[] pixels(Path p) throws IOException {
         BufferedImage img = ImageIO.read(p.toFile());
         return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
