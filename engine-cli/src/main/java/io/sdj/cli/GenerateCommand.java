@@ -19,6 +19,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -126,9 +127,11 @@ public final class GenerateCommand implements Callable<Integer> {
                 cancel.check("before writing " + outputs.get(i));
                 Path target = outputs.get(i);
                 Path dir = target.toAbsolutePath().getParent();
-                Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
+                // hidden temporary beside the target, created with the ordinary (umask) permissions
+                Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(new SecureRandom().nextLong(), 36) + ".part");
                 temps.add(tmp);
-                Files.write(tmp, PngWriter.encode(result.images().get(i), result.parameters(i)));
+                Files.write(tmp, PngWriter.encode(result.images().get(i), result.parameters(i)),
+                        StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 if (force) {
                     Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 } else {

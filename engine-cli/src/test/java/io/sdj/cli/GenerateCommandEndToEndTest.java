@@ -55,6 +55,12 @@ class GenerateCommandEndToEndTest {
         String params = readPng(out, 64, 48);
         assertThat(params).isEqualTo("a fox\nNegative prompt: blurry\nSteps: 2, Sampler: DDIM, CFG scale: 7.5, Seed: 51, Size: 64x48, Model: pipeline-sd1-tiny");
         byte[] first = Files.readAllBytes(out);
+        if (out.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            // not the owner-only permissions of a temporary file: the PNG is an ordinary output file
+            assertThat(Files.getPosixFilePermissions(out)).contains(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                    java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            assertThat(Files.getPosixFilePermissions(out)).isEqualTo(umaskDefault());
+        }
 
         StringWriter err2 = new StringWriter();
         assertThat(run(err2, "--prompt", "a cat", "--steps", "1", "--width", "64", "--height", "48", "-o", out.toString())).isEqualTo(2);
@@ -110,6 +116,16 @@ class GenerateCommandEndToEndTest {
         assertThat(log.toString()).contains("cancelled, nothing written").doesNotContain("step 2/5");
         try (Stream<Path> files = Files.list(tmp)) {
             assertThat(files.toList()).isEmpty();
+        }
+    }
+
+    /** The permissions a freshly created file gets here (umask applied). */
+    private java.util.Set<java.nio.file.attribute.PosixFilePermission> umaskDefault() throws IOException {
+        Path probe = Files.createFile(tmp.resolve("probe"));
+        try {
+            return Files.getPosixFilePermissions(probe);
+        } finally {
+            Files.delete(probe);
         }
     }
 
