@@ -5,6 +5,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import java.lang.invoke.MethodHandles;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -25,6 +26,8 @@ final class AttentionKernel implements Attention.Kernel {
     private static final int MQ = 64;             // query rows per tile (multiple of R)
     private static final int NT = Math.max(128, PW) / PW * PW; // keys per tile (multiple of PW)
 
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final double LN2 = 0.6931471805599453;
     private static final ThreadLocal<float[][]> SCRATCH = new ThreadLocal<>();
 
     AttentionKernel() {}
@@ -97,12 +100,14 @@ final class AttentionKernel implements Attention.Kernel {
                              int b, int h, int i0, int mq, int tq, int tk, int cq, int cv, int d, int dv, int dvPad,
                              boolean relu, boolean causal, float scale) {
         float[] qt = sc[0], s = sc[1], o = sc[2], m = sc[3], l = sc[4], alpha = sc[5], lanes = sc[6];
+        // softmax works in base 2: scores carry log2(e) so that the weights are 2^(S − max), one op cheaper than e^x
+        float qScale = relu ? scale : scale * LOG2E;
         int mqPad = (mq + R - 1) / R * R;
         for (int i = 0; i < mqPad; i++) {
             int dst = i * d;
             if (i < mq) {
                 int src = (b * tq + i0 + i) * cq + h * d;
-                for (int c = 0; c < d; c++) qt[dst + c] = qd[src + c] * scale;
+                for (int c = 0; c < d; c++) qt[dst + c] = qd[src + c] * qScale;
             } else {
                 for (int c = 0; c < d; c++) qt[dst + c] = 0f;
             }
@@ -169,7 +174,7 @@ final class AttentionKernel implements Attention.Kernel {
         for (; j < nt; j++) s[o + j] = 0f;
     }
 
-    /** Online softmax step for one row: updates the running max m and sum l; P = e^(S − m) on the valid keys. */
+    /** Online softmax step for one row (base-2 scores): updates the running max m and sum l; P = 2^(S − m) on the valid keys. */
     private static void softmaxRow(float[] s, int o, int valid, int nt, float[] m, float[] l, float[] alpha, int i,
                                    float[] lanes) {
         if (valid == 0) {
@@ -177,26 +182,29 @@ final class AttentionKernel implements Attention.Kernel {
             java.util.Arrays.fill(s, o, o + nt, 0f);
             return;
         }
-        int j = 0;
+        // whole vectors over [0, valid) rounded up (the tile has room up to NT); lanes ≥ valid are masked out
+        int full = valid / L * L;
         FloatVector vmax = FloatVector.broadcast(SP, Float.NEGATIVE_INFINITY);
-        for (; j + L <= valid; j += L) vmax = vmax.max(FloatVector.fromArray(SP, s, o + j));
-        float max = vmax.reduceLanes(VectorOperators.MAX);
-        for (; j < valid; j++) max = Math.max(max, s[o + j]);
+        int j = 0;
+        for (; j < full; j += L) vmax = vmax.max(FloatVector.fromArray(SP, s, o + j));
+        VectorMask<Float> tail = SP.indexInRange(full, valid);
+        if (full < valid) vmax = vmax.max(FloatVector.fromArray(SP, s, o + full).blend(Float.NEGATIVE_INFINITY, tail.not()));
+        float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
         float mOld = m[i], mNew = Math.max(mOld, max);
-        float a = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
+        float a = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp((mOld - mNew) * LN2);
         FloatVector vsum = FloatVector.zero(SP);
-        j = 0;
-        for (; j + L <= valid; j += L) {
-            FloatVector p = VectorMath.exp(FloatVector.fromArray(SP, s, o + j).sub(mNew));
+        for (j = 0; j < full; j += L) {
+            FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o + j).sub(mNew));
             p.intoArray(s, o + j);
             vsum = vsum.add(p);
         }
-        float sum = VectorMath.sumLanes(vsum, lanes);
-        for (; j < valid; j++) {
-            float p = (float) Math.exp(s[o + j] - mNew);
-            s[o + j] = p;
-            sum += p;
+        if (full < valid) {
+            FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o + full).sub(mNew)).blend(0f, tail.not());
+            p.intoArray(s, o + full);
+            vsum = vsum.add(p);
+            j = full + L;
         }
+        float sum = VectorMath.sumLanes(vsum, lanes);
         for (; j < nt; j++) s[o + j] = 0f;
         m[i] = mNew;
         l[i] = l[i] * a + sum;
