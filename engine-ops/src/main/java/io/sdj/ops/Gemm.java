@@ -62,8 +62,10 @@ public final class Gemm {
         int kcs = kSlice(k);
         int nc = NC;
         int tilesM = ceilDiv(m, MC);
-        // enough tiles to keep every thread busy: narrow the column tiles when there are few row blocks
-        int want = 4 * Parallel.threads();
+        // several tiles per thread so that unequal tiles still balance: narrow the column tiles when there are few
+        // row blocks (the tile grid may depend on the thread count: each element is computed the same way anyway)
+        int threads = Parallel.threads();
+        int want = threads == 1 ? 1 : 8 * threads;
         while (tilesM * ceilDiv(n, nc) < want && nc > NR) nc -= NR;
         final int ncf = nc;
         int tilesN = ceilDiv(n, nc);
@@ -110,15 +112,14 @@ public final class Gemm {
         if (rowBias != null && rowBias.length < m) throw new IllegalArgumentException("bias has " + rowBias.length + " values, need " + m);
         GemmEpilogue e = GemmEpilogue.of(null, rowBias, act, residual);
         int kcs = kSlice(k);
+        // wide pixel tiles reuse each weight block most; for several threads narrow them down to 4 panels, then
+        // split the output rows (each part gathers its own patches) until every thread has a few tiles
+        int threads = Parallel.threads();
+        int want = threads == 1 ? 1 : 4 * threads;
         int nc = NC_PACKED;
+        while (ceilDiv(n, nc) < want && nc > 4 * NR) nc -= NR;
         int tilesN = ceilDiv(n, nc);
-        int want = 4 * Parallel.threads();
-        while (tilesN < want && nc > NR) {
-            nc -= NR;
-            tilesN = ceilDiv(n, nc);
-        }
-        // still too few pixel tiles: also split the output rows (each part re-gathers its patches)
-        int rowBlocks = Math.max(1, Math.min(ceilDiv(want, tilesN), ceilDiv(m, 4 * MR)));
+        int rowBlocks = Math.max(1, Math.min(ceilDiv(want, tilesN), m / (4 * MR)));
         int rowsPer = ceilDiv(ceilDiv(m, rowBlocks), MR) * MR;
         int tilesM = ceilDiv(m, rowsPer);
         final int ncf = nc, tn = tilesN;
