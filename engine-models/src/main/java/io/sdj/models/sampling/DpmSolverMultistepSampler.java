@@ -14,6 +14,7 @@ public final class DpmSolverMultistepSampler implements Sampler {
     private final SchedulerConfig config;
     private final float[] timesteps;
     private final float[] sigmas;
+    private final boolean finalSigmaZero;
     // per-generation state
     private final float[][] modelOutputs;
     private int lowerOrderNums;
@@ -33,6 +34,10 @@ public final class DpmSolverMultistepSampler implements Sampler {
         if (!c.solverType().equals("midpoint") && !c.solverType().equals("heun")) throw SchedulerConfig.unsupported(k, "solver_type", c.solverType(), "expected midpoint or heun");
         if (c.useLuLambdas()) throw SchedulerConfig.unsupported(k, "use_lu_lambdas", true, "not implemented");
         if (c.varianceType() != null) throw SchedulerConfig.unsupported(k, "variance_type", c.varianceType(), "learned variance is not implemented");
+        if (!c.finalSigmasType().equals("sigma_min") && !c.finalSigmasType().equals("zero")) {
+            throw SchedulerConfig.unsupported(k, "final_sigmas_type", c.finalSigmasType(), "expected sigma_min or zero");
+        }
+        this.finalSigmaZero = c.finalSigmasType().equals("zero");
 
         float[] ac = schedule.alphasCumprod();
         int n = ac.length;
@@ -54,13 +59,13 @@ public final class DpmSolverMultistepSampler implements Sampler {
                 tsF[i] = (float) NumpyMath.round(KarrasSigmas.sigmaToT(ks[i], logs));
                 sig[i] = (float) ks[i];
             }
-            sig[steps] = sig[steps - 1];
+            sig[steps] = finalSigmaZero ? 0f : sig[steps - 1];
         } else {
             for (int i = 0; i < steps; i++) {
                 tsF[i] = ts[i];
                 sig[i] = (float) NumpyMath.interpTrainingGrid(ts[i], train);
             }
-            sig[steps] = (float) Math.sqrt((1 - ac[0]) / ac[0]);
+            sig[steps] = finalSigmaZero ? 0f : (float) Math.sqrt((1 - ac[0]) / ac[0]);
         }
         this.timesteps = tsF;
         this.sigmas = sig;
@@ -88,7 +93,8 @@ public final class DpmSolverMultistepSampler implements Sampler {
         if (stepIndex < 0) stepIndex = StepMath.initialStepIndex(NAME, timesteps, t, timesteps.length - 1);
         int steps = timesteps.length;
         if (stepIndex >= steps) throw new IllegalStateException(NAME + ": all " + steps + " steps are done");
-        boolean lowerOrderFinal = stepIndex == steps - 1 && (config.eulerAtFinal() || (config.lowerOrderFinal() && steps < 15));
+        boolean lowerOrderFinal = stepIndex == steps - 1
+                && (config.eulerAtFinal() || (config.lowerOrderFinal() && steps < 15) || finalSigmaZero);
 
         float[] x = sample.data(), mo = modelOutput.data();
         float[] x0 = dataPrediction(mo, x, n);

@@ -27,6 +27,8 @@ import java.util.TreeSet;
  * @param trainedBetas explicit betas ({@code trained_betas}), or null
  * @param sigmaMin     Karras range override ({@code sigma_min}), or null
  * @param sigmaMax     Karras range override ({@code sigma_max}), or null
+ * @param finalSigmasType DPM-Solver's last noise level: "sigma_min" (diffusers 0.25: σ of timestep 0) or "zero"
+ *                     (newer diffusers' default, which also forces a first-order last step)
  * @param present      the keys the file actually set (used to apply class defaults to the others)
  */
 public record SchedulerConfig(
@@ -58,6 +60,7 @@ public record SchedulerConfig(
         double lambdaMinClipped,
         boolean useLuLambdas,
         String varianceType,
+        String finalSigmasType,
         int originalInferenceSteps,
         double timestepScaling,
         Set<String> present) {
@@ -157,6 +160,7 @@ public record SchedulerConfig(
                 number(j, "lambda_min_clipped", Double.NEGATIVE_INFINITY),
                 bool(j, "use_lu_lambdas", false),
                 str(j, "variance_type", null),
+                str(j, "final_sigmas_type", "sigma_min"),
                 integer(j, "original_inference_steps", 50),
                 number(j, "timestep_scaling", 10.0),
                 present);
@@ -175,7 +179,7 @@ public record SchedulerConfig(
                 present.contains("set_alpha_to_one") ? setAlphaToOne : kind.defaultSetAlphaToOne(),
                 skipPrkSteps, thresholding, rescaleBetasZeroSnr, useKarrasSigmas, sigmaMin, sigmaMax, timestepType,
                 interpolationType, solverOrder, algorithmType, solverType, lowerOrderFinal, eulerAtFinal, lambdaMinClipped,
-                useLuLambdas, varianceType, originalInferenceSteps, timestepScaling, present);
+                useLuLambdas, varianceType, finalSigmasType, originalInferenceSteps, timestepScaling, present);
     }
 
     /** A copy with another prediction type (model metadata or the command line may say what the model predicts). */
@@ -220,6 +224,7 @@ public record SchedulerConfig(
                 .put("algorithm_type", algorithmType).put("solver_type", solverType).put("lower_order_final", lowerOrderFinal)
                 .put("euler_at_final", eulerAtFinal).put("lambda_min_clipped", lambdaMinClipped).put("use_lu_lambdas", useLuLambdas);
         if (varianceType != null) o.put("variance_type", varianceType);
+        o.put("final_sigmas_type", finalSigmasType);
         o.put("original_inference_steps", originalInferenceSteps).put("timestep_scaling", timestepScaling);
         return o;
     }

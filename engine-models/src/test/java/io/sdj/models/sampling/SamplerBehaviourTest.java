@@ -132,6 +132,37 @@ class SamplerBehaviourTest {
     }
 
     @Test
+    void dpmWithAZeroFinalSigmaEndsOnTheDataPrediction() {
+        SchedulerConfig zero = SchedulerConfig.parse("{\"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, "
+                + "\"beta_end\": 0.012, \"final_sigmas_type\": \"zero\"}");
+        int[] shape = {1, 1, 2, 2};
+        for (int steps : new int[] {1, 5, 20}) {
+            DpmSolverMultistepSampler s = new DpmSolverMultistepSampler(zero, steps);
+            assertThat(s.sigmas()[steps]).isZero();
+            Tensor x = new Tensor(new float[] {0.3f, -0.7f, 1.1f, 0.05f}, shape);
+            float[] ts = s.timesteps();
+            Sampler.StepResult r = null;
+            Tensor eps = new Tensor(new float[] {0.2f, 0.1f, -0.3f, 0.4f}, shape);
+            for (float t : ts) {
+                Tensor before = x;
+                r = s.step(eps, t, x, null);
+                x = r.prevSample();
+                if (t == ts[ts.length - 1]) {
+                    // last step is first order onto σ = 0: x₀ = (x − σ·α·ε)/α at the last σ
+                    float sigma = s.sigmas()[ts.length - 1];
+                    float a = 1f / (float) Math.sqrt(sigma * sigma + 1f);
+                    for (int i = 0; i < 4; i++) {
+                        float x0 = (before.data()[i] - sigma * a * eps.data()[i]) / a;
+                        assertThat(x.data()[i]).isCloseTo(x0, org.assertj.core.data.Offset.offset(1e-5f));
+                    }
+                }
+            }
+        }
+        assertThatThrownBy(() -> new DpmSolverMultistepSampler(SchedulerConfig.parse("{\"final_sigmas_type\": \"denoise_to_zero\"}"), 10))
+                .hasMessageContaining("final_sigmas_type").hasMessageContaining("denoise_to_zero");
+    }
+
+    @Test
     void namedSchedulesAndKindNames() {
         SchedulerConfig pndmCfg = SchedulerConfig.parse("{\"_class_name\": \"PNDMScheduler\", \"beta_schedule\": \"scaled_linear\", \"skip_prk_steps\": true}");
         NamedSchedule.Choice d = NamedSchedule.DEFAULT.choose(pndmCfg, false);
