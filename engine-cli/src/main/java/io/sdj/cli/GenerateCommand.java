@@ -116,7 +116,8 @@ public final class GenerateCommand implements Callable<Integer> {
         boolean hooked = registerHook(hook);
         List<Path> temps = new ArrayList<>();
         try (pipeline) {
-            GenerationRequest r = req.listener(new ProgressBar(err)).cancellation(cancel).build();
+            GenerationRequest r = req.listener(new ProgressBar(err)).cancellation(cancel)
+                    .warnings(m -> { err.println("sdj generate: warning: " + m); err.flush(); }).build();
             if (!pipeline.hasDecoder(r.decoder())) {
                 err.println("sdj generate: model " + model + " has no " + r.decoder().cliName() + " decoder");
                 return EXIT_BAD_MODEL;

@@ -86,6 +86,16 @@ class GenerateCommandEndToEndTest {
     }
 
     @Test
+    void aTruncatedPromptIsWarnedAboutOnOneLine() {
+        StringWriter err = new StringWriter();
+        String longPrompt = "highly detailed, ".repeat(40);
+        assertThat(run(err, "--prompt", longPrompt, "--steps", "1", "--cfg", "1", "--width", "32", "--height", "32",
+                "-o", tmp.resolve("w.png").toString())).isZero();
+        assertThat(err.toString().lines().filter(l -> l.contains("warning")).toList()).singleElement().asString()
+                .startsWith("sdj generate: warning: prompt is longer than the 75 tokens").contains("truncated");
+    }
+
+    @Test
     void taesdIsRefusedWhenTheModelHasNone() {
         StringWriter err = new StringWriter();
         assertThat(run(err, "--prompt", "x", "--steps", "1", "--width", "32", "--height", "32", "--decoder", "taesd",

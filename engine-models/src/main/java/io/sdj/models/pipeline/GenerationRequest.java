@@ -5,6 +5,7 @@ import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
 
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Everything one text-to-image call needs, validated on construction (build it with {@link #builder()}).
@@ -16,7 +17,7 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
                                 NamedSchedule schedule, float guidance,
                                 long seed, int width, int height, DecoderKind decoder, int batch, int clipSkip,
                                 float[] initialLatents, ProgressListener listener, Cancellation cancellation,
-                                Trace trace) {
+                                Trace trace, Consumer<String> warnings) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -39,6 +40,10 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         cancellation = cancellation == null ? new Cancellation() : cancellation;
         trace = trace == null ? Trace.NONE : trace;
     }
+
+    /** Where warnings (a prompt truncated to the text encoder's 77 tokens) go; null = java.util.logging. */
+    @Override
+    public Consumer<String> warnings() { return warnings; }
 
     private static void checkSize(String what, int v) {
         if (v < 8 || v % 8 != 0) throw new IllegalArgumentException(what + " must be a positive multiple of 8, got " + v);
@@ -67,6 +72,7 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         private ProgressListener listener;
         private Cancellation cancellation;
         private Trace trace;
+        private Consumer<String> warnings;
 
         public Builder prompt(String v) { prompt = v; return this; }
         public Builder negativePrompt(String v) { negative = v; return this; }
@@ -83,10 +89,11 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         public Builder listener(ProgressListener v) { listener = v; return this; }
         public Builder cancellation(Cancellation v) { cancellation = v; return this; }
         public Builder trace(Trace v) { trace = v; return this; }
+        public Builder warnings(Consumer<String> v) { warnings = v; return this; }
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negative, steps, sampler, schedule, guidance, seed, width, height, decoder, batch,
-                    clipSkip, latents, listener, cancellation, trace);
+                    clipSkip, latents, listener, cancellation, trace, warnings);
         }
     }
 }

@@ -4,6 +4,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
 import io.sdj.models.clip.ClipTextOutput;
+import io.sdj.models.clip.ClipTokenizer;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.NoiseSource;
 import io.sdj.models.sampling.Sampler;
@@ -68,6 +69,7 @@ public final class Txt2Img implements AutoCloseable {
         public Request listener(ProgressListener v) { b.listener(v); return this; }
         public Request cancellation(Cancellation v) { b.cancellation(v); return this; }
         public Request trace(Trace v) { b.trace(v); return this; }
+        public Request warnings(java.util.function.Consumer<String> v) { b.warnings(v); return this; }
         public GenerationRequest build() { return b.build(); }
         public GenerationResult generate() { return Txt2Img.this.generate(build()); }
     }
@@ -91,8 +93,13 @@ public final class Txt2Img implements AutoCloseable {
 
         // 1. text embeddings
         long t0 = System.nanoTime();
-        int[] cond = parts.tokenizer().encode(r.prompt());
-        int[][] ids = cfg ? new int[][]{parts.tokenizer().encode(r.negativePrompt()), cond} : new int[][]{cond};
+        ClipTokenizer tok = parts.tokenizer();
+        if (r.warnings() != null) {
+            tok = tok.withTruncationListener(m -> r.warnings().accept(m));
+        }
+        int[] cond = tok.encode(r.prompt());
+        ClipTokenizer negTok = r.warnings() == null ? tok : parts.tokenizer().withTruncationListener(m -> r.warnings().accept("negative " + m));
+        int[][] ids = cfg ? new int[][]{negTok.encode(r.negativePrompt()), cond} : new int[][]{cond};
         ClipTextOutput enc = parts.textEncoder().forward(ws, ids, Trace.NONE);
         Tensor emb = enc.promptEmbeddings(r.clipSkip());           // [1 or 2, T, D]
         int tokens = emb.dim(1), dim = emb.dim(2), row = tokens * dim;

@@ -107,6 +107,19 @@ class Txt2ImgFlowTest {
     }
 
     @Test
+    void truncatedPromptsAreReportedToTheWarningsConsumer() {
+        Txt2Img p = new Txt2Img(new FakeParts().parts(0, false));
+        List<String> warnings = new ArrayList<>();
+        p.request().prompt("a b c a b").negativePrompt("a b c a b c").steps(1).guidance(2f).size(8, 8).warnings(warnings::add).generate();
+        assertThat(warnings).hasSize(2);
+        assertThat(warnings.get(0)).startsWith("prompt is longer than the 4 tokens").contains("truncated");
+        assertThat(warnings.get(1)).startsWith("negative prompt is longer");
+        warnings.clear();
+        p.request().prompt("a b").steps(1).size(8, 8).warnings(warnings::add).generate();
+        assertThat(warnings).isEmpty();
+    }
+
+    @Test
     void missingDecoderIsAClearError() {
         Txt2Img p = new Txt2Img(new FakeParts().parts(0, false));
         assertThat(p.hasDecoder(DecoderKind.TAESD)).isFalse();
