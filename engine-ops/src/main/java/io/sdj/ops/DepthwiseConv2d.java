@@ -5,6 +5,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 import static io.sdj.ops.GemmKernel.L;
 import static io.sdj.ops.GemmKernel.S;
@@ -12,8 +13,9 @@ import static io.sdj.ops.GemmKernel.S;
 /**
  * Depthwise 2-D convolution over NCHW (PyTorch {@code nn.Conv2d} with groups = channels): each channel convolved with
  * its own k×k filter (weight [C, 1, k, k]), zero padding, bias and residual fused.
- * <p>Memory-bound: one pass over the input and one over the output. For stride 1 the interior of every output row is
- * computed a vector of pixels at a time from unaligned shifted loads; the padded edges and stride 2 are scalar.
+ * <p>Memory-bound: one pass over the input and one over the output. Each channel plane is first copied into a
+ * zero-bordered per-thread buffer (L1/L2-resident), then every output row is computed a vector of pixels at a time
+ * (shifted unaligned loads for stride 1, strided gathers otherwise). Work is split over channel planes.
  * Work is split over output rows, each computed the same way on any thread.
  */
 public final class DepthwiseConv2d {
@@ -21,6 +23,7 @@ public final class DepthwiseConv2d {
     private final int channels, k, stride, padding;
     private final float[] w;     // [C, k, k], widened
     private final float[] bias;  // [C] or null
+    private final int[] gather;  // lane i reads input column i·stride (strided loads)
 
     public DepthwiseConv2d(WeightTensor weight, WeightTensor bias, int stride, int padding) {
         if (weight.shape().length != 4 || weight.dim(1) != 1 || weight.dim(2) != weight.dim(3) || weight.dim(0) < 1) {
@@ -35,6 +38,8 @@ public final class DepthwiseConv2d {
         this.w = weight.toFloats();
         if (bias != null) bias.requireShape(channels);
         this.bias = bias == null ? null : bias.toFloats();
+        this.gather = new int[L];
+        for (int i = 0; i < L; i++) gather[i] = i * stride;
     }
 
     public int channels() { return channels; }
@@ -56,56 +61,83 @@ public final class DepthwiseConv2d {
         Tensor y = ws.take(n, channels, oh, ow);
         if (residual != null) Tensor.requireSameShape("depthwise conv '" + name + "' residual", y, residual);
         float[] xd = x.data(), yd = y.data(), rd = residual == null ? null : residual.data();
-        // output columns whose whole window lies inside the image
-        int lo = Math.min(ow, (padding + stride - 1) / stride);
-        int hi = Math.max(lo, Math.min(ow, Math.floorDiv(wd - k + padding, stride) + 1));
-        Parallel.forRange(n * channels * oh, (from, to) -> {
-            for (int row = from; row < to; row++) {
-                int oy = row % oh, plane = row / oh, c = plane % channels;
-                int xPlane = plane * h * wd, yo = row * ow;
+        // each channel plane is copied once into a zero-bordered buffer, so every tap is a plain (or strided) vector
+        // load with no edge cases; the border is wide enough for the last, partly used vector of a row
+        int ph = h + 2 * padding;
+        int pw = Math.max(wd + 2 * padding, (PackedMatrix.ceilDiv(ow, L) * L - 1) * stride + k);
+        Parallel.forRange(n * channels, (from, to) -> {
+            float[] buf = Gemm.scratch(ph * pw);
+            for (int plane = from; plane < to; plane++) {
+                int c = plane % channels;
+                java.util.Arrays.fill(buf, 0, padding * pw, 0f);
+                for (int iy = 0; iy < h; iy++) {
+                    int r = (iy + padding) * pw;
+                    java.util.Arrays.fill(buf, r, r + padding, 0f);
+                    System.arraycopy(xd, (plane * h + iy) * wd, buf, r + padding, wd);
+                    java.util.Arrays.fill(buf, r + padding + wd, r + pw, 0f);
+                }
+                java.util.Arrays.fill(buf, (h + padding) * pw, ph * pw, 0f);
                 float b = bias == null ? 0f : bias[c];
                 int wBase = c * k * k;
-                int ox = 0;
-                for (; ox < lo; ox++) yd[yo + ox] = pixel(xd, xPlane, h, wd, wBase, b, oy, ox);
-                if (stride == 1) {
-                    for (; ox + L <= hi; ox += L) {
+                if (k == 3 && stride == 1) {
+                    plane3x3(buf, pw, wBase, b, yd, rd, plane * oh * ow, oh, ow);
+                    continue;
+                }
+                for (int oy = 0; oy < oh; oy++) {
+                    int yo = (plane * oh + oy) * ow;
+                    for (int ox = 0; ox < ow; ox += L) {
                         FloatVector acc = FloatVector.broadcast(S, b);
                         for (int ky = 0; ky < k; ky++) {
-                            int iy = oy - padding + ky;
-                            if (iy < 0 || iy >= h) continue;
-                            int src = xPlane + iy * wd + ox - padding;
+                            int src = (oy * stride + ky) * pw + ox * stride;
                             for (int kx = 0; kx < k; kx++) {
-                                acc = FloatVector.fromArray(S, xd, src + kx).fma(FloatVector.broadcast(S, w[wBase + ky * k + kx]), acc);
+                                FloatVector xv = stride == 1 ? FloatVector.fromArray(S, buf, src + kx)
+                                        : FloatVector.fromArray(S, buf, src + kx, gather, 0);
+                                acc = xv.fma(FloatVector.broadcast(S, w[wBase + ky * k + kx]), acc);
                             }
                         }
-                        acc.intoArray(yd, yo + ox);
+                        if (ox + L <= ow) {
+                            if (rd != null) acc = acc.add(FloatVector.fromArray(S, rd, yo + ox));
+                            acc.intoArray(yd, yo + ox);
+                        } else {
+                            VectorMask<Float> m = S.indexInRange(ox, ow);
+                            if (rd != null) acc = acc.add(FloatVector.fromArray(S, rd, yo + ox, m));
+                            acc.intoArray(yd, yo + ox, m);
+                        }
                     }
-                }
-                for (; ox < ow; ox++) yd[yo + ox] = pixel(xd, xPlane, h, wd, wBase, b, oy, ox);
-                if (rd != null) {
-                    int ox2 = 0;
-                    for (; ox2 + L <= ow; ox2 += L) {
-                        FloatVector.fromArray(S, yd, yo + ox2).add(FloatVector.fromArray(S, rd, yo + ox2)).intoArray(yd, yo + ox2);
-                    }
-                    for (; ox2 < ow; ox2++) yd[yo + ox2] += rd[yo + ox2];
                 }
             }
         });
         return y;
     }
 
-    /** One output pixel, same operation order as the vector path (bias, then ky, kx ascending, fused). */
-    private float pixel(float[] xd, int xPlane, int h, int wd, int wBase, float b, int oy, int ox) {
-        float acc = b;
-        for (int ky = 0; ky < k; ky++) {
-            int iy = oy * stride - padding + ky;
-            if (iy < 0 || iy >= h) continue;
-            for (int kx = 0; kx < k; kx++) {
-                int ix = ox * stride - padding + kx;
-                if (ix < 0 || ix >= wd) continue;
-                acc = Math.fma(xd[xPlane + iy * wd + ix], w[wBase + ky * k + kx], acc);
+    /** The common case, 3×3 stride 1, unrolled with the nine weights held in registers; same operation order. */
+    private void plane3x3(float[] buf, int pw, int wBase, float b, float[] yd, float[] rd, int yPlane, int oh, int ow) {
+        FloatVector w0 = FloatVector.broadcast(S, w[wBase]), w1 = FloatVector.broadcast(S, w[wBase + 1]), w2 = FloatVector.broadcast(S, w[wBase + 2]);
+        FloatVector w3 = FloatVector.broadcast(S, w[wBase + 3]), w4 = FloatVector.broadcast(S, w[wBase + 4]), w5 = FloatVector.broadcast(S, w[wBase + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, w[wBase + 6]), w7 = FloatVector.broadcast(S, w[wBase + 7]), w8 = FloatVector.broadcast(S, w[wBase + 8]);
+        FloatVector bv = FloatVector.broadcast(S, b);
+        for (int oy = 0; oy < oh; oy++) {
+            int yo = yPlane + oy * ow;
+            int r0 = oy * pw, r1 = r0 + pw, r2 = r1 + pw;
+            for (int ox = 0; ox < ow; ox += L) {
+                FloatVector acc = FloatVector.fromArray(S, buf, r0 + ox).fma(w0, bv);
+                acc = FloatVector.fromArray(S, buf, r0 + ox + 1).fma(w1, acc);
+                acc = FloatVector.fromArray(S, buf, r0 + ox + 2).fma(w2, acc);
+                acc = FloatVector.fromArray(S, buf, r1 + ox).fma(w3, acc);
+                acc = FloatVector.fromArray(S, buf, r1 + ox + 1).fma(w4, acc);
+                acc = FloatVector.fromArray(S, buf, r1 + ox + 2).fma(w5, acc);
+                acc = FloatVector.fromArray(S, buf, r2 + ox).fma(w6, acc);
+                acc = FloatVector.fromArray(S, buf, r2 + ox + 1).fma(w7, acc);
+                acc = FloatVector.fromArray(S, buf, r2 + ox + 2).fma(w8, acc);
+                if (ox + L <= ow) {
+                    if (rd != null) acc = acc.add(FloatVector.fromArray(S, rd, yo + ox));
+                    acc.intoArray(yd, yo + ox);
+                } else {
+                    VectorMask<Float> m = S.indexInRange(ox, ow);
+                    if (rd != null) acc = acc.add(FloatVector.fromArray(S, rd, yo + ox, m));
+                    acc.intoArray(yd, yo + ox, m);
+                }
             }
         }
-        return acc;
     }
 }
