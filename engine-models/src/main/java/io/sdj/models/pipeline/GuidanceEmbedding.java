@@ -13,10 +13,10 @@ public final class GuidanceEmbedding {
         if (dim < 2) throw new IllegalArgumentException("guidance embedding dimension must be ≥ 2, got " + dim);
         int half = dim / 2;
         float w = (guidance - 1f) * 1000f;
-        float step = (float) (Math.log(10000.0) / (half - 1));
+        float step = (float) Math.log(10000.0) / (half - 1);   // float32 throughout, as upstream's tensors
         float[] row = new float[dim];
         for (int i = 0; i < half; i++) {
-            float freq = (float) Math.exp(-step * (float) i);
+            float freq = (float) Math.exp((float) i * -step);
             float arg = w * freq;
             row[i] = (float) Math.sin(arg);
             row[half + i] = (float) Math.cos(arg);
