@@ -53,7 +53,10 @@ public final class PipelineLoader {
         }
         Map<String, String> tok = src.tokenizerFiles();
         for (String f : new String[]{"vocab.json", "merges.txt"}) {
-            if (!tok.containsKey(f)) throw new IllegalArgumentException("model '" + modelName + "' has no tokenizer file " + f);
+            if (!tok.containsKey(f)) {
+                throw new IllegalArgumentException("model '" + modelName + "' has no tokenizer file " + f
+                        + " (a single-file checkpoint carries none: convert it with sdj convert --config-from <diffusers folder>)");
+            }
         }
         ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
         ClipTextModel text = ClipTextModel.load(src.config("text_encoder"), src.weights("text_encoder"));
