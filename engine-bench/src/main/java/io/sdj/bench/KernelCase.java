@@ -37,11 +37,13 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
     /** GEMM C[M,N] = A[M,K]·B[K,N], B pre-packed (the Linear arrangement), M×N×K. */
     public static final String[] GEMM_SHAPES = {"4096x320x2880", "1024x640x5760", "256x1280x11520", "2048x2048x2048", "4096x4096x40"};
 
-    /** Convolutions of the SD1.5 / BK-SDM-Tiny UNet at a 64×64 latent: cin-cout-k-stride @ H×W. */
+    /** Convolutions of the SD1.5 / BK-SDM-Tiny UNet at a 64×64 latent (and two decoder ones): cin-cout-k-stride @ H×W. */
     public static final String[] CONV_SHAPES = {
             "320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "1280-1280-3-1@8x8",
             "320-320-3-2@64x64", "640-640-3-2@32x32", "1280-1280-3-2@16x16",
-            "320-640-1-1@32x32", "640-1280-1-1@16x16", "4-320-3-1@64x64", "320-4-3-1@64x64"};
+            "320-640-1-1@32x32", "640-1280-1-1@16x16", "4-320-3-1@64x64", "320-4-3-1@64x64",
+            // TAESD and SD VAE decoder convolutions at a 512×512 image
+            "64-64-3-1@256x256", "128-128-3-1@256x256"};
 
     /** Depthwise (dw) and separable (sep: dw 3×3 + pw 1×1) convolutions: c[-cout]-stride @ H×W. */
     public static final String[] DEPTHWISE_SHAPES = {"dw 320-1@64x64", "dw 640-1@32x32", "dw 320-2@64x64", "sep 320-320-1@64x64", "sep 640-640-1@32x32"};
