@@ -14,8 +14,8 @@ import static io.sdj.ops.GemmKernel.S;
  * Depthwise 2-D convolution over NCHW (PyTorch {@code nn.Conv2d} with groups = channels): each channel convolved with
  * its own k×k filter (weight [C, 1, k, k]), zero padding, bias and residual fused.
  * <p>Memory-bound: one pass over the input and one over the output. Each channel plane is first copied into a
- * zero-bordered per-thread buffer (L1/L2-resident), then every output row is computed a vector of pixels at a time
- * (shifted unaligned loads for stride 1, strided gathers otherwise). Work is split over channel planes.
+ * zero-bordered per-thread buffer (L1/L2-resident; for stride s its columns are split into s phases), then every
+ * output row is computed a vector of pixels at a time from shifted unit-stride loads. Work is split over planes.
  * Work is split over output rows, each computed the same way on any thread.
  */
 public final class DepthwiseConv2d {
@@ -23,7 +23,6 @@ public final class DepthwiseConv2d {
     private final int channels, k, stride, padding;
     private final float[] w;     // [C, k, k], widened
     private final float[] bias;  // [C] or null
-    private final int[] gather;  // lane i reads input column i·stride (strided loads)
 
     public DepthwiseConv2d(WeightTensor weight, WeightTensor bias, int stride, int padding) {
         if (weight.shape().length != 4 || weight.dim(1) != 1 || weight.dim(2) != weight.dim(3) || weight.dim(0) < 1) {
@@ -38,8 +37,6 @@ public final class DepthwiseConv2d {
         this.w = weight.toFloats();
         if (bias != null) bias.requireShape(channels);
         this.bias = bias == null ? null : bias.toFloats();
-        this.gather = new int[L];
-        for (int i = 0; i < L; i++) gather[i] = i * stride;
     }
 
     public int channels() { return channels; }
@@ -61,25 +58,38 @@ public final class DepthwiseConv2d {
         Tensor y = ws.take(n, channels, oh, ow);
         if (residual != null) Tensor.requireSameShape("depthwise conv '" + name + "' residual", y, residual);
         float[] xd = x.data(), yd = y.data(), rd = residual == null ? null : residual.data();
-        // each channel plane is copied once into a zero-bordered buffer, so every tap is a plain (or strided) vector
-        // load with no edge cases; the border is wide enough for the last, partly used vector of a row
+        // Each channel plane is copied once into a zero-bordered buffer split into `stride` column phases (phase q holds
+        // padded columns q, q+s, q+2s ...), so every tap is a plain unit-stride vector load with no edge cases:
+        // padded column s·ox + kx is phase kx % s, index ox + kx / s. Rows are long enough for the last partial vector.
+        int s = stride;
         int ph = h + 2 * padding;
-        int pw = Math.max(wd + 2 * padding, (PackedMatrix.ceilDiv(ow, L) * L - 1) * stride + k);
+        int pp = PackedMatrix.ceilDiv(ow, L) * L + (k - 1) / s + 1;   // floats per phase row
+        int pw = s == 1 ? Math.max(pp, wd + 2 * padding) : pp;
+        int rowLen = s * pw;
         Parallel.forRange(n * channels, (from, to) -> {
-            float[] buf = Gemm.scratch(ph * pw);
+            float[] buf = Gemm.scratch(ph * rowLen);
             for (int plane = from; plane < to; plane++) {
                 int c = plane % channels;
-                java.util.Arrays.fill(buf, 0, padding * pw, 0f);
+                java.util.Arrays.fill(buf, 0, padding * rowLen, 0f);
                 for (int iy = 0; iy < h; iy++) {
-                    int r = (iy + padding) * pw;
-                    java.util.Arrays.fill(buf, r, r + padding, 0f);
-                    System.arraycopy(xd, (plane * h + iy) * wd, buf, r + padding, wd);
-                    java.util.Arrays.fill(buf, r + padding + wd, r + pw, 0f);
+                    int r = (iy + padding) * rowLen, xr = (plane * h + iy) * wd;
+                    if (s == 1) {
+                        java.util.Arrays.fill(buf, r, r + padding, 0f);
+                        System.arraycopy(xd, xr, buf, r + padding, wd);
+                        java.util.Arrays.fill(buf, r + padding + wd, r + pw, 0f);
+                    } else {
+                        for (int q = 0; q < s; q++) {
+                            int dq = r + q * pw;
+                            for (int j = 0, col = q - padding; j < pw; j++, col += s) {
+                                buf[dq + j] = col >= 0 && col < wd ? xd[xr + col] : 0f;
+                            }
+                        }
+                    }
                 }
-                java.util.Arrays.fill(buf, (h + padding) * pw, ph * pw, 0f);
+                java.util.Arrays.fill(buf, (h + padding) * rowLen, ph * rowLen, 0f);
                 float b = bias == null ? 0f : bias[c];
                 int wBase = c * k * k;
-                if (k == 3 && stride == 1) {
+                if (k == 3 && s == 1) {
                     plane3x3(buf, pw, wBase, b, yd, rd, plane * oh * ow, oh, ow);
                     continue;
                 }
@@ -88,10 +98,9 @@ public final class DepthwiseConv2d {
                     for (int ox = 0; ox < ow; ox += L) {
                         FloatVector acc = FloatVector.broadcast(S, b);
                         for (int ky = 0; ky < k; ky++) {
-                            int src = (oy * stride + ky) * pw + ox * stride;
+                            int src = (oy * s + ky) * rowLen + ox;
                             for (int kx = 0; kx < k; kx++) {
-                                FloatVector xv = stride == 1 ? FloatVector.fromArray(S, buf, src + kx)
-                                        : FloatVector.fromArray(S, buf, src + kx, gather, 0);
+                                FloatVector xv = FloatVector.fromArray(S, buf, src + (kx % s) * pw + kx / s);
                                 acc = xv.fma(FloatVector.broadcast(S, w[wBase + ky * k + kx]), acc);
                             }
                         }
