@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One SD VAE decode (SD topology from the bundled {@code sd-vae.json}: block_out_channels [128, 256, 512, 512],
  * 2 layers per block, 32 groups; deterministic synthetic weights) of a batch-1 latent of {@code size}² (64 → 512²
- * image, ≈ 2515 GFLOP). Each measured iteration is one decode (single shot: one decode takes seconds).
+ * image, ≈ 2515 GFLOP). Each measured iteration is one decode (single shot: one decode takes seconds). At 64² the
+ * workspace holds ≈ 1.35 GB of activation buffers, hence {@code -Xmx4g}.
  * <p>Run through {@link #main} for GFLOP/s beside the times:
  * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp engine-bench/target/benchmarks.jar
  * io.sdj.bench.VaeDecoderBench [JMH options, e.g. -p size=32]}.

@@ -88,4 +88,27 @@ class TaesdGoldenTest {
             assertThatThrownBy(() -> TaesdEncoder.load(d)).hasMessageContaining("TAESD encoder");
         }
     }
+
+    @Test
+    void oneAndTwoThreadsAreBitIdentical() {
+        int before = io.sdj.core.Parallel.threads();
+        try (RandomWeights d = new RandomWeights(TaesdDecoder.parameterShapes(4), 3, "taesd decoder");
+             RandomWeights e = new RandomWeights(TaesdEncoder.parameterShapes(4), 4, "taesd encoder")) {
+            TaesdDecoder dec = TaesdDecoder.load(d);
+            TaesdEncoder enc = TaesdEncoder.load(e);
+            Tensor x = Tensor.zeros(1, 3, 24, 40);
+            for (int i = 0; i < x.numel(); i++) x.data()[i] = (float) (0.5 + 0.5 * Math.sin(i * 0.013));
+            float[][] out = new float[2][];
+            for (int t = 1; t <= 2; t++) {
+                io.sdj.core.Parallel.setThreads(t);
+                Workspace ws = new Workspace();
+                Tensor z = enc.forward(ws, x, Trace.NONE);
+                assertThat(z.shape()).containsExactly(1, 4, 3, 5);
+                out[t - 1] = dec.forward(ws, z, Trace.NONE).toArray();
+            }
+            assertThat(out[1]).containsExactly(out[0]);
+        } finally {
+            io.sdj.core.Parallel.setThreads(before);
+        }
+    }
 }
