@@ -37,36 +37,59 @@ final class ActivationKernel implements Activations.Kernel {
     }
 
     private static void silu(float[] s, float[] d, int from, int to) {
-        int i = from;
-        for (; i + L <= to; i += L) VectorMath.silu(FloatVector.fromArray(SP, s, i)).intoArray(d, i);
-        if (i < to) {
+        for (int i = from; i < to; i += L) {
             VectorMask<Float> m = SP.indexInRange(i, to);
             VectorMath.silu(FloatVector.fromArray(SP, s, i, m)).intoArray(d, i, m);
         }
     }
 
     private static void gelu(float[] s, float[] d, int from, int to) {
-        int i = from;
-        for (; i + L <= to; i += L) VectorMath.gelu(FloatVector.fromArray(SP, s, i)).intoArray(d, i);
-        if (i < to) {
-            VectorMask<Float> m = SP.indexInRange(i, to);
-            VectorMath.gelu(FloatVector.fromArray(SP, s, i, m)).intoArray(d, i, m);
+        float[] near = new float[CHUNK]; // not d itself: d may be s (in place) and the second pass needs x
+        for (int c = from; c < to; c += CHUNK) {
+            int n = Math.min(CHUNK, to - c);
+            geluNear(s, c, near, 0, n);
+            geluFar(s, c, near, 0, d, c, n, null, 0);
         }
     }
 
+    private static final int CHUNK = 1024;
+
+    /** d[do, do+n) = GELU-near(s[so, so+n)): exact where |x| < √2. */
+    private static void geluNear(float[] s, int so, float[] d, int dOff, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = SP.indexInRange(i, n);
+            VectorMath.geluNear(FloatVector.fromArray(SP, s, so + i, m)).intoArray(d, dOff + i, m);
+        }
+    }
+
+    /**
+     * d = GELU(x) from the near values where |x| &lt; √2 and erfc where |x| ≥ √2 (skipped for vectors with no such
+     * lane), times h[ho..] if given.
+     * A separate pass from {@link #geluNear} so each loop stays within the JIT's inlining budget (see VectorMath).
+     */
+    private static void geluFar(float[] s, int so, float[] near, int no, float[] d, int dOff, int n, float[] h, int ho) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = SP.indexInRange(i, n);
+            FloatVector x = FloatVector.fromArray(SP, s, so + i, m);
+            FloatVector y = FloatVector.fromArray(SP, near, no + i, m);
+            VectorMask<Float> far = x.abs().lt(SQRT2).not().and(m);
+            if (far.anyTrue()) y = y.blend(VectorMath.geluFar(x), far);
+            if (h != null) y = y.mul(FloatVector.fromArray(SP, h, ho + i, m));
+            y.intoArray(d, dOff + i, m);
+        }
+    }
+
+    private static final float SQRT2 = 1.41421356f;
+
     private static void geluTanh(float[] s, float[] d, int from, int to) {
-        int i = from;
-        for (; i + L <= to; i += L) VectorMath.geluTanh(FloatVector.fromArray(SP, s, i)).intoArray(d, i);
-        if (i < to) {
+        for (int i = from; i < to; i += L) {
             VectorMask<Float> m = SP.indexInRange(i, to);
             VectorMath.geluTanh(FloatVector.fromArray(SP, s, i, m)).intoArray(d, i, m);
         }
     }
 
     private static void quickGelu(float[] s, float[] d, int from, int to) {
-        int i = from;
-        for (; i + L <= to; i += L) VectorMath.quickGelu(FloatVector.fromArray(SP, s, i)).intoArray(d, i);
-        if (i < to) {
+        for (int i = from; i < to; i += L) {
             VectorMask<Float> m = SP.indexInRange(i, to);
             VectorMath.quickGelu(FloatVector.fromArray(SP, s, i, m)).intoArray(d, i, m);
         }
@@ -86,15 +109,7 @@ final class ActivationKernel implements Activations.Kernel {
     }
 
     private static void gegluRow(float[] x, int xo, float[] y, int yo, int d) {
-        int i = 0;
-        for (; i + L <= d; i += L) {
-            FloatVector g = VectorMath.gelu(FloatVector.fromArray(SP, x, xo + d + i));
-            FloatVector.fromArray(SP, x, xo + i).mul(g).intoArray(y, yo + i);
-        }
-        if (i < d) {
-            VectorMask<Float> m = SP.indexInRange(i, d);
-            FloatVector g = VectorMath.gelu(FloatVector.fromArray(SP, x, xo + d + i, m));
-            FloatVector.fromArray(SP, x, xo + i, m).mul(g).intoArray(y, yo + i, m);
-        }
+        geluNear(x, xo + d, y, yo, d);
+        geluFar(x, xo + d, y, yo, y, yo, d, x, xo);
     }
 }

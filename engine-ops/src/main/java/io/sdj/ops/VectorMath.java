@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorOperators;
  *   <li>{@link #exp}: 0.95 ulp [≤ 1.5]; +∞ above ln(MAX) ≈ 88.72, subnormals down to 0 below ≈ −103.97, NaN → NaN.</li>
  *   <li>{@link #exp2NonPositive} (x ≤ 0, for softmax): 1.02 ulp [≤ 1.5]; x < −126 gives 2⁻¹²⁶·(≤ 1 ulp).</li>
  *   <li>{@link #tanh}: 1.85 ulp [≤ 2.5]; exactly ±1 from |x| ≈ 9.01, odd, NaN → NaN.</li>
- *   <li>{@link #erf}: 2.33 ulp [≤ 3]; exactly ±1 from |x| ≈ 3.92, odd, NaN → NaN.</li>
- *   <li>{@link #gelu} (erf form): 11.4 ulp [≤ 12], worst near x = −1.4 where 1 + erf(x/√2) cancels (PyTorch's float
+ *   <li>{@link #erf}: 1.75 ulp [≤ 3]; exactly ±1 from |x| ≈ 3.92, odd, NaN → NaN.</li>
+ *   <li>{@link #gelu} (erf form): 8.4 ulp [≤ 12], worst near x = −1.4 where 1 + erf(x/√2) cancels (PyTorch's float
  *       GELU cancels the same way); the tail x/√2 ≤ −1 uses erfc directly and keeps full relative accuracy.</li>
  *   <li>{@link #silu}: 2.9 ulp [≤ 4]. {@link #quickGelu}, {@link #geluTanh}: ≤ 2.2·(1 + |a|) ulp [≤ 4·(1 + |a|)],
  *       a the exp argument (1.702x resp. 2u), whose float rounding is inherent to float evaluation.</li>
@@ -99,18 +99,46 @@ public final class VectorMath {
         return big.blend(p.fma(x, x), ax.lt(0.4f));
     }
 
-    // erf on |x| < 1: (2/√π)·x·Σ (−x²)ⁿ / (n!(2n+1)), n ≤ 11 (next term < 2e-9 relative)
-    private static final float[] ERF_TAYLOR = erfTaylor();
-    private static final float A0 = ERF_TAYLOR[0], A1 = ERF_TAYLOR[1], A2 = ERF_TAYLOR[2], A3 = ERF_TAYLOR[3],
-            A4 = ERF_TAYLOR[4], A5 = ERF_TAYLOR[5], A6 = ERF_TAYLOR[6], A7 = ERF_TAYLOR[7], A8 = ERF_TAYLOR[8],
-            A9 = ERF_TAYLOR[9], A10 = ERF_TAYLOR[10], A11 = ERF_TAYLOR[11];
+    /*
+     * erf on |x| < 1: x·g(x²) with g(w) = erf(√w)/√w, an 8-term Chebyshev interpolant in t = 2w − 1 ∈ [−1, 1]
+     * (truncation < 4e-11), computed once in double from the Maclaurin series and evaluated as a polynomial in t.
+     */
+    private static final float[] GC = chebyshevAsPolynomial(8, 0, 1, w -> {
+        if (w == 0) return 2 / Math.sqrt(Math.PI);
+        double z = Math.sqrt(w);
+        return Erf.erf(z) / z;
+    });
+    private static final float A0 = GC[0], A1 = GC[1], A2 = GC[2], A3 = GC[3], A4 = GC[4], A5 = GC[5], A6 = GC[6],
+            A7 = GC[7];
 
-    private static float[] erfTaylor() {
-        float[] a = new float[12];
-        double fact = 1;
-        for (int n = 0; n < 12; n++) {
-            if (n > 0) fact *= n;
-            a[n] = (float) ((n % 2 == 0 ? 1 : -1) * 2 / Math.sqrt(Math.PI) / (fact * (2 * n + 1)));
+    /**
+     * The {@code terms}-term Chebyshev interpolant of f over [lo, hi], as coefficients a_i of Σ a_i·tⁱ with
+     * t = (2u − lo − hi)/(hi − lo) (computed in double, rounded to float).
+     */
+    static float[] chebyshevAsPolynomial(int terms, double lo, double hi, java.util.function.DoubleUnaryOperator f) {
+        int n = 64;
+        double[] cheb = new double[terms];
+        for (int j = 0; j < terms; j++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                double th = Math.PI * (i + 0.5) / n;
+                s += f.applyAsDouble(lo + (hi - lo) * (Math.cos(th) + 1) / 2) * Math.cos(j * th);
+            }
+            cheb[j] = 2 * s / n;
+        }
+        cheb[0] /= 2;
+        // Σ c_k T_k(t) → Σ a_i tⁱ via T_{k+1} = 2t·T_k − T_{k−1}
+        double[][] t = new double[terms][terms];
+        t[0][0] = 1;
+        if (terms > 1) t[1][1] = 1;
+        for (int k = 2; k < terms; k++) {
+            for (int i = 0; i < terms; i++) t[k][i] = -t[k - 2][i] + (i > 0 ? 2 * t[k - 1][i - 1] : 0);
+        }
+        float[] a = new float[terms];
+        for (int i = 0; i < terms; i++) {
+            double sum = 0;
+            for (int k = 0; k < terms; k++) sum += cheb[k] * t[k][i];
+            a[i] = (float) sum;
         }
         return a;
     }
@@ -122,9 +150,8 @@ public final class VectorMath {
      * evaluated as a polynomial in t = affine(u) ∈ [−1, 1] (Σ|coefficients| ≈ 1.06, so Horner in float is stable).
      * Truncation error < 2e-10.
      */
-    private static final int K_TERMS = 14;
     private static final double U_LO = 0.09;
-    private static final float[] KC = kPolynomial();
+    private static final float[] KC = chebyshevAsPolynomial(14, U_LO, 1, VectorMath::kReference);
     private static final float K0 = KC[0], K1 = KC[1], K2 = KC[2], K3 = KC[3], K4 = KC[4], K5 = KC[5], K6 = KC[6],
             K7 = KC[7], K8 = KC[8], K9 = KC[9], K10 = KC[10], K11 = KC[11], K12 = KC[12], K13 = KC[13];
     private static final float T_SCALE = (float) (2 / (1 - U_LO)), T_SHIFT = (float) (-(1 + U_LO) / (1 - U_LO));
@@ -137,34 +164,6 @@ public final class VectorMath {
         double f = z;
         for (int j = 400; j >= 1; j--) f = z + (j / 2.0) / f;
         return z / f;
-    }
-
-    private static float[] kPolynomial() {
-        int n = 48;
-        double[] cheb = new double[K_TERMS];
-        for (int j = 0; j < K_TERMS; j++) {
-            double s = 0;
-            for (int i = 0; i < n; i++) {
-                double th = Math.PI * (i + 0.5) / n;
-                s += kReference(U_LO + (1 - U_LO) * (Math.cos(th) + 1) / 2) * Math.cos(j * th);
-            }
-            cheb[j] = 2 * s / n;
-        }
-        cheb[0] /= 2;
-        // Σ c_k T_k(t) → Σ a_i tⁱ via T_{k+1} = 2t·T_k − T_{k−1}
-        double[][] t = new double[K_TERMS][K_TERMS];
-        t[0][0] = 1;
-        t[1][1] = 1;
-        for (int k = 2; k < K_TERMS; k++) {
-            for (int i = 0; i < K_TERMS; i++) t[k][i] = -t[k - 2][i] + (i > 0 ? 2 * t[k - 1][i - 1] : 0);
-        }
-        float[] a = new float[K_TERMS];
-        for (int i = 0; i < K_TERMS; i++) {
-            double sum = 0;
-            for (int k = 0; k < K_TERMS; k++) sum += cheb[k] * t[k][i];
-            a[i] = (float) sum;
-        }
-        return a;
     }
 
     private static FloatVector kPoly(FloatVector t) {
@@ -184,20 +183,21 @@ public final class VectorMath {
     }
 
     private static FloatVector erfSmall(FloatVector x) {
-        FloatVector x2 = x.mul(x);
-        FloatVector p = x2.fma(A11, A10).fma(x2, x.broadcast(A9)).fma(x2, x.broadcast(A8)).fma(x2, x.broadcast(A7)).fma(x2, x.broadcast(A6)).fma(x2, x.broadcast(A5)).fma(x2, x.broadcast(A4))
-                .fma(x2, x.broadcast(A3)).fma(x2, x.broadcast(A2)).fma(x2, x.broadcast(A1)).fma(x2, x.broadcast(A0));
+        FloatVector t = x.mul(x).fma(2f, -1f);
+        FloatVector p = t.fma(A7, A6).fma(t, t.broadcast(A5)).fma(t, t.broadcast(A4)).fma(t, t.broadcast(A3))
+                .fma(t, t.broadcast(A2)).fma(t, t.broadcast(A1)).fma(t, t.broadcast(A0));
         return p.mul(x);
     }
 
     /** erf(x). */
     public static FloatVector erf(FloatVector x) {
+        FloatVector small = erfSmall(x);
         FloatVector ax = x.abs();
         FloatVector z = ax.max(1f).min(10f);
         FloatVector zz = z.mul(z), zzLo = z.fma(z, zz.neg());
         FloatVector big = erfcLarge(z, zz, zzLo).neg().add(1f);
         big = big.blend(big.neg(), x.lt(0f));
-        FloatVector r = big.blend(erfSmall(x), ax.lt(1f));
+        FloatVector r = big.blend(small, ax.lt(1f));
         return r.blend(x, x.test(VectorOperators.IS_NAN));
     }
 
@@ -209,14 +209,25 @@ public final class VectorMath {
      * underflow.
      */
     public static FloatVector gelu(FloatVector x) {
-        FloatVector z = x.mul(INV_SQRT2);
-        FloatVector az = z.abs();
-        FloatVector zc = az.max(1f).min(10.5f);
-        FloatVector xc = x.abs().max(1.41421356f).min(10.5f * 1.41421356f);
+        return geluFar(x).blend(geluNear(x), x.abs().lt(SQRT2));
+    }
+
+    private static final float SQRT2 = 1.41421356f;
+
+    /** GELU for |x| &lt; √2 (other lanes: unspecified): 0.5·x·(1 + erf(x/√2)) with the small-argument erf. */
+    public static FloatVector geluNear(FloatVector x) {
+        return x.mul(0.5f).mul(erfSmall(x.mul(INV_SQRT2)).add(1f));
+    }
+
+    /**
+     * GELU for |x| ≥ √2 (other lanes: unspecified), from erfc. Kernels call {@link #geluNear} and this in separate
+     * passes: inlined together with exp they exceed the JIT's per-method inlining budget and fall back to boxing.
+     */
+    public static FloatVector geluFar(FloatVector x) {
+        FloatVector xc = x.abs().max(SQRT2).min(10.5f * SQRT2);
         FloatVector xx = xc.mul(xc), xxLo = xc.fma(xc, xx.neg());
-        FloatVector c = erfcLarge(zc, xx.mul(0.5f), xxLo.mul(0.5f));
+        FloatVector c = erfcLarge(xc.mul(INV_SQRT2), xx.mul(0.5f), xxLo.mul(0.5f));
         FloatVector onePlusErf = c.blend(c.neg().add(2f), x.compare(VectorOperators.GT, 0f));
-        onePlusErf = onePlusErf.blend(erfSmall(z).add(1f), az.lt(1f));
         // far negative tail: erfc underflows to 0 and the result to −0 (NaN for x = −∞, as PyTorch)
         FloatVector y = x.mul(0.5f).mul(onePlusErf);
         return y.blend(x, x.test(VectorOperators.IS_NAN));
