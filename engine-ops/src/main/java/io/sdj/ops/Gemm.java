@@ -2,6 +2,8 @@ package io.sdj.ops;
 
 import io.sdj.core.Parallel;
 
+import java.util.function.IntUnaryOperator;
+
 import static io.sdj.ops.GemmKernel.MR;
 import static io.sdj.ops.GemmKernel.NR;
 import static io.sdj.ops.PackedMatrix.ceilDiv;
@@ -61,7 +63,9 @@ public final class Gemm {
         GemmEpilogue e = GemmEpilogue.of(colBias, null, act, residual);
         int kcs = kSlice(k);
         int nc = NC;
-        int tilesM = ceilDiv(m, MC);
+        // row blocks of near-equal height (a multiple of MR, at most MC)
+        int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MR) * MR;
+        int tilesM = ceilDiv(m, mc);
         // several tiles per thread so that unequal tiles still balance: narrow the column tiles when there are few
         // row blocks (the tile grid may depend on the thread count: each element is computed the same way anyway)
         int threads = Parallel.threads();
@@ -70,10 +74,11 @@ public final class Gemm {
         final int ncf = nc;
         int tilesN = ceilDiv(n, nc);
         var mat = b.segment();
-        Parallel.forRange(tilesM * tilesN, (from, to) -> {
+        IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MR) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
+        runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[MR * NR];
             for (int t = from; t < to; t++) {
-                int i0 = (t / tilesN) * MC, i1 = Math.min(m, i0 + MC);
+                int i0 = (t / tilesN) * mc, i1 = Math.min(m, i0 + mc);
                 int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
                 for (int k0 = 0; k0 < k; k0 += kcs) {
                     int kc = Math.min(kcs, k - k0);
@@ -124,7 +129,8 @@ public final class Gemm {
         int tilesM = ceilDiv(m, rowsPer);
         final int ncf = nc, tn = tilesN;
         var mat = a.segment();
-        Parallel.forRange(tilesM * tilesN, (from, to) -> {
+        IntUnaryOperator cost = t -> ceilDiv(Math.min(rowsPer, m - (t / tn) * rowsPer), MR) * ceilDiv(Math.min(ncf, n - (t % tn) * ncf), NR);
+        runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] tile = scratch(kcs * ncf);
             float[] acc = new float[MR * NR];
             for (int t = from; t < to; t++) {
@@ -150,6 +156,32 @@ public final class Gemm {
                     }
                 }
             }
+        });
+    }
+
+    /**
+     * Runs tiles [0, tiles) over the threads in contiguous chunks of near-equal total {@code cost} (tiles differ in
+     * size at the matrix edges). Which thread runs a tile never changes its result.
+     */
+    static void runTiles(int tiles, IntUnaryOperator cost, Parallel.RangeBody body) {
+        int threads = Math.min(Parallel.threads(), tiles);
+        if (threads <= 1) {
+            if (tiles > 0) body.run(0, tiles);
+            return;
+        }
+        long[] prefix = new long[tiles + 1];
+        for (int t = 0; t < tiles; t++) prefix[t + 1] = prefix[t] + cost.applyAsInt(t);
+        int[] bounds = new int[threads + 1];
+        bounds[threads] = tiles;
+        for (int p = 1, t = 0; p < threads; p++) {
+            long target = prefix[tiles] * p / threads;
+            while (t < tiles && prefix[t + 1] <= target) t++;
+            // end the chunk at whichever tile boundary lies closer to the target
+            if (t < tiles && prefix[t + 1] - target < target - prefix[t]) t++;
+            bounds[p] = Math.max(bounds[p - 1], t);
+        }
+        Parallel.forEach(threads, p -> {
+            if (bounds[p + 1] > bounds[p]) body.run(bounds[p], bounds[p + 1]);
         });
     }
 

@@ -41,6 +41,26 @@ class GemmTest {
         assertThat(out).contains("GemmChecks OK").contains("S_" + bits + "_BIT");
     }
 
+    @Test void tilesAreSplitByCostAndEachRunsExactlyOnce() {
+        int saved = io.sdj.core.Parallel.threads();
+        try {
+            for (int threads = 1; threads <= 3; threads++) {
+                io.sdj.core.Parallel.setThreads(threads);
+                for (int tiles : new int[]{1, 2, 3, 7, 18, 100}) {
+                    int[] runs = new int[tiles];
+                    Gemm.runTiles(tiles, t -> 1 + (t * 7) % 5, (from, to) -> {
+                        for (int t = from; t < to; t++) {
+                            synchronized (runs) { runs[t]++; }
+                        }
+                    });
+                    for (int t = 0; t < tiles; t++) assertThat(runs[t]).as("tile %d of %d, %d threads", t, tiles, threads).isEqualTo(1);
+                }
+            }
+        } finally {
+            io.sdj.core.Parallel.setThreads(saved);
+        }
+    }
+
     @Test void badInputsAreNamed() {
         var w = io.sdj.core.WeightTensor.ofFloats("blk.proj.weight", new float[6], 2, 3);
         Linear lin = new Linear(w, null);
