@@ -162,4 +162,21 @@ class UNetSyntheticTest {
         float[] b = plain.forward(new Workspace(), shifted, new float[]{250, 250}, ctx, null, Trace.NONE).toArray();
         assertThat(a).containsExactly(b);
     }
+
+    @Test
+    void perBlockListsOfLayersAndTransformerDepthsBuildAndRun() {
+        ObjectNode json = (ObjectNode) narrowed("sd15");
+        json.putArray("layers_per_block").add(1).add(2).add(1).add(3);
+        json.putArray("transformer_layers_per_block").add(2).add(1).add(3).add(1);
+        json.putArray("attention_head_dim").add(4).add(8).add(2).add(1);
+        SyntheticWeights w = new SyntheticWeights(11);
+        UNet2DConditionModel unet = UNet2DConditionModel.load(json, w);
+        assertThat(w.parameters()).isEqualTo(UNetCost.parameters(UNetConfig.fromJson(json)));
+        assertThat(w.names()).contains("down_blocks.2.attentions.0.transformer_blocks.2.attn2.to_k.weight",
+                "up_blocks.1.attentions.1.transformer_blocks.2.ff.net.2.bias",   // up block 1 mirrors down block 2
+                "up_blocks.0.resnets.3.conv_shortcut.weight")                      // layers_per_block[3] + 1 resnets
+                .doesNotContain("down_blocks.2.attentions.1.norm.weight", "up_blocks.1.attentions.2.norm.weight");
+        Tensor out = unet.forward(new Workspace(), random(12, 1, 4, 5, 11), new float[]{42}, random(13, 1, 3, 96), null, Trace.NONE);
+        assertThat(out.shape()).containsExactly(1, 4, 5, 11);
+    }
 }
