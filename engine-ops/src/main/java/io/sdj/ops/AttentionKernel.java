@@ -15,6 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>K of each (batch, head) is packed once into panels of {@code 2·L} keys, channel-major ({@code [d][2L]}), so
  * S = Q·Kᵀ runs as a register-blocked outer-product GEMM (4 query rows × 2 vectors of keys, K = d); V is packed to
  * {@code [Tk][dvPad]} rows and P·V runs as a second GEMM (4 rows × up to 3 vectors of channels, K = key tile).
+ * The softmax runs in base 2 (queries pre-scaled by s·log2 e, weights 2^(S − running max) by
+ * {@link VectorMath#exp2NonPositive}), rescaling the accumulators when the running max grows.
  * Work is split over (batch, head, query tile); each output row is produced by one task in a fixed order, so the
  * result does not depend on the thread count.
  */
