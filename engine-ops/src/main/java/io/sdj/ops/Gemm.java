@@ -117,14 +117,24 @@ public final class Gemm {
         if (rowBias != null && rowBias.length < m) throw new IllegalArgumentException("bias has " + rowBias.length + " values, need " + m);
         GemmEpilogue e = GemmEpilogue.of(null, rowBias, act, residual);
         int kcs = kSlice(k);
-        // wide pixel tiles reuse each weight block most; for several threads narrow them down to 4 panels, then
-        // split the output rows (each part gathers its own patches) until every thread has a few tiles
+        // Wide pixel tiles reuse each weight block most. For several threads, split either the output rows (each part
+        // gathers its own patches: costs K·nc per extra part) or the pixels (each part streams all weights: costs
+        // M·K per extra part), whichever repeats less, until every thread has a couple of tiles (balanced by cost).
         int threads = Parallel.threads();
-        int want = threads == 1 ? 1 : 4 * threads;
+        int want = threads == 1 ? 1 : 2 * threads;
         int nc = NC_PACKED;
-        while (ceilDiv(n, nc) < want && nc > 4 * NR) nc -= NR;
-        int tilesN = ceilDiv(n, nc);
-        int rowBlocks = Math.max(1, Math.min(ceilDiv(want, tilesN), m / (4 * MR)));
+        int tilesN = ceilDiv(n, nc), rowBlocks = 1;
+        while (tilesN * rowBlocks < want) {
+            int rows = ceilDiv(m, rowBlocks + 1);
+            if (rows >= 4 * MR && (m >= 3 * nc || nc <= 4 * NR)) {
+                rowBlocks++;
+            } else if (nc > 4 * NR) {
+                nc -= NR;
+                tilesN = ceilDiv(n, nc);
+            } else {
+                break;
+            }
+        }
         int rowsPer = ceilDiv(ceilDiv(m, rowBlocks), MR) * MR;
         int tilesM = ceilDiv(m, rowsPer);
         final int ncf = nc, tn = tilesN;
