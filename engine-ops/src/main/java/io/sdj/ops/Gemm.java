@@ -66,10 +66,10 @@ public final class Gemm {
         // row blocks of near-equal height (a multiple of MR, at most MC)
         int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MR) * MR;
         int tilesM = ceilDiv(m, mc);
-        // several tiles per thread so that unequal tiles still balance: narrow the column tiles when there are few
-        // row blocks (the tile grid may depend on the thread count: each element is computed the same way anyway)
+        // a couple of tiles per thread (runTiles balances them by cost): narrow the column tiles only when there are
+        // few row blocks (the tile grid may depend on the thread count: each element is computed the same way anyway)
         int threads = Parallel.threads();
-        int want = threads == 1 ? 1 : 8 * threads;
+        int want = threads == 1 ? 1 : 2 * threads;
         while (tilesM * ceilDiv(n, nc) < want && nc > NR) nc -= NR;
         final int ncf = nc;
         int tilesN = ceilDiv(n, nc);
