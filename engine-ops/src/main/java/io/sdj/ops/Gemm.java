@@ -25,6 +25,8 @@ public final class Gemm {
     static final int KC = Integer.getInteger("sdj.gemm.kc", 384);
     /** Rows per cache block (a multiple of MR). */
     static final int MC = Integer.getInteger("sdj.gemm.mcRows", 16) * MR;
+    /** Up to this K, {@link #multiply} sweeps each row group along the columns (C-store bound shapes). */
+    static final int ROWS_OUTER_MAX_K = Integer.getInteger("sdj.gemm.rowsOuterMaxK", 64);
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
     static final int NC = Integer.getInteger("sdj.gemm.ncPanels", 16) * NR;
     /** Columns (pixels) per output tile in {@link #multiplyPacked} (a multiple of NR). */
@@ -74,6 +76,7 @@ public final class Gemm {
         final int ncf = nc;
         int tilesN = ceilDiv(n, nc);
         var mat = b.segment();
+        boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MR) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[MR * NR];
@@ -83,10 +86,15 @@ public final class Gemm {
                 for (int k0 = 0; k0 < k; k0 += kcs) {
                     int kc = Math.min(kcs, k - k0);
                     boolean first = k0 == 0, last = k0 + kc == k;
-                    for (int j = j0; j < j1; j += NR) {
+                    int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, MR);
+                    for (int q = 0; q < panels * groups; q++) {
+                        // short K: sweep each 6-row group along its columns (C written row-sequentially);
+                        // else keep one B micro-panel in L1 while the row groups pass over it
+                        int pj = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
+                        int j = j0 + pj * NR, i = i0 + ri * MR;
                         int nr = Math.min(NR, j1 - j);
                         long bOff = b.columnPanelOffset(j / NR, k0);
-                        for (int i = i0; i < i1; i += MR) {
+                        {
                             int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
                             int co = cOff + i * ldc + j;
                             boolean direct = first && mr == MR && nr == NR;
@@ -139,6 +147,7 @@ public final class Gemm {
         int tilesM = ceilDiv(m, rowsPer);
         final int ncf = nc, tn = tilesN;
         var mat = a.segment();
+        boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(rowsPer, m - (t / tn) * rowsPer), MR) * ceilDiv(Math.min(ncf, n - (t % tn) * ncf), NR);
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] tile = scratch(kcs * ncf);
@@ -152,9 +161,13 @@ public final class Gemm {
                     src.pack(k0, kc, j0, nc1, tile);
                     for (int ib = m0; ib < m1; ib += MC) {
                         int ie = Math.min(m1, ib + MC);
-                        for (int p = 0, j = j0; j < j0 + nc1; p++, j += NR) {
+                        int panels = ceilDiv(nc1, NR), groups = ceilDiv(ie - ib, MR);
+                        for (int q = 0; q < panels * groups; q++) {
+                            // as in multiply: row groups outer for short K, B micro-panels outer otherwise
+                            int p = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
+                            int j = j0 + p * NR, i = ib + ri * MR;
                             int nr = Math.min(NR, j0 + nc1 - j);
-                            for (int i = ib; i < ie; i += MR) {
+                            {
                                 int mr = Math.min(MR, ie - i), co = cOff + i * ldc + j;
                                 boolean direct = first && mr == MR && nr == NR;
                                 GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc,
