@@ -106,8 +106,8 @@ public final class Gemm {
                                     r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
                                     r0 + Math.min(5, iLast - i) * lda,
                                     mat, bOff, kc, direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
-                            if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first, last, e, i, j);
-                            else if (last && e != null) GemmKernel.storeTile(c, co, ldc, c, co, ldc, mr, nr, true, true, e, i, j);
+                            if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first);
+                            if (last && e != null) e.applyTile(c, co, ldc, mr, nr, i, j);
                         }
                     }
                 }
@@ -175,8 +175,8 @@ public final class Gemm {
                                 boolean direct = first && mr == MR && nr == NR;
                                 GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc,
                                         direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
-                                if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first, last, e, i, j);
-                                else if (last && e != null) GemmKernel.storeTile(c, co, ldc, c, co, ldc, mr, nr, true, true, e, i, j);
+                                if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first);
+                                if (last && e != null) e.applyTile(c, co, ldc, mr, nr, i, j);
                             }
                         }
                     }

@@ -23,6 +23,25 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
         return new GemmEpilogue(colBias, rowBias, act, residual);
     }
 
+    /**
+     * Applies the epilogue in place to a finished {@code mr × nr} tile of C at {@code c[cOff + r·ldc + j]}, whose
+     * first element is output (row, col). Loads, transforms and stores within this method, so no vector crosses a
+     * call boundary that the JIT might not inline (which would box it).
+     */
+    void applyTile(float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
+        int full = nr - nr % GemmKernel.L;
+        for (int r = 0; r < mr; r++) {
+            int off = cOff + r * ldc;
+            for (int j = 0; j < full; j += GemmKernel.L) {
+                apply(FloatVector.fromArray(S, c, off + j), row + r, col + j, c, off + j, null).intoArray(c, off + j);
+            }
+            if (full < nr) {
+                VectorMask<Float> m = S.indexInRange(full, nr);
+                apply(FloatVector.fromArray(S, c, off + full, m), row + r, col + full, c, off + full, m).intoArray(c, off + full, m);
+            }
+        }
+    }
+
     /** The epilogue for one vector of row {@code row}, columns from {@code col}, stored at output offset {@code off}. */
     FloatVector apply(FloatVector v, int row, int col, float[] c, int off, VectorMask<Float> m) {
         if (colBias != null) v = v.add(m == null ? FloatVector.fromArray(S, colBias, col) : FloatVector.fromArray(S, colBias, col, m));

@@ -136,43 +136,29 @@ final class GemmKernel {
 
     /**
      * Moves finished sums into C: {@code mr} rows and {@code nr} columns from {@code src[so + r·lds + j]} to
-     * {@code c[cOff + r·ldc + j]}, adding to C unless {@code first}, applying the epilogue if {@code last}.
-     * {@code src} may be C itself (first slice already stored in place). Kept out of the kernels: a kernel whose
-     * loop shares a method with this code is compiled 2–3× slower.
+     * {@code c[cOff + r·ldc + j]}, adding to C unless {@code first}. The epilogue is not applied here but by
+     * {@link GemmEpilogue#applyTile} after the last slice: passing vectors from this method into the epilogue left
+     * them boxed on the heap whenever the JIT declined to inline it (~1.5 GB per BK-SDM-Tiny forward). Kept out of
+     * the kernels too: a kernel whose loop shares a method with this code is compiled 2–3× slower.
      */
-    static void storeTile(float[] src, int so, int lds, float[] c, int cOff, int ldc, int mr, int nr,
-                          boolean first, boolean last, GemmEpilogue e, int row, int col) {
+    static void storeTile(float[] src, int so, int lds, float[] c, int cOff, int ldc, int mr, int nr, boolean first) {
         for (int r = 0; r < mr; r++) {
-            int off = cOff + r * ldc;
-            FloatVector v0, v1;
+            int off = cOff + r * ldc, s = so + r * lds;
             if (nr == NR) {
-                v0 = FloatVector.fromArray(S, src, so + r * lds);
-                v1 = FloatVector.fromArray(S, src, so + r * lds + L);
-            } else {
-                v0 = FloatVector.fromArray(S, src, so + r * lds, mask(0, nr));
-                v1 = FloatVector.fromArray(S, src, so + r * lds + L, mask(1, nr));
-            }
-            if (nr == NR) {
+                FloatVector v0 = FloatVector.fromArray(S, src, s);
+                FloatVector v1 = FloatVector.fromArray(S, src, s + L);
                 if (!first) {
                     v0 = v0.add(FloatVector.fromArray(S, c, off));
                     v1 = v1.add(FloatVector.fromArray(S, c, off + L));
                 }
-                if (last && e != null) {
-                    v0 = e.apply(v0, row + r, col, c, off, null);
-                    v1 = e.apply(v1, row + r, col + L, c, off + L, null);
-                }
                 v0.intoArray(c, off);
                 v1.intoArray(c, off + L);
             } else {
-                VectorMask<Float> m0 = mask(0, nr);
-                if (!first) v0 = v0.add(FloatVector.fromArray(S, c, off, m0));
-                if (last && e != null) v0 = e.apply(v0, row + r, col, c, off, m0);
-                v0.intoArray(c, off, m0);
-                if (nr > L) {
-                    VectorMask<Float> m1 = mask(1, nr);
-                    if (!first) v1 = v1.add(FloatVector.fromArray(S, c, off + L, m1));
-                    if (last && e != null) v1 = e.apply(v1, row + r, col + L, c, off + L, m1);
-                    v1.intoArray(c, off + L, m1);
+                for (int v = 0; v * L < nr; v++) {
+                    VectorMask<Float> m = mask(v, nr);
+                    FloatVector x = FloatVector.fromArray(S, src, s + v * L, m);
+                    if (!first) x = x.add(FloatVector.fromArray(S, c, off + v * L, m));
+                    x.intoArray(c, off + v * L, m);
                 }
             }
         }
