@@ -11,7 +11,7 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
 /**
  * Single-precision matrix multiply with fp32 accumulation and a fused epilogue, {@code C = act(A·B + bias) + residual},
  * over the register-blocked {@link GemmKernel}s.
- * <p>Blocking: K in slices of about {@link #KC} (the B micro-panel of KC×NR stays in L1), rows in blocks of
+ * <p>Blocking: K in slices of about {@link #KC} or {@link #KC_PACKED}, rows in blocks of
  * {@link #MC} (the A block stays in L2), output tiles spread over {@link Parallel} threads. K is never split across
  * threads and every tile is computed the same way whoever computes it, so any thread count gives identical bits.
  * <ul>
@@ -21,8 +21,13 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * </ul>
  */
 public final class Gemm {
-    /** Target K slice. */
-    static final int KC = Integer.getInteger("sdj.gemm.kc", 384);
+    /**
+     * Target K slice of {@link #multiply}. 512 measured 1–21% faster than 384 at the large-K shapes (JMH,
+     * 2026-11-22: e.g. 2048³ on one thread 84.6 → 100.8 GFLOP/s); the convolution path keeps {@link #KC_PACKED}.
+     */
+    static final int KC = Integer.getInteger("sdj.gemm.kc", 512);
+    /** Target K slice of {@link #multiplyPacked} (convolutions): 512 was slower there on 3 of 4 UNet shapes at 2 threads. */
+    static final int KC_PACKED = Integer.getInteger("sdj.gemm.kcPacked", 384);
     /** Rows per cache block (a multiple of MR). */
     static final int MC = Integer.getInteger("sdj.gemm.mcRows", 16) * MR;
     /** Up to this K, {@link #multiply} sweeps each row group along the columns (C-store bound shapes). */
@@ -51,8 +56,8 @@ public final class Gemm {
     /** Columns per B panel (the kernel's register-tile width). */
     public static int panelWidth() { return NR; }
 
-    /** Even K slices of at most about KC. */
-    static int kSlice(int k) { return ceilDiv(k, ceilDiv(k, KC)); }
+    /** Even K slices of at most about {@code target}. */
+    static int kSlice(int k, int target) { return ceilDiv(k, ceilDiv(k, target)); }
 
     /**
      * C[i, j] = act(Σ_k A[i, k]·B[k, j] + colBias[j]) + residual[i, j] for i < m, j < N = b.cols(), K = b.rows().
@@ -65,7 +70,7 @@ public final class Gemm {
         if (m <= 0) return;
         if (colBias != null && colBias.length < n) throw new IllegalArgumentException("bias has " + colBias.length + " values, need " + n);
         GemmEpilogue e = GemmEpilogue.of(colBias, null, act, residual);
-        int kcs = kSlice(k);
+        int kcs = kSlice(k, KC);
         int nc = NC;
         // row blocks of near-equal height (a multiple of MR, at most MC)
         int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MR) * MR;
@@ -126,7 +131,7 @@ public final class Gemm {
         if (n <= 0) return;
         if (rowBias != null && rowBias.length < m) throw new IllegalArgumentException("bias has " + rowBias.length + " values, need " + m);
         GemmEpilogue e = GemmEpilogue.of(null, rowBias, act, residual);
-        int kcs = kSlice(k);
+        int kcs = kSlice(k, KC_PACKED);
         // Wide pixel tiles reuse each weight block most. For several threads, split either the output rows (each part
         // gathers its own patches: costs K·nc per extra part) or the pixels (each part streams all weights: costs
         // M·K per extra part), whichever repeats less, until every thread has a couple of tiles (balanced by cost).
