@@ -90,9 +90,8 @@ public final class DpmSolverMultistepSampler implements Sampler {
     @Override
     public StepResult step(Tensor modelOutput, float t, Tensor sample, NoiseSource noise) {
         int n = StepMath.requireSameShape(NAME, modelOutput, sample);
-        if (stepIndex < 0) stepIndex = StepMath.initialStepIndex(NAME, timesteps, t, timesteps.length - 1);
+        stepIndex = StepMath.stepIndex(NAME, stepIndex, timesteps, t, timesteps.length - 1);
         int steps = timesteps.length;
-        if (stepIndex >= steps) throw new IllegalStateException(NAME + ": all " + steps + " steps are done");
         boolean lowerOrderFinal = stepIndex == steps - 1
                 && (config.eulerAtFinal() || (config.lowerOrderFinal() && steps < 15) || finalSigmaZero);
 

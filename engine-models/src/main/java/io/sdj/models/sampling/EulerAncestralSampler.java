@@ -44,8 +44,7 @@ public final class EulerAncestralSampler implements Sampler {
     @Override
     public StepResult step(Tensor modelOutput, float t, Tensor sample, NoiseSource noise) {
         int n = StepMath.requireSameShape(NAME, modelOutput, sample);
-        if (stepIndex < 0) stepIndex = StepMath.initialStepIndex(NAME, sigmas.timesteps(), t, -1);
-        if (stepIndex >= sigmas.timesteps().length) throw new IllegalStateException(NAME + ": all " + sigmas.timesteps().length + " steps are done");
+        stepIndex = StepMath.stepIndex(NAME, stepIndex, sigmas.timesteps(), t, -1);
         float sigma = sigmas.sigmas()[stepIndex];
         float[] mo = modelOutput.data(), x = sample.data();
         float[] x0 = SigmaSchedule.predictX0(config.predictionType(), mo, x, sigma, sigma, n);

@@ -39,8 +39,7 @@ public final class EulerSampler implements Sampler {
     @Override
     public StepResult step(Tensor modelOutput, float t, Tensor sample, NoiseSource noise) {
         int n = StepMath.requireSameShape(NAME, modelOutput, sample);
-        if (stepIndex < 0) stepIndex = StepMath.initialStepIndex(NAME, sigmas.timesteps(), t, -1);
-        if (stepIndex >= sigmas.timesteps().length) throw new IllegalStateException(NAME + ": all " + sigmas.timesteps().length + " steps are done");
+        stepIndex = StepMath.stepIndex(NAME, stepIndex, sigmas.timesteps(), t, -1);
         float sigma = sigmas.sigmas()[stepIndex];
         float sigmaHat = sigma * 1f; // gamma = 0: no churn
         float[] mo = modelOutput.data(), x = sample.data();

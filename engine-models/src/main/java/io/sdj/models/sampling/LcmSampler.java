@@ -57,8 +57,7 @@ public final class LcmSampler implements Sampler {
     public StepResult step(Tensor modelOutput, float t, Tensor sample, NoiseSource noise) {
         int n = StepMath.requireSameShape(NAME, modelOutput, sample);
         int ti = StepMath.integerTimestep(NAME, t, schedule.size());
-        if (stepIndex < 0) stepIndex = StepMath.initialStepIndex(NAME, timesteps(), t, -1);
-        if (stepIndex >= timesteps.length) throw new IllegalStateException(NAME + ": all " + timesteps.length + " steps are done");
+        stepIndex = StepMath.stepIndex(NAME, stepIndex, timesteps(), t, -1);
         int prev = stepIndex + 1 < timesteps.length ? timesteps[stepIndex + 1] : ti;
         float alphaT = schedule.alphaCumprod(ti);
         float alphaPrev = prev >= 0 ? schedule.alphaCumprod(prev) : finalAlphaCumprod;

@@ -63,6 +63,16 @@ final class StepMath {
         return count > 1 ? second : first;
     }
 
+    /**
+     * The index of the step to take now: {@code current} once known, else found from t as
+     * {@link #initialStepIndex} does; refuses a step past the last one.
+     */
+    static int stepIndex(String sampler, int current, float[] timesteps, float t, int ifMissing) {
+        int i = current >= 0 ? current : initialStepIndex(sampler, timesteps, t, ifMissing);
+        if (i >= timesteps.length) throw new IllegalStateException(sampler + ": all " + timesteps.length + " steps are done");
+        return i;
+    }
+
     static float[] toFloats(int[] t) {
         float[] f = new float[t.length];
         for (int i = 0; i < t.length; i++) f[i] = t[i];

@@ -91,6 +91,22 @@ class SamplerBehaviourTest {
         }
     }
 
+    @Test
+    void steppingPastTheLastStepIsRefusedNamingTheSampler() {
+        int[] shape = {1, 4, 2, 2};
+        for (SamplerKind kind : new SamplerKind[] {SamplerKind.EULER, SamplerKind.EULER_ANCESTRAL, SamplerKind.DPMPP_2M, SamplerKind.LCM}) {
+            Sampler s = Samplers.create(kind, SD1, 3);
+            float[] ts = s.timesteps();
+            Tensor x = new Tensor(new TorchGenerator(1).randn(shape), shape);
+            TorchGenerator g = new TorchGenerator(2);
+            for (int i = 0; i < ts.length; i++) x = s.step(fakeModel(s.scaleModelInput(x, ts[i]), i), ts[i], x, g).prevSample();
+            Tensor last = x;
+            assertThatThrownBy(() -> s.step(fakeModel(last, 9), ts[ts.length - 1], last, g))
+                    .as(kind.cliName()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("all " + ts.length + " steps are done");
+        }
+    }
+
     private static Tensor fakeModel(Tensor input, int salt) {
         float[] d = input.toArray();
         for (int i = 0; i < d.length; i++) d[i] = (float) Math.sin(d[i] + salt * 0.37 + i);
