@@ -13,10 +13,10 @@ import static io.sdj.ops.GemmKernel.S;
 /**
  * Depthwise 2-D convolution over NCHW (PyTorch {@code nn.Conv2d} with groups = channels): each channel convolved with
  * its own k×k filter (weight [C, 1, k, k]), zero padding, bias and residual fused.
- * <p>Memory-bound: one pass over the input and one over the output. Each channel plane is first copied into a
- * zero-bordered per-thread buffer (L1/L2-resident; for stride s its columns are split into s phases), then every
- * output row is computed a vector of pixels at a time from shifted unit-stride loads. Work is split over planes.
- * Work is split over output rows, each computed the same way on any thread.
+ * <p>Memory-bound: one pass over the input and one over the output. The 3×3, padding 1 case (stride 1 or 2) reads
+ * each channel plane in place, a vector of output pixels at a time, masking only the lanes past the plane's edges;
+ * other kernels copy the plane into a zero-bordered buffer first. Work is split over planes, each computed the same
+ * way on any thread.
  */
 public final class DepthwiseConv2d {
     private final String name;
@@ -58,9 +58,24 @@ public final class DepthwiseConv2d {
         Tensor y = ws.take(n, channels, oh, ow);
         if (residual != null) Tensor.requireSameShape("depthwise conv '" + name + "' residual", y, residual);
         float[] xd = x.data(), yd = y.data(), rd = residual == null ? null : residual.data();
-        // Each channel plane is copied once into a zero-bordered buffer split into `stride` column phases (phase q holds
-        // padded columns q, q+s, q+2s ...), so every tap is a plain unit-stride vector load with no edge cases:
-        // padded column s·ox + kx is phase kx % s, index ox + kx / s. Rows are long enough for the last partial vector.
+        boolean fast1 = stride == 1 && wd > L, fast2 = stride == 2 && wd % 2 == 0 && ow >= L;
+        if (k == 3 && padding == 1 && (fast1 || fast2)) {
+            // the UNet/MobileDiffusion case: straight from the input plane, no copy, no masks
+            float[] zero = new float[wd + 2 * L]; // stands in for the padding rows above and below the plane
+            Parallel.forRange(n * channels, (from, to) -> {
+                for (int plane = from; plane < to; plane++) {
+                    int c = plane % channels;
+                    float b = bias == null ? 0f : bias[c];
+                    if (stride == 1) plane3x3(xd, plane * h * wd, h, wd, c * 9, b, yd, rd, plane * oh * ow, zero);
+                    else plane3x3Stride2(xd, plane * h * wd, h, wd, c * 9, b, yd, rd, plane * oh * ow, oh, ow, zero);
+                }
+            });
+            return y;
+        }
+        // Any other kernel, stride, padding or a plane narrower than a vector: each channel plane is copied once into a zero-bordered buffer split into
+        // `stride` column phases (phase q holds padded columns q, q+s, q+2s ...), so every tap is a plain unit-stride
+        // vector load with no edge cases: padded column s·ox + kx is phase kx % s, index ox + kx / s. Rows are long
+        // enough for the last partial vector.
         int s = stride;
         int ph = h + 2 * padding;
         int pp = PackedMatrix.ceilDiv(ow, L) * L + (k - 1) / s + 1;   // floats per phase row
@@ -73,26 +88,16 @@ public final class DepthwiseConv2d {
                 java.util.Arrays.fill(buf, 0, padding * rowLen, 0f);
                 for (int iy = 0; iy < h; iy++) {
                     int r = (iy + padding) * rowLen, xr = (plane * h + iy) * wd;
-                    if (s == 1) {
-                        java.util.Arrays.fill(buf, r, r + padding, 0f);
-                        System.arraycopy(xd, xr, buf, r + padding, wd);
-                        java.util.Arrays.fill(buf, r + padding + wd, r + pw, 0f);
-                    } else {
-                        for (int q = 0; q < s; q++) {
-                            int dq = r + q * pw;
-                            for (int j = 0, col = q - padding; j < pw; j++, col += s) {
-                                buf[dq + j] = col >= 0 && col < wd ? xd[xr + col] : 0f;
-                            }
+                    for (int q = 0; q < s; q++) {
+                        int dq = r + q * pw;
+                        for (int j = 0, col = q - padding; j < pw; j++, col += s) {
+                            buf[dq + j] = col >= 0 && col < wd ? xd[xr + col] : 0f;
                         }
                     }
                 }
                 java.util.Arrays.fill(buf, (h + padding) * rowLen, ph * rowLen, 0f);
                 float b = bias == null ? 0f : bias[c];
                 int wBase = c * k * k;
-                if (k == 3 && s == 1) {
-                    plane3x3(buf, pw, wBase, b, yd, rd, plane * oh * ow, oh, ow);
-                    continue;
-                }
                 for (int oy = 0; oy < oh; oy++) {
                     int yo = (plane * oh + oy) * ow;
                     for (int ox = 0; ox < ow; ox += L) {
@@ -119,33 +124,117 @@ public final class DepthwiseConv2d {
         return y;
     }
 
-    /** The common case, 3×3 stride 1, unrolled with the nine weights held in registers; same operation order. */
-    private void plane3x3(float[] buf, int pw, int wBase, float b, float[] yd, float[] rd, int yPlane, int oh, int ow) {
-        FloatVector w0 = FloatVector.broadcast(S, w[wBase]), w1 = FloatVector.broadcast(S, w[wBase + 1]), w2 = FloatVector.broadcast(S, w[wBase + 2]);
-        FloatVector w3 = FloatVector.broadcast(S, w[wBase + 3]), w4 = FloatVector.broadcast(S, w[wBase + 4]), w5 = FloatVector.broadcast(S, w[wBase + 5]);
-        FloatVector w6 = FloatVector.broadcast(S, w[wBase + 6]), w7 = FloatVector.broadcast(S, w[wBase + 7]), w8 = FloatVector.broadcast(S, w[wBase + 8]);
+    /**
+     * 3×3, padding 1, stride 1 over one plane (x at {@code xo}, h × wd with wd > L; y at {@code yo}, same size), read
+     * straight from the input: the taps of output vector [ox, ox+L) are unit-stride loads at columns ox−1, ox, ox+1 of
+     * three rows. Vectors sit at 0, L, 2L … and a last one at wd−L (overlapping its neighbour when L does not divide
+     * wd; overlapping pixels are computed identically). At the left and right edges the outer taps are the centre
+     * loads shifted by one lane with a zero coming in; the rows above and below the plane read {@code zero}.
+     * Sum order: bias, then taps in (ky, kx) order, then the residual.
+     */
+    private void plane3x3(float[] x, int xo, int h, int wd, int wb, float b, float[] y, float[] r, int yo, float[] zero) {
+        FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]), w2 = FloatVector.broadcast(S, w[wb + 2]);
+        FloatVector w3 = FloatVector.broadcast(S, w[wb + 3]), w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]), w8 = FloatVector.broadcast(S, w[wb + 8]);
         FloatVector bv = FloatVector.broadcast(S, b);
+        int last = wd - L;
+        for (int oy = 0; oy < h; oy++) {
+            int r1 = xo + oy * wd, yr = yo + oy * wd;
+            float[] x0 = oy > 0 ? x : zero, x2 = oy + 1 < h ? x : zero;
+            int r0 = oy > 0 ? r1 - wd : 1, r2 = oy + 1 < h ? r1 + wd : 1;
+            for (int ox = L; ox < last; ox += L) { // interior vectors
+                FloatVector c0 = FloatVector.fromArray(S, x0, r0 + ox), c1 = FloatVector.fromArray(S, x, r1 + ox), c2 = FloatVector.fromArray(S, x2, r2 + ox);
+                FloatVector acc = FloatVector.fromArray(S, x0, r0 + ox - 1).fma(w0, bv);
+                acc = c0.fma(w1, acc);
+                acc = FloatVector.fromArray(S, x0, r0 + ox + 1).fma(w2, acc);
+                acc = FloatVector.fromArray(S, x, r1 + ox - 1).fma(w3, acc);
+                acc = c1.fma(w4, acc);
+                acc = FloatVector.fromArray(S, x, r1 + ox + 1).fma(w5, acc);
+                acc = FloatVector.fromArray(S, x2, r2 + ox - 1).fma(w6, acc);
+                acc = c2.fma(w7, acc);
+                acc = FloatVector.fromArray(S, x2, r2 + ox + 1).fma(w8, acc);
+                if (r != null) acc = acc.add(FloatVector.fromArray(S, r, yr + ox));
+                acc.intoArray(y, yr + ox);
+            }
+            { // left edge
+                int ox = 0;
+                FloatVector c0 = FloatVector.fromArray(S, x0, r0 + ox), c1 = FloatVector.fromArray(S, x, r1 + ox), c2 = FloatVector.fromArray(S, x2, r2 + ox);
+                FloatVector acc = c0.unslice(1).fma(w0, bv);
+                acc = c0.fma(w1, acc);
+                acc = FloatVector.fromArray(S, x0, r0 + ox + 1).fma(w2, acc);
+                acc = c1.unslice(1).fma(w3, acc);
+                acc = c1.fma(w4, acc);
+                acc = FloatVector.fromArray(S, x, r1 + ox + 1).fma(w5, acc);
+                acc = c2.unslice(1).fma(w6, acc);
+                acc = c2.fma(w7, acc);
+                acc = FloatVector.fromArray(S, x2, r2 + ox + 1).fma(w8, acc);
+                if (r != null) acc = acc.add(FloatVector.fromArray(S, r, yr + ox));
+                acc.intoArray(y, yr + ox);
+            }
+            { // right edge
+                int ox = last;
+                FloatVector c0 = FloatVector.fromArray(S, x0, r0 + ox), c1 = FloatVector.fromArray(S, x, r1 + ox), c2 = FloatVector.fromArray(S, x2, r2 + ox);
+                FloatVector acc = FloatVector.fromArray(S, x0, r0 + ox - 1).fma(w0, bv);
+                acc = c0.fma(w1, acc);
+                acc = c0.slice(1).fma(w2, acc);
+                acc = FloatVector.fromArray(S, x, r1 + ox - 1).fma(w3, acc);
+                acc = c1.fma(w4, acc);
+                acc = c1.slice(1).fma(w5, acc);
+                acc = FloatVector.fromArray(S, x2, r2 + ox - 1).fma(w6, acc);
+                acc = c2.fma(w7, acc);
+                acc = c2.slice(1).fma(w8, acc);
+                if (r != null) acc = acc.add(FloatVector.fromArray(S, r, yr + ox));
+                acc.intoArray(y, yr + ox);
+            }
+        }
+    }
+
+    /** Lane indices 0, 2, 4 … and 1, 3, 5 … into two concatenated vectors: the even and odd columns of 2·L. */
+    private static final float[] EVEN = new float[L], ODD = new float[L];
+    static {
+        for (int j = 0; j < L; j++) {
+            EVEN[j] = 2 * j;
+            ODD[j] = 2 * j + 1;
+        }
+    }
+
+    /**
+     * 3×3, padding 1, stride 2 over one plane of even width (ow = wd/2 ≥ L), straight from the input: output vector
+     * [ox, ox+L) reads input columns 2·ox−1 … 2·ox+2L−1. The two loads from column 2·ox split into even columns (tap
+     * kx = 1) and odd columns (kx = 2); the two loads from column 2·ox−2 give the odd columns one to the left (kx = 0),
+     * which at the left edge are the odd columns shifted by one lane with a zero coming in. Vector placement and sum
+     * order as {@link #plane3x3}; the row below the last (odd h) reads {@code zero}.
+     */
+    private void plane3x3Stride2(float[] x, int xo, int h, int wd, int wb, float b, float[] y, float[] r, int yo, int oh, int ow, float[] zero) {
+        FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]), w2 = FloatVector.broadcast(S, w[wb + 2]);
+        FloatVector w3 = FloatVector.broadcast(S, w[wb + 3]), w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]), w8 = FloatVector.broadcast(S, w[wb + 8]);
+        FloatVector bv = FloatVector.broadcast(S, b);
+        FloatVector even = FloatVector.fromArray(S, EVEN, 0), odd = FloatVector.fromArray(S, ODD, 0);
+        int last = ow - L;
         for (int oy = 0; oy < oh; oy++) {
-            int yo = yPlane + oy * ow;
-            int r0 = oy * pw, r1 = r0 + pw, r2 = r1 + pw;
-            for (int ox = 0; ox < ow; ox += L) {
-                FloatVector acc = FloatVector.fromArray(S, buf, r0 + ox).fma(w0, bv);
-                acc = FloatVector.fromArray(S, buf, r0 + ox + 1).fma(w1, acc);
-                acc = FloatVector.fromArray(S, buf, r0 + ox + 2).fma(w2, acc);
-                acc = FloatVector.fromArray(S, buf, r1 + ox).fma(w3, acc);
-                acc = FloatVector.fromArray(S, buf, r1 + ox + 1).fma(w4, acc);
-                acc = FloatVector.fromArray(S, buf, r1 + ox + 2).fma(w5, acc);
-                acc = FloatVector.fromArray(S, buf, r2 + ox).fma(w6, acc);
-                acc = FloatVector.fromArray(S, buf, r2 + ox + 1).fma(w7, acc);
-                acc = FloatVector.fromArray(S, buf, r2 + ox + 2).fma(w8, acc);
-                if (ox + L <= ow) {
-                    if (rd != null) acc = acc.add(FloatVector.fromArray(S, rd, yo + ox));
-                    acc.intoArray(yd, yo + ox);
-                } else {
-                    VectorMask<Float> m = S.indexInRange(ox, ow);
-                    if (rd != null) acc = acc.add(FloatVector.fromArray(S, rd, yo + ox, m));
-                    acc.intoArray(yd, yo + ox, m);
-                }
+            int r1 = xo + 2 * oy * wd, yr = yo + oy * ow;
+            float[] x0 = oy > 0 ? x : zero, x2 = 2 * oy + 1 < h ? x : zero;
+            int r0 = oy > 0 ? r1 - wd : 2, r2 = 2 * oy + 1 < h ? r1 + wd : 2;
+            for (int ox = 0; ; ox = Math.min(ox + L, last)) {
+                boolean left = ox == 0;
+                int c = 2 * ox; // input column of tap kx = 1 in lane 0
+                FloatVector a0 = FloatVector.fromArray(S, x0, r0 + c), b0 = FloatVector.fromArray(S, x0, r0 + c + L);
+                FloatVector a1 = FloatVector.fromArray(S, x, r1 + c), b1 = FloatVector.fromArray(S, x, r1 + c + L);
+                FloatVector a2 = FloatVector.fromArray(S, x2, r2 + c), b2 = FloatVector.fromArray(S, x2, r2 + c + L);
+                FloatVector o0 = odd.selectFrom(a0, b0), o1 = odd.selectFrom(a1, b1), o2 = odd.selectFrom(a2, b2);
+                FloatVector acc = (left ? o0.unslice(1) : odd.selectFrom(FloatVector.fromArray(S, x0, r0 + c - 2), FloatVector.fromArray(S, x0, r0 + c - 2 + L))).fma(w0, bv);
+                acc = even.selectFrom(a0, b0).fma(w1, acc);
+                acc = o0.fma(w2, acc);
+                acc = (left ? o1.unslice(1) : odd.selectFrom(FloatVector.fromArray(S, x, r1 + c - 2), FloatVector.fromArray(S, x, r1 + c - 2 + L))).fma(w3, acc);
+                acc = even.selectFrom(a1, b1).fma(w4, acc);
+                acc = o1.fma(w5, acc);
+                acc = (left ? o2.unslice(1) : odd.selectFrom(FloatVector.fromArray(S, x2, r2 + c - 2), FloatVector.fromArray(S, x2, r2 + c - 2 + L))).fma(w6, acc);
+                acc = even.selectFrom(a2, b2).fma(w7, acc);
+                acc = o2.fma(w8, acc);
+                if (r != null) acc = acc.add(FloatVector.fromArray(S, r, yr + ox));
+                acc.intoArray(y, yr + ox);
+                if (ox == last) break;
             }
         }
     }
