@@ -1,15 +1,20 @@
 package io.sdj.ops;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.util.Arrays;
 
+import static io.sdj.ops.GemmKernel.L;
 import static io.sdj.ops.GemmKernel.NR;
+import static io.sdj.ops.GemmKernel.S;
 
 /**
  * The convolution's B operand gathered tile by tile straight from one NCHW image ("implicit im2col"):
  * B[kk, p] = x[c, oy·s − pad + ky, ox·s − pad + kx] with kk = (c·k + ky)·k + kx and p = oy·ow + ox, zero outside the
  * image. Only a KC × NC tile exists at a time, never the whole patch matrix.
- * <p>Each panel of NR pixels is cut into runs that stay on one output row; for stride 1 a run maps to consecutive
- * input pixels and is copied in one piece, with the padded edges zero-filled.
+ * <p>Row by row of B (one (channel, ky, kx) each), the tile's pixels are cut into runs that stay on one output row
+ * and inside one panel; a run maps to consecutive input pixels (stride 1) or every other one (stride 2) and is copied
+ * a vector at a time, with the padded edges zero-filled.
  */
 final class ConvPatches implements Gemm.TileSource {
     private final float[] x;
@@ -28,30 +33,20 @@ final class ConvPatches implements Gemm.TileSource {
 
     @Override
     public void pack(int k0, int kc, int j0, int nc, float[] dst) {
-        int kk2 = k * k;
+        int kk2 = k * k, end = j0 + nc, panelFloats = kc * NR;
         boolean direct = k == 1 && stride == 1 && pad == 0; // B is the image itself: rows are channels
-        for (int p = 0, pj = j0; pj < j0 + nc; p++, pj += NR) {
-            int len = Math.min(NR, j0 + nc - pj);
-            int panel = p * kc * NR;
-            if (direct) {
-                int hw = h * w;
-                for (int r = 0; r < kc; r++) {
-                    int d = panel + r * NR;
-                    System.arraycopy(x, xOff + (k0 + r) * hw + pj, dst, d, len);
-                    if (len < NR) Arrays.fill(dst, d + len, d + NR, 0f);
-                }
-                continue;
-            }
-            for (int r = 0; r < kc; r++) {
-                int kk = k0 + r;
-                int c = kk / kk2, rem = kk - c * kk2, ky = rem / k, kx = rem - ky * k;
-                int d = panel + r * NR;
-                int plane = xOff + c * h * w;
-                // runs of this panel, one per output row touched
-                for (int q = pj, end = pj + len; q < end; ) {
-                    int oy = q / ow, ox0 = q - oy * ow;
-                    int run = Math.min(end - q, ow - ox0);
-                    int dd = d + (q - pj);
+        for (int r = 0; r < kc; r++) {
+            int kk = k0 + r;
+            int c = kk / kk2, rem = kk - c * kk2, ky = rem / k, kx = rem - ky * k;
+            int plane = xOff + c * h * w;
+            // walk the tile's pixels in runs that stay on one output row and inside one panel
+            int oy = j0 / ow, ox0 = j0 - oy * ow, p = 0, lane = 0;
+            for (int q = j0; q < end; ) {
+                int run = Math.min(Math.min(end - q, ow - ox0), NR - lane);
+                int dd = p * panelFloats + r * NR + lane;
+                if (direct) {
+                    copy(x, plane + q, dst, dd, run);
+                } else {
                     int iy = oy * stride - pad + ky;
                     if (iy < 0 || iy >= h) {
                         Arrays.fill(dst, dd, dd + run, 0f);
@@ -62,16 +57,56 @@ final class ConvPatches implements Gemm.TileSource {
                         if (lo > 0) Arrays.fill(dst, dd, dd + lo, 0f);
                         int src = plane + iy * w + ix0;
                         if (stride == 1) {
-                            if (hi > lo) System.arraycopy(x, src + lo, dst, dd + lo, hi - lo);
+                            copy(x, src + lo, dst, dd + lo, hi - lo);
+                        } else if (stride == 2) {
+                            copyEven(x, src + 2 * lo, dst, dd + lo, hi - lo);
                         } else {
                             for (int t = lo; t < hi; t++) dst[dd + t] = x[src + t * stride];
                         }
                         if (hi < run) Arrays.fill(dst, dd + hi, dd + run, 0f);
                     }
-                    q += run;
                 }
-                if (len < NR) Arrays.fill(dst, d + len, d + NR, 0f);
+                q += run;
+                ox0 += run;
+                if (ox0 == ow) {
+                    ox0 = 0;
+                    oy++;
+                }
+                lane += run;
+                if (lane == NR) {
+                    lane = 0;
+                    p++;
+                }
+            }
+            if (lane > 0) Arrays.fill(dst, p * panelFloats + r * NR + lane, p * panelFloats + (r + 1) * NR, 0f);
+        }
+    }
+
+    /** dst[d + t] = x[s + t] for t < n: whole vectors, then the rest one by one (runs here are short: ≤ NR). */
+    private static void copy(float[] x, int s, float[] dst, int d, int n) {
+        int t = 0;
+        for (; t + L <= n; t += L) FloatVector.fromArray(S, x, s + t).intoArray(dst, d + t);
+        for (; t < n; t++) dst[d + t] = x[s + t];
+    }
+
+    /** Lane indices 0, 2, 4 … into two concatenated vectors. */
+    private static final float[] EVEN = new float[L];
+    static {
+        for (int j = 0; j < L; j++) EVEN[j] = 2 * j;
+    }
+
+    /**
+     * dst[d + t] = x[s + 2t] for t < n (a stride-2 run): two loads split into their even lanes per vector while the
+     * loads stay inside the array (the odd lanes past the run are read but not used), then one by one.
+     */
+    private static void copyEven(float[] x, int s, float[] dst, int d, int n) {
+        int t = 0;
+        if (n >= L) {
+            FloatVector even = FloatVector.fromArray(S, EVEN, 0);
+            for (; t + L <= n && s + 2 * t + 2 * L <= x.length; t += L) {
+                even.selectFrom(FloatVector.fromArray(S, x, s + 2 * t), FloatVector.fromArray(S, x, s + 2 * t + L)).intoArray(dst, d + t);
             }
         }
+        for (; t < n; t++) dst[d + t] = x[s + 2 * t];
     }
 }
