@@ -2,6 +2,9 @@ package io.sdj.ops;
 
 import io.sdj.core.Parallel;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.function.IntUnaryOperator;
 
 import static io.sdj.ops.GemmKernel.MR;
@@ -32,14 +35,13 @@ public final class Gemm {
     static final int MC = Integer.getInteger("sdj.gemm.mcRows", 16) * MR;
     /** Up to this K, {@link #multiply} sweeps each row group along the columns (C-store bound shapes). */
     static final int ROWS_OUTER_MAX_K = Integer.getInteger("sdj.gemm.rowsOuterMaxK", 64);
-    /** {@link #multiplyPacked} sweeps each row group along the pixel tile at every K (measured 3–10% faster). */
-    static final boolean PACKED_ROWS_OUTER = Boolean.parseBoolean(System.getProperty("sdj.gemm.packedRowsOuter", "true"));
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
     static final int NC = Integer.getInteger("sdj.gemm.ncPanels", 16) * NR;
     /** Columns (pixels) per output tile in {@link #multiplyPacked} (a multiple of NR). */
     static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 8) * NR;
 
     private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private Gemm() {}
 
@@ -154,10 +156,11 @@ public final class Gemm {
         int tilesM = ceilDiv(m, rowsPer);
         final int ncf = nc, tn = tilesN;
         var mat = a.segment();
-        boolean rowsOuter = PACKED_ROWS_OUTER || k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(rowsPer, m - (t / tn) * rowsPer), MR) * ceilDiv(Math.min(ncf, n - (t % tn) * ncf), NR);
         runTiles(tilesM * tilesN, cost, (from, to) -> {
-            float[] tile = scratch(kcs * ncf);
+            // this thread's B tile, followed by room for one weight micro-panel
+            float[] tile = scratch(kcs * ncf + kcs * MR);
+            int aPanel = kcs * ncf;
             float[] acc = new float[MR * NR];
             for (int t = from; t < to; t++) {
                 int m0 = (t / tn) * rowsPer, m1 = Math.min(m, m0 + rowsPer);
@@ -170,15 +173,16 @@ public final class Gemm {
                         int ie = Math.min(m1, ib + MC);
                         int panels = ceilDiv(nc1, NR), groups = ceilDiv(ie - ib, MR);
                         for (int q = 0; q < panels * groups; q++) {
-                            // row groups outer: the weight micro-panel stays in L1 while the B tile streams from L2
-                            // (measured faster here at every K); B micro-panels outer if PACKED_ROWS_OUTER is off
-                            int p = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
+                            // row groups outer: the weight micro-panel (copied to the heap, see panelTimesTile) stays
+                            // in L1 while the B tile streams from L2 (measured 3–10% faster than B micro-panels outer)
+                            int p = q % panels, ri = q / panels;
                             int j = j0 + p * NR, i = ib + ri * MR;
                             int nr = Math.min(NR, j0 + nc1 - j);
+                            if (p == 0) MemorySegment.copy(mat, F, a.rowPanelOffset(i / MR, k0), tile, aPanel, kc * MR);
                             {
                                 int mr = Math.min(MR, ie - i), co = cOff + i * ldc + j;
                                 boolean direct = first && mr == MR && nr == NR;
-                                GemmKernel.panelTimesTile(mat, a.rowPanelOffset(i / MR, k0), tile, p * kc * NR, kc,
+                                GemmKernel.panelTimesTile(tile, aPanel, tile, p * kc * NR, kc,
                                         direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
                                 if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first);
                                 if (last && e != null) e.applyTile(c, co, ldc, mr, nr, i, j);

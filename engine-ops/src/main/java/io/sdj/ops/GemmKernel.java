@@ -18,8 +18,9 @@ import java.nio.ByteOrder;
  * <ul>
  * <li>{@link #rowsTimesPanel}: A read in place (six row-major rows, broadcast one element at a time), B a pre-packed
  *     off-heap panel {@code [k][NR]} (token-major {@link Linear}: weights are the vector operand);</li>
- * <li>{@link #panelTimesTile}: A a pre-packed off-heap panel {@code [k][MR]} (broadcast), B a per-call packed
- *     on-heap tile {@code [k][NR]} (NCHW {@link Conv2d}: weights broadcast, pixels are the vector operand).</li>
+ * <li>{@link #panelTimesTile}: A a packed panel {@code [k][MR]} (broadcast; the caller copies it from the off-heap
+ *     weights), B a per-call packed tile {@code [k][NR]} (NCHW {@link Conv2d}: weights broadcast, pixels are the vector
+ *     operand).</li>
  * </ul>
  * A kernel only stores its six rows of sums: straight into C for a whole tile's first K slice, else into a small
  * buffer; {@link #storeTile} then adds later slices to C and, after the last slice, applies the {@link GemmEpilogue}
@@ -96,34 +97,32 @@ final class GemmKernel {
     }
 
     /**
-     * acc[r, j] = Σ_k A[r, k]·B[k, j] with A the packed panel at byte offset {@code aOff} (MR floats per k, rows past
-     * the matrix zero) and B the packed tile at {@code b[bOff]} (NR floats per k, columns past the matrix zero).
+     * acc[r, j] = Σ_k A[r, k]·B[k, j] with A a packed panel at {@code a[aOff]} (MR floats per k, rows past the matrix
+     * zero) and B a packed tile at {@code b[bOff]} (NR floats per k, columns past the matrix zero). Both operands are
+     * heap arrays: with A read from off-heap memory instead, this loop measured 20–35% slower and varied from run to
+     * run (JMH-style micro-benchmark, 2026-11-22), so callers copy each weight micro-panel to the heap first.
      */
-    static void panelTimesTile(MemorySegment a, long aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
+    static void panelTimesTile(float[] a, int aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        // an exact slice indexed by int: the JIT then checks bounds once, not per load (measured ~4% faster)
-        MemorySegment p = a.asSlice(aOff, (long) kc * MR * Float.BYTES);
-        int ao = 0;
-        int bo = bOff;
-        for (int k = 0; k < kc; k++, ao += MR, bo += NR) {
+        for (int k = 0, ao = aOff, bo = bOff; k < kc; k++, ao += MR, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bo);
             FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
-            FloatVector v = FloatVector.broadcast(S, p.getAtIndex(F, ao));
+            FloatVector v = FloatVector.broadcast(S, a[ao]);
             c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
-            v = FloatVector.broadcast(S, p.getAtIndex(F, ao + 1));
+            v = FloatVector.broadcast(S, a[ao + 1]);
             c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
-            v = FloatVector.broadcast(S, p.getAtIndex(F, ao + 2));
+            v = FloatVector.broadcast(S, a[ao + 2]);
             c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
-            v = FloatVector.broadcast(S, p.getAtIndex(F, ao + 3));
+            v = FloatVector.broadcast(S, a[ao + 3]);
             c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
-            v = FloatVector.broadcast(S, p.getAtIndex(F, ao + 4));
+            v = FloatVector.broadcast(S, a[ao + 4]);
             c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
-            v = FloatVector.broadcast(S, p.getAtIndex(F, ao + 5));
+            v = FloatVector.broadcast(S, a[ao + 5]);
             c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
         }
         c00.intoArray(out, o); c01.intoArray(out, o + L);
