@@ -54,7 +54,7 @@ final class ConvPatches implements Gemm.TileSource {
                         int ix0 = ox0 * stride - pad + kx;        // input column of the run's first pixel
                         int lo = ix0 >= 0 ? 0 : Math.min(run, (-ix0 + stride - 1) / stride);
                         int hi = ix0 + (run - 1) * stride < w ? run : Math.max(lo, Math.min(run, Math.floorDiv(w - 1 - ix0, stride) + 1));
-                        if (lo > 0) Arrays.fill(dst, dd, dd + lo, 0f);
+                        for (int t = 0; t < lo; t++) dst[dd + t] = 0f;
                         int src = plane + iy * w + ix0;
                         if (stride == 1) {
                             copy(x, src + lo, dst, dd + lo, hi - lo);
@@ -63,7 +63,7 @@ final class ConvPatches implements Gemm.TileSource {
                         } else {
                             for (int t = lo; t < hi; t++) dst[dd + t] = x[src + t * stride];
                         }
-                        if (hi < run) Arrays.fill(dst, dd + hi, dd + run, 0f);
+                        for (int t = hi; t < run; t++) dst[dd + t] = 0f;
                     }
                 }
                 q += run;
@@ -82,11 +82,20 @@ final class ConvPatches implements Gemm.TileSource {
         }
     }
 
-    /** dst[d + t] = x[s + t] for t < n: whole vectors, then the rest one by one (runs here are short: ≤ NR). */
+    /**
+     * dst[d + t] = x[s + t] for t < n: whole vectors, the last one overlapping its neighbour when L does not divide n
+     * (runs here are short, ≤ NR, and often one short of it at the image edges); runs shorter than a vector one by one.
+     */
     private static void copy(float[] x, int s, float[] dst, int d, int n) {
-        int t = 0;
-        for (; t + L <= n; t += L) FloatVector.fromArray(S, x, s + t).intoArray(dst, d + t);
-        for (; t < n; t++) dst[d + t] = x[s + t];
+        if (n < L) {
+            for (int t = 0; t < n; t++) dst[d + t] = x[s + t];
+            return;
+        }
+        for (int t = 0; ; t += L) {
+            int u = Math.min(t, n - L);
+            FloatVector.fromArray(S, x, s + u).intoArray(dst, d + u);
+            if (u == n - L) return;
+        }
     }
 
     /** Lane indices 0, 2, 4 … into two concatenated vectors. */
@@ -96,15 +105,18 @@ final class ConvPatches implements Gemm.TileSource {
     }
 
     /**
-     * dst[d + t] = x[s + 2t] for t < n (a stride-2 run): two loads split into their even lanes per vector while the
-     * loads stay inside the array (the odd lanes past the run are read but not used), then one by one.
+     * dst[d + t] = x[s + 2t] for t < n (a stride-2 run): two loads split into their even lanes per vector (the odd
+     * lane past the run is read but not used), one by one when the run is shorter than a vector or its loads would
+     * leave the array.
      */
     private static void copyEven(float[] x, int s, float[] dst, int d, int n) {
         int t = 0;
-        if (n >= L) {
+        if (n >= L && s + 2 * n <= x.length) {
             FloatVector even = FloatVector.fromArray(S, EVEN, 0);
-            for (; t + L <= n && s + 2 * t + 2 * L <= x.length; t += L) {
-                even.selectFrom(FloatVector.fromArray(S, x, s + 2 * t), FloatVector.fromArray(S, x, s + 2 * t + L)).intoArray(dst, d + t);
+            for (; ; t += L) {
+                int u = Math.min(t, n - L); // the last vector overlaps its neighbour when L does not divide n
+                even.selectFrom(FloatVector.fromArray(S, x, s + 2 * u), FloatVector.fromArray(S, x, s + 2 * u + L)).intoArray(dst, d + u);
+                if (u == n - L) return;
             }
         }
         for (; t < n; t++) dst[d + t] = x[s + 2 * t];
