@@ -71,7 +71,7 @@ public final class GemmChecks {
     static void gemmShapes() {
         SplittableRandom r = new SplittableRandom(1);
         int[][] shapes = {{1, 1, 1}, {1, 3, 17}, {3, 17, 1}, {17, 77, 3}, {77, 1, 1000}, {7, 33, 385}, {13, 100, 769},
-                {6, 32, 384}, {97, 65, 50}, {200, 515, 17}};
+                {6, 32, 384}, {97, 65, 50}, {200, 515, 17}, {401, 70, 600}};
         Activation[] acts = Activation.values();
         int idx = 0;
         for (int[] s : shapes) {
