@@ -346,7 +346,12 @@ public final class GemmChecks {
             Conv2d down = new Conv2d(weight(r, "d", DType.F32, 13, 19, 3, 3), null, 2, 1);
             DepthwiseConv2d dw = new DepthwiseConv2d(weight(r, "dw", DType.F32, 19, 1, 3, 3), null, 1, 1);
             Tensor xc = Tensor.of(random(r, 19 * 45 * 47), 1, 19, 45, 47);
-            float[][] one = new float[4][], two = new float[4][];
+            // few pixels: 16×16 is split into pixel tiles, 8×8 into row blocks (50 output rows) on 2 threads
+            Conv2d wide = new Conv2d(weight(r, "e", DType.F32, 50, 19, 3, 3), weight(r, "eb", DType.F32, 50), 1, 1);
+            Tensor x16 = Tensor.of(random(r, 19 * 16 * 16), 1, 19, 16, 16), x8 = Tensor.of(random(r, 19 * 8 * 8), 1, 19, 8, 8);
+            DepthwiseConv2d dw2 = new DepthwiseConv2d(weight(r, "dw2", DType.F32, 19, 1, 3, 3), null, 2, 1);
+            Tensor x64 = Tensor.of(random(r, 19 * 6 * 64), 1, 19, 6, 64);
+            float[][] one = new float[8][], two = new float[8][];
             for (int threads = 1; threads <= 2; threads++) {
                 Parallel.setThreads(threads);
                 float[][] out = threads == 1 ? one : two;
@@ -355,6 +360,10 @@ public final class GemmChecks {
                 out[1] = conv.forward(ws, xc, Activation.SILU, null).data().clone();
                 out[2] = down.forward(ws, xc).data().clone();
                 out[3] = dw.forward(ws, xc, null).data().clone();
+                out[4] = wide.forward(ws, x16).data().clone();
+                out[5] = wide.forward(ws, x8).data().clone();
+                out[6] = dw.forward(ws, x64, null).data().clone();
+                out[7] = dw2.forward(ws, x64, null).data().clone();
             }
             for (int i = 0; i < one.length; i++) {
                 if (!Arrays.equals(one[i], two[i])) throw new AssertionError("output " + i + " differs between 1 and 2 threads");
