@@ -3,7 +3,7 @@ package io.sdj.bench;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
-import io.sdj.models.unet.SyntheticWeights;
+import io.sdj.models.blocks.SyntheticWeights;
 import io.sdj.models.unet.UNet2DConditionModel;
 import io.sdj.models.unet.UNetConfig;
 import io.sdj.models.unet.UNetCost;

@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.blocks.ModelWeights;
 import io.sdj.ops.Activation;
 import io.sdj.ops.Attention;
 import io.sdj.ops.Linear;

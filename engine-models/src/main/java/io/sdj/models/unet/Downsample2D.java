@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.blocks.ModelWeights;
 import io.sdj.ops.Conv2d;
 
 /** diffusers {@code Downsample2D} with use_conv: a 3×3 convolution, stride 2, zero padding {@code downsample_padding}. */

@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.blocks.ResnetBlock2D;
 
 /**
  * diffusers {@code UNetMidBlock2DCrossAttn} (one layer): h = resnets.0(x); h = attentions.0(h, context); h = resnets.1(h).

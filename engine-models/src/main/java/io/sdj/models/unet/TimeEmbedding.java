@@ -4,6 +4,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
+import io.sdj.models.blocks.ModelWeights;
 import io.sdj.ops.Activation;
 import io.sdj.ops.Linear;
 import io.sdj.ops.TimestepEmbedding;

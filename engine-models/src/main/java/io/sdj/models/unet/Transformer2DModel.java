@@ -4,6 +4,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
+import io.sdj.models.blocks.ModelWeights;
 import io.sdj.ops.Elementwise;
 import io.sdj.ops.GroupNorm;
 import io.sdj.ops.Linear;

@@ -4,6 +4,7 @@ import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.blocks.ResnetBlock2D;
 import io.sdj.ops.Conv2d;
 
 /**
@@ -13,12 +14,12 @@ import io.sdj.ops.Conv2d;
  * (rounding up odd sizes: out = ⌊(H − 2) / 2⌋ + 1 on the padded H + 1).
  */
 final class DownEncoderBlock {
-    private final ResnetBlock[] resnets;
+    private final ResnetBlock2D[] resnets;
     private final Conv2d downsampleConv;
 
     DownEncoderBlock(WeightSource w, int in, int out, int layers, int groups, boolean downsample) {
-        resnets = new ResnetBlock[layers];
-        for (int i = 0; i < layers; i++) resnets[i] = new ResnetBlock(w.at("resnets." + i), i == 0 ? in : out, out, groups);
+        resnets = new ResnetBlock2D[layers];
+        for (int i = 0; i < layers; i++) resnets[i] = new ResnetBlock2D(w.at("resnets." + i), i == 0 ? in : out, out, 0, groups, VaeConfig.NORM_EPS, 1f);
         downsampleConv = downsample
                 ? new Conv2d(w.get("downsamplers.0.conv.weight").requireShape(out, out, 3, 3), w.get("downsamplers.0.conv.bias"), 2, 0)
                 : null;
@@ -26,7 +27,7 @@ final class DownEncoderBlock {
 
     long flops(int n, int h, int w) {
         long f = 0;
-        for (ResnetBlock r : resnets) f += r.flops(n, h, w);
+        for (ResnetBlock2D r : resnets) f += r.flops(n, h, w);
         if (downsampleConv != null) {
             long c = downsampleConv.outChannels();
             f += 2L * n * ((long) (h / 2) * (w / 2)) * 9 * c * c;
@@ -37,8 +38,8 @@ final class DownEncoderBlock {
     /** Does not release {@code x}. */
     Tensor forward(Workspace ws, Tensor x) {
         Tensor h = x;
-        for (ResnetBlock r : resnets) {
-            Tensor next = r.forward(ws, h);
+        for (ResnetBlock2D r : resnets) {
+            Tensor next = r.forward(ws, h, null);
             if (h != x) ws.release(h);
             h = next;
         }

@@ -8,6 +8,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
+import io.sdj.models.blocks.SyntheticWeights;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;

@@ -1,4 +1,4 @@
-package io.sdj.models.unet;
+package io.sdj.models.blocks;
 
 import io.sdj.core.DType;
 import io.sdj.core.Tensor;
@@ -47,7 +47,7 @@ public final class SyntheticWeights implements WeightSource {
     }
 
     /** The tensor {@code name} (relative to this view) with this shape, created on first request. */
-    WeightTensor create(String name, int... shape) {
+    public WeightTensor create(String name, int... shape) {
         String full = prefix + name;
         int[] known = store.shapes.putIfAbsent(full, shape.clone());
         if (known != null && !Arrays.equals(known, shape)) {
