@@ -13,10 +13,10 @@ import static io.sdj.ops.GemmKernel.S;
 /**
  * Depthwise 2-D convolution over NCHW (PyTorch {@code nn.Conv2d} with groups = channels): each channel convolved with
  * its own k×k filter (weight [C, 1, k, k]), zero padding, bias and residual fused.
- * <p>Memory-bound: one pass over the input and one over the output. The 3×3, padding 1 case (stride 1 or 2) reads
- * each channel plane in place, a vector of output pixels at a time, masking only the lanes past the plane's edges;
- * other kernels copy the plane into a zero-bordered buffer first. Work is split over planes, each computed the same
- * way on any thread.
+ * <p>Memory-bound: one pass over the input and one over the output. The 3×3, padding 1 case (stride 1, or 2 on an even
+ * width) reads each channel plane in place, a vector of output pixels at a time, the taps at the plane's edges made by
+ * shifting lanes; other kernels, and planes narrower than a vector, copy the plane into a zero-bordered buffer first.
+ * Work is split over planes, each computed the same way on any thread.
  */
 public final class DepthwiseConv2d {
     private final String name;
@@ -72,10 +72,10 @@ public final class DepthwiseConv2d {
             });
             return y;
         }
-        // Any other kernel, stride, padding or a plane narrower than a vector: each channel plane is copied once into a zero-bordered buffer split into
-        // `stride` column phases (phase q holds padded columns q, q+s, q+2s ...), so every tap is a plain unit-stride
-        // vector load with no edge cases: padded column s·ox + kx is phase kx % s, index ox + kx / s. Rows are long
-        // enough for the last partial vector.
+        // Any other kernel, stride, padding, or a plane narrower than a vector: each channel plane is copied once into
+        // a zero-bordered buffer split into `stride` column phases (phase q holds padded columns q, q+s, q+2s ...), so
+        // every tap is a plain unit-stride vector load with no edge cases: padded column s·ox + kx is phase kx % s,
+        // index ox + kx / s. Rows are long enough for the last partial vector.
         int s = stride;
         int ph = h + 2 * padding;
         int pp = PackedMatrix.ceilDiv(ow, L) * L + (k - 1) / s + 1;   // floats per phase row
