@@ -4,7 +4,6 @@ import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
-import io.sdj.models.blocks.ResnetBlock2D;
 import io.sdj.ops.Conv2d;
 
 /**
@@ -14,20 +13,18 @@ import io.sdj.ops.Conv2d;
  * (rounding up odd sizes: out = ⌊(H − 2) / 2⌋ + 1 on the padded H + 1).
  */
 final class DownEncoderBlock {
-    private final ResnetBlock2D[] resnets;
+    private final ResnetChain resnets;
     private final Conv2d downsampleConv;
 
     DownEncoderBlock(WeightSource w, int in, int out, int layers, int groups, boolean downsample) {
-        resnets = new ResnetBlock2D[layers];
-        for (int i = 0; i < layers; i++) resnets[i] = new ResnetBlock2D(w.at("resnets." + i), i == 0 ? in : out, out, 0, groups, VaeConfig.NORM_EPS, 1f);
+        resnets = new ResnetChain(w, in, out, layers, groups);
         downsampleConv = downsample
                 ? new Conv2d(w.get("downsamplers.0.conv.weight").requireShape(out, out, 3, 3), w.get("downsamplers.0.conv.bias"), 2, 0)
                 : null;
     }
 
     long flops(int n, int h, int w) {
-        long f = 0;
-        for (ResnetBlock2D r : resnets) f += r.flops(n, h, w);
+        long f = resnets.flops(n, h, w);
         if (downsampleConv != null) {
             long c = downsampleConv.outChannels();
             f += 2L * n * ((long) (h / 2) * (w / 2)) * 9 * c * c;
@@ -37,12 +34,7 @@ final class DownEncoderBlock {
 
     /** Does not release {@code x}. */
     Tensor forward(Workspace ws, Tensor x) {
-        Tensor h = x;
-        for (ResnetBlock2D r : resnets) {
-            Tensor next = r.forward(ws, h, null);
-            if (h != x) ws.release(h);
-            h = next;
-        }
+        Tensor h = resnets.forward(ws, x);
         if (downsampleConv == null) return h;
         Tensor padded = padBottomRight(ws, h);
         if (h != x) ws.release(h);

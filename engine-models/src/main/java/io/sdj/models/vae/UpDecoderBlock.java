@@ -3,7 +3,6 @@ package io.sdj.models.vae;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
-import io.sdj.models.blocks.ResnetBlock2D;
 import io.sdj.ops.Conv2d;
 import io.sdj.ops.Elementwise;
 
@@ -12,20 +11,18 @@ import io.sdj.ops.Elementwise;
  * nearest 2× upsampling followed by a 3×3 convolution ({@code upsamplers.0.conv}).
  */
 final class UpDecoderBlock {
-    private final ResnetBlock2D[] resnets;
+    private final ResnetChain resnets;
     private final Conv2d upsampleConv;
 
     UpDecoderBlock(WeightSource w, int in, int out, int layers, int groups, boolean upsample) {
-        resnets = new ResnetBlock2D[layers];
-        for (int i = 0; i < layers; i++) resnets[i] = new ResnetBlock2D(w.at("resnets." + i), i == 0 ? in : out, out, 0, groups, VaeConfig.NORM_EPS, 1f);
+        resnets = new ResnetChain(w, in, out, layers, groups);
         upsampleConv = upsample
                 ? new Conv2d(w.get("upsamplers.0.conv.weight").requireShape(out, out, 3, 3), w.get("upsamplers.0.conv.bias"), 1, 1)
                 : null;
     }
 
     long flops(int n, int h, int w) {
-        long f = 0;
-        for (ResnetBlock2D r : resnets) f += r.flops(n, h, w);
+        long f = resnets.flops(n, h, w);
         if (upsampleConv != null) {
             long c = upsampleConv.outChannels();
             f += 2L * n * (4L * h * w) * 9 * c * c;
@@ -35,12 +32,7 @@ final class UpDecoderBlock {
 
     /** Does not release {@code x}. */
     Tensor forward(Workspace ws, Tensor x) {
-        Tensor h = x;
-        for (ResnetBlock2D r : resnets) {
-            Tensor next = r.forward(ws, h, null);
-            if (h != x) ws.release(h);
-            h = next;
-        }
+        Tensor h = resnets.forward(ws, x);
         if (upsampleConv == null) return h;
         Tensor up = Elementwise.upsampleNearest(ws, h, 2 * h.dim(2), 2 * h.dim(3));
         if (h != x) ws.release(h);
