@@ -98,12 +98,6 @@ final class ConvPatches implements Gemm.TileSource {
         }
     }
 
-    /** Lane indices 0, 2, 4 … into two concatenated vectors. */
-    private static final float[] EVEN = new float[L];
-    static {
-        for (int j = 0; j < L; j++) EVEN[j] = 2 * j;
-    }
-
     /**
      * dst[d + t] = x[s + 2t] for t < n (a stride-2 run): two loads split into their even lanes per vector (the odd
      * lane past the run is read but not used), one by one when the run is shorter than a vector or its loads would
@@ -112,7 +106,7 @@ final class ConvPatches implements Gemm.TileSource {
     private static void copyEven(float[] x, int s, float[] dst, int d, int n) {
         int t = 0;
         if (n >= L && s + 2 * n <= x.length) {
-            FloatVector even = FloatVector.fromArray(S, EVEN, 0);
+            FloatVector even = FloatVector.fromArray(S, GemmKernel.EVEN_LANES, 0);
             for (; ; t += L) {
                 int u = Math.min(t, n - L); // the last vector overlaps its neighbour when L does not divide n
                 even.selectFrom(FloatVector.fromArray(S, x, s + 2 * u), FloatVector.fromArray(S, x, s + 2 * u + L)).intoArray(dst, d + u);

@@ -189,15 +189,6 @@ public final class DepthwiseConv2d {
         }
     }
 
-    /** Lane indices 0, 2, 4 … and 1, 3, 5 … into two concatenated vectors: the even and odd columns of 2·L. */
-    private static final float[] EVEN = new float[L], ODD = new float[L];
-    static {
-        for (int j = 0; j < L; j++) {
-            EVEN[j] = 2 * j;
-            ODD[j] = 2 * j + 1;
-        }
-    }
-
     /**
      * 3×3, padding 1, stride 2 over one plane of even width (ow = wd/2 ≥ L), straight from the input: output vector
      * [ox, ox+L) reads input columns 2·ox−1 … 2·ox+2L−1. The two loads from column 2·ox split into even columns (tap
@@ -210,7 +201,7 @@ public final class DepthwiseConv2d {
         FloatVector w3 = FloatVector.broadcast(S, w[wb + 3]), w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
         FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]), w8 = FloatVector.broadcast(S, w[wb + 8]);
         FloatVector bv = FloatVector.broadcast(S, b);
-        FloatVector even = FloatVector.fromArray(S, EVEN, 0), odd = FloatVector.fromArray(S, ODD, 0);
+        FloatVector even = FloatVector.fromArray(S, GemmKernel.EVEN_LANES, 0), odd = FloatVector.fromArray(S, GemmKernel.ODD_LANES, 0);
         int last = ow - L;
         for (int oy = 0; oy < oh; oy++) {
             int r1 = xo + 2 * oy * wd, yr = yo + oy * ow;

@@ -35,6 +35,17 @@ final class GemmKernel {
     static final int MR = 6;
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * L;
+    /**
+     * Lane indices 0, 2, 4 … and 1, 3, 5 … into two concatenated vectors, for {@code selectFrom}: the even and the odd
+     * elements of 2·L consecutive floats (stride-2 convolutions).
+     */
+    static final float[] EVEN_LANES = new float[L], ODD_LANES = new float[L];
+    static {
+        for (int j = 0; j < L; j++) {
+            EVEN_LANES[j] = 2 * j;
+            ODD_LANES[j] = 2 * j + 1;
+        }
+    }
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
