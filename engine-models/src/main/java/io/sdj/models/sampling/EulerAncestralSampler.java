@@ -53,11 +53,7 @@ public final class EulerAncestralSampler implements Sampler {
         float sigmaUp = StepMath.sqrt(to2 * (from2 - to2) / from2);
         float sigmaDown = StepMath.sqrt(to2 - sigmaUp * sigmaUp);
         float dt = sigmaDown - sigma;
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            float derivative = (x[i] - x0[i]) / sigma;
-            out[i] = x[i] + derivative * dt;
-        }
+        float[] out = SigmaSchedule.eulerStep(x, x0, sigma, dt, n);
         float[] z = StepMath.drawNoise(NAME, noise, sample.shape());
         for (int i = 0; i < n; i++) out[i] = out[i] + z[i] * sigmaUp;
         stepIndex++;

@@ -45,11 +45,7 @@ public final class EulerSampler implements Sampler {
         float[] mo = modelOutput.data(), x = sample.data();
         float[] x0 = SigmaSchedule.predictX0(config.predictionType(), mo, x, sigma, sigmaHat, n);
         float dt = sigmas.sigmas()[stepIndex + 1] - sigmaHat;
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            float derivative = (x[i] - x0[i]) / sigmaHat;
-            out[i] = x[i] + derivative * dt;
-        }
+        float[] out = SigmaSchedule.eulerStep(x, x0, sigmaHat, dt, n);
         stepIndex++;
         return new StepResult(StepMath.like(sample, out), StepMath.like(sample, x0));
     }

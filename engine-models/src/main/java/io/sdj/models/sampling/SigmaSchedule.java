@@ -59,4 +59,14 @@ record SigmaSchedule(float[] timesteps, float[] sigmas, float initNoiseSigma) {
         }
         return x0;
     }
+
+    /** One Euler step of the probability-flow ODE: x + (x − x0)/σ · dt, in that order of operations. */
+    static float[] eulerStep(float[] x, float[] x0, float sigma, float dt, int n) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            float derivative = (x[i] - x0[i]) / sigma;
+            out[i] = x[i] + derivative * dt;
+        }
+        return out;
+    }
 }
