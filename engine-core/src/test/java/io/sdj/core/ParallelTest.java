@@ -33,6 +33,56 @@ class ParallelTest {
     }
 
     @Test
+    void aFailureOnTheCallersChunkStillWaitsForTheOthers() {
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(2);
+            AtomicIntegerArray hits = new AtomicIntegerArray(100);
+            assertThatThrownBy(() -> Parallel.forEach(100, i -> {
+                if (i == 3) throw new IllegalStateException("boom at 3");
+                if (i >= 50) {
+                    try { Thread.sleep(1); } catch (InterruptedException e) { throw new RuntimeException(e); }
+                }
+                hits.incrementAndGet(i);
+            })).hasMessageContaining("boom at 3");
+            for (int i = 50; i < 100; i++) assertThat(hits.get(i)).as("i=%d finished before forEach returned", i).isEqualTo(1);
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
+    void nestedAndConcurrentCallsRunEveryIndexOnce() throws Exception {
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(2);
+            AtomicIntegerArray hits = new AtomicIntegerArray(40 * 30);
+            Parallel.forEach(40, i -> Parallel.forEach(30, j -> hits.incrementAndGet(i * 30 + j)));
+            for (int i = 0; i < 40 * 30; i++) assertThat(hits.get(i)).as("nested %d", i).isEqualTo(1);
+
+            AtomicIntegerArray a = new AtomicIntegerArray(5000), b = new AtomicIntegerArray(5000);
+            Thread other = new Thread(() -> {
+                for (int r = 0; r < 200; r++) {
+                    int rr = r;
+                    Parallel.forEach(25, i -> b.incrementAndGet(rr * 25 + i));
+                }
+            });
+            other.start();
+            for (int r = 0; r < 200; r++) {
+                int rr = r;
+                Parallel.forEach(25, i -> a.incrementAndGet(rr * 25 + i));
+            }
+            other.join();
+            for (int i = 0; i < 5000; i++) {
+                assertThat(a.get(i)).as("caller 1, %d", i).isEqualTo(1);
+                assertThat(b.get(i)).as("caller 2, %d", i).isEqualTo(1);
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
     void refusesZeroThreads() {
         assertThatThrownBy(() -> Parallel.setThreads(0)).hasMessageContaining("≥ 1");
     }
