@@ -19,6 +19,8 @@ import static io.sdj.ops.GemmKernel.S;
 final class ConvPatches implements Gemm.TileSource {
     private final float[] x;
     private final int xOff, h, w, k, stride, pad, ow;
+    /** Ints per run in the run table: panel offset, input row and column of tap (0, 0), length, then lo and hi per kx. */
+    private final int runInts;
 
     ConvPatches(float[] x, int xOff, int h, int w, int k, int stride, int pad, int ow) {
         this.x = x;
@@ -29,57 +31,87 @@ final class ConvPatches implements Gemm.TileSource {
         this.stride = stride;
         this.pad = pad;
         this.ow = ow;
+        this.runInts = 4 + 2 * k;
     }
 
     @Override
     public void pack(int k0, int kc, int j0, int nc, float[] dst) {
-        int kk2 = k * k, end = j0 + nc, panelFloats = kc * NR;
-        boolean direct = k == 1 && stride == 1 && pad == 0; // B is the image itself: rows are channels
+        int panelFloats = kc * NR;
+        // The tile's pixels cut into runs that stay on one output row and inside one panel, and for each run and
+        // kernel column the lanes [lo, hi) that fall inside the image (the rest is padding): worked out once per tile,
+        // so the loop over B's rows below does no division and no edge arithmetic.
+        int[] runs = runTable(nc);
+        int nRuns = 0;
+        for (int q = j0, oy = j0 / ow, ox0 = q - oy * ow, lane = 0, p = 0; q < j0 + nc; nRuns++) {
+            int len = Math.min(Math.min(j0 + nc - q, ow - ox0), NR - lane);
+            int at = nRuns * runInts;
+            runs[at] = p * panelFloats + lane;
+            runs[at + 1] = oy * stride - pad;     // input row of ky = 0
+            runs[at + 2] = ox0 * stride - pad;    // input column of kx = 0 for the run's first pixel
+            runs[at + 3] = len;
+            for (int kx = 0; kx < k; kx++) {
+                int ix0 = ox0 * stride - pad + kx;
+                int lo = ix0 >= 0 ? 0 : Math.min(len, (-ix0 + stride - 1) / stride);
+                int hi = ix0 + (len - 1) * stride < w ? len : Math.max(lo, Math.min(len, Math.floorDiv(w - 1 - ix0, stride) + 1));
+                runs[at + 4 + 2 * kx] = lo;
+                runs[at + 5 + 2 * kx] = hi;
+            }
+            q += len;
+            ox0 += len;
+            if (ox0 == ow) {
+                ox0 = 0;
+                oy++;
+            }
+            lane += len;
+            if (lane == NR) {
+                lane = 0;
+                p++;
+            }
+        }
+        int tailLanes = nc % NR, lastPanel = (nc / NR) * panelFloats;
+        int kk2 = k * k, c = k0 / kk2, ky = (k0 - c * kk2) / k, kx = k0 - c * kk2 - ky * k;
         for (int r = 0; r < kc; r++) {
-            int kk = k0 + r;
-            int c = kk / kk2, rem = kk - c * kk2, ky = rem / k, kx = rem - ky * k;
-            int plane = xOff + c * h * w;
-            // walk the tile's pixels in runs that stay on one output row and inside one panel
-            int oy = j0 / ow, ox0 = j0 - oy * ow, p = 0, lane = 0;
-            for (int q = j0; q < end; ) {
-                int run = Math.min(Math.min(end - q, ow - ox0), NR - lane);
-                int dd = p * panelFloats + r * NR + lane;
-                if (direct) {
-                    copy(x, plane + q, dst, dd, run);
+            int plane = xOff + c * h * w, row = r * NR;
+            for (int at = 0; at < nRuns * runInts; at += runInts) {
+                int dd = runs[at] + row, iy = runs[at + 1] + ky, len = runs[at + 3];
+                if (iy < 0 || iy >= h) {
+                    Arrays.fill(dst, dd, dd + len, 0f);
+                    continue;
+                }
+                int lo = runs[at + 4 + 2 * kx], hi = runs[at + 5 + 2 * kx];
+                int src = plane + iy * w + runs[at + 2] + kx;
+                for (int t = 0; t < lo; t++) dst[dd + t] = 0f;
+                if (stride == 1) {
+                    copy(x, src + lo, dst, dd + lo, hi - lo);
+                } else if (stride == 2) {
+                    copyEven(x, src + 2 * lo, dst, dd + lo, hi - lo);
                 } else {
-                    int iy = oy * stride - pad + ky;
-                    if (iy < 0 || iy >= h) {
-                        Arrays.fill(dst, dd, dd + run, 0f);
-                    } else {
-                        int ix0 = ox0 * stride - pad + kx;        // input column of the run's first pixel
-                        int lo = ix0 >= 0 ? 0 : Math.min(run, (-ix0 + stride - 1) / stride);
-                        int hi = ix0 + (run - 1) * stride < w ? run : Math.max(lo, Math.min(run, Math.floorDiv(w - 1 - ix0, stride) + 1));
-                        for (int t = 0; t < lo; t++) dst[dd + t] = 0f;
-                        int src = plane + iy * w + ix0;
-                        if (stride == 1) {
-                            copy(x, src + lo, dst, dd + lo, hi - lo);
-                        } else if (stride == 2) {
-                            copyEven(x, src + 2 * lo, dst, dd + lo, hi - lo);
-                        } else {
-                            for (int t = lo; t < hi; t++) dst[dd + t] = x[src + t * stride];
-                        }
-                        for (int t = hi; t < run; t++) dst[dd + t] = 0f;
-                    }
+                    for (int t = lo; t < hi; t++) dst[dd + t] = x[src + t * stride];
                 }
-                q += run;
-                ox0 += run;
-                if (ox0 == ow) {
-                    ox0 = 0;
-                    oy++;
-                }
-                lane += run;
-                if (lane == NR) {
-                    lane = 0;
-                    p++;
+                for (int t = hi; t < len; t++) dst[dd + t] = 0f;
+            }
+            if (tailLanes > 0) Arrays.fill(dst, lastPanel + row + tailLanes, lastPanel + row + NR, 0f);
+            if (++kx == k) {
+                kx = 0;
+                if (++ky == k) {
+                    ky = 0;
+                    c++;
                 }
             }
-            if (lane > 0) Arrays.fill(dst, p * panelFloats + r * NR + lane, p * panelFloats + (r + 1) * NR, 0f);
         }
+    }
+
+    private static final ThreadLocal<int[]> RUNS = new ThreadLocal<>();
+
+    /** This thread's run table, room for every run of an nc-pixel tile (kept for reuse). */
+    private int[] runTable(int nc) {
+        int need = (nc / NR + nc / ow + 2) * runInts;
+        int[] t = RUNS.get();
+        if (t == null || t.length < need) {
+            t = new int[need];
+            RUNS.set(t);
+        }
+        return t;
     }
 
     /**
