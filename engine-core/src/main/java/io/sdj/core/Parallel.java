@@ -103,7 +103,9 @@ public final class Parallel {
         workers = grown;
     }
 
-    private static boolean spinning() { return threads <= Runtime.getRuntime().availableProcessors(); }
+    private static final int PROCESSORS = Runtime.getRuntime().availableProcessors();
+
+    private static boolean spinning() { return threads <= PROCESSORS; }
 
     /** One forRange call: chunk k of t is [from(k), from(k + 1)), chunk 0 on the caller. */
     private static final class Job {
