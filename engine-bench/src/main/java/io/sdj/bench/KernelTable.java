@@ -24,6 +24,11 @@ public final class KernelTable {
         int saved = Parallel.threads();
         Parallel.setThreads(threads);
         try {
+            // One untimed run of every case first. Without it the first row measured 25–50% below JMH, whichever case
+            // came first, even after 3 s of warm-up, while a second instance of the same case in the same JVM ran at
+            // JMH's rate (2026-11-23); PrintCompilation showed the GEMM kernel being deoptimised and recompiled
+            // around the end of the first case.
+            for (KernelCase c : cases) c.factory().get().run();
             out.printf(Locale.ROOT, "%-10s %-22s %7s %10s %10s%n", "op", "shape", "threads", "median ms", "rate");
             for (KernelCase c : cases) {
                 Runnable op = c.factory().get();
