@@ -129,8 +129,8 @@ public final class DepthwiseConv2d {
 
     /**
      * Largest plane (h·wd floats, 32 KB) that {@link #plane3x3Columns} walks column by column; larger planes go row by
-     * row ({@link #plane3x3Rows}). Measured on Zen 4: at 64×64 the columns run 1.6–1.8× faster than the rows, from
-     * 112×112 up they run slower (the rows stream through memory in order; columns do not).
+     * row ({@link #plane3x3Rows}). Measured on the build machine: at 64×64 the columns run 1.6–1.8× faster than the
+     * rows, from 112×112 up they run slower (the rows stream through memory in order; columns do not).
      */
     static final int COLUMN_PLANE_MAX = 8192;
 

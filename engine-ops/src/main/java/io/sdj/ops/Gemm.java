@@ -43,7 +43,7 @@ public final class Gemm {
     static final int NC = Integer.getInteger("sdj.gemm.ncPanels", 16) * NR;
     /**
      * Columns (pixels) per output tile in {@link #multiplyPacked} (a multiple of NR). 16 panels (512 pixels) against 8:
-     * 3–8% faster on one thread at all four UNet 3×3 conv shapes (JMH, two back-to-back rounds, 2026-11-23); on two
+     * 3–9% faster on one thread at all four UNet 3×3 conv shapes (JMH, two back-to-back rounds, 2026-11-23); on two
      * threads the split below narrows the tiles anyway except at 64×64, where it measured the same.
      */
     static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 16) * NR;
