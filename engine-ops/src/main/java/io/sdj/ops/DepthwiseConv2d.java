@@ -70,6 +70,7 @@ public final class DepthwiseConv2d {
                     float b = bias == null ? 0f : bias[c];
                     if (stride == 1 && h * wd <= COLUMN_PLANE_MAX) plane3x3Columns(xd, plane * h * wd, h, wd, c * 9, b, yd, rd, plane * oh * ow, zero);
                     else if (stride == 1) plane3x3Rows(xd, plane * h * wd, h, wd, c * 9, b, yd, rd, plane * oh * ow, zero);
+                    else if (h * wd <= COLUMN_PLANE_MAX) plane3x3Stride2Columns(xd, plane * h * wd, h, wd, c * 9, b, yd, rd, plane * oh * ow, oh, ow, zero);
                     else plane3x3Stride2(xd, plane * h * wd, h, wd, c * 9, b, yd, rd, plane * oh * ow, oh, ow, zero);
                 }
             });
@@ -251,7 +252,57 @@ public final class DepthwiseConv2d {
     }
 
     /**
-     * 3×3, padding 1, stride 2 over one plane of even width (ow = wd/2 ≥ L), straight from the input: output vector
+     * 3×3, padding 1, stride 2 over one plane of even width (ow = wd/2 ≥ L) up to {@link #COLUMN_PLANE_MAX}, one column
+     * of output vectors at a time, top to bottom. Input row 2m feeds only output row m (ky = 1); input row 2m+1 feeds
+     * output row m (ky = 2, which finishes it) and output row m+1 (ky = 0, which starts it), so each input row is
+     * loaded and split into even and odd columns once instead of once per output row it feeds. Taps, edges and sum
+     * order as {@link #plane3x3Stride2}, so both give the same bits.
+     */
+    private void plane3x3Stride2Columns(float[] x, int xo, int h, int wd, int wb, float b, float[] y, float[] r, int yo, int oh, int ow, float[] zero) {
+        FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]), w2 = FloatVector.broadcast(S, w[wb + 2]);
+        FloatVector w3 = FloatVector.broadcast(S, w[wb + 3]), w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]), w8 = FloatVector.broadcast(S, w[wb + 8]);
+        FloatVector bv = FloatVector.broadcast(S, b);
+        FloatVector even = FloatVector.fromArray(S, GemmKernel.EVEN_LANES, 0), odd = FloatVector.fromArray(S, GemmKernel.ODD_LANES, 0);
+        int last = ow - L;
+        for (int ox = 0; ; ox = Math.min(ox + L, last)) {
+            boolean left = ox == 0;
+            int c = 2 * ox; // input column of tap kx = 1 in lane 0
+            // the zero row above: ky = 0 of output row 0
+            FloatVector lo = FloatVector.fromArray(S, zero, 2 + c), hi = FloatVector.fromArray(S, zero, 2 + c + L);
+            FloatVector o = odd.selectFrom(lo, hi), e = even.selectFrom(lo, hi);
+            FloatVector ol = left ? o.unslice(1) : odd.selectFrom(FloatVector.fromArray(S, zero, c), FloatVector.fromArray(S, zero, c + L));
+            FloatVector acc = o.fma(w2, e.fma(w1, ol.fma(w0, bv)));
+            int yq = yo + ox;
+            for (int m = 0; m < oh; m++, yq += ow) {
+                // input row 2m: ky = 1 of output row m
+                int q = xo + 2 * m * wd + c;
+                lo = FloatVector.fromArray(S, x, q);
+                hi = FloatVector.fromArray(S, x, q + L);
+                o = odd.selectFrom(lo, hi);
+                e = even.selectFrom(lo, hi);
+                ol = left ? o.unslice(1) : odd.selectFrom(FloatVector.fromArray(S, x, q - 2), FloatVector.fromArray(S, x, q - 2 + L));
+                acc = o.fma(w5, e.fma(w4, ol.fma(w3, acc)));
+                // input row 2m+1 (the zero row below an odd-height plane): ky = 2 of row m, ky = 0 of row m+1
+                float[] xs = 2 * m + 1 < h ? x : zero;
+                int q1 = 2 * m + 1 < h ? q + wd : 2 + c;
+                lo = FloatVector.fromArray(S, xs, q1);
+                hi = FloatVector.fromArray(S, xs, q1 + L);
+                o = odd.selectFrom(lo, hi);
+                e = even.selectFrom(lo, hi);
+                ol = left ? o.unslice(1) : odd.selectFrom(FloatVector.fromArray(S, xs, q1 - 2), FloatVector.fromArray(S, xs, q1 - 2 + L));
+                FloatVector done = o.fma(w8, e.fma(w7, ol.fma(w6, acc)));
+                if (r != null) done = done.add(FloatVector.fromArray(S, r, yq));
+                done.intoArray(y, yq);
+                acc = o.fma(w2, e.fma(w1, ol.fma(w0, bv)));
+            }
+            if (ox == last) break;
+        }
+    }
+
+    /**
+     * 3×3, padding 1, stride 2 over one plane of even width (ow = wd/2 ≥ L) larger than {@link #COLUMN_PLANE_MAX},
+     * row by row, straight from the input: output vector
      * [ox, ox+L) reads input columns 2·ox−1 … 2·ox+2L−1. The two loads from column 2·ox split into even columns (tap
      * kx = 1) and odd columns (kx = 2); the two loads from column 2·ox−2 give the odd columns one to the left (kx = 0),
      * which at the left edge are the odd columns shifted by one lane with a zero coming in. Vector placement and sum

@@ -285,7 +285,9 @@ public final class GemmChecks {
                 {1, 3, 6, 64, 1}, {1, 2, 5, 32, 1}, {2, 3, 7, 16, 1}, {1, 2, 6, 64, 2}, {1, 2, 7, 32, 2}, {1, 3, 5, 33, 2}, {1, 2, 4, 96, 2}, {1, 1, 3, 1, 2},
                 {1, 2, 2, 3, 2}, {1, 3, 64, 65, 2},
                 // stride 1 either side of DepthwiseConv2d.COLUMN_PLANE_MAX: walked by columns, then by rows
-                {1, 2, 64, 128, 1}, {1, 3, 91, 91, 1}, {1, 2, 129, 70, 1}};
+                {1, 2, 64, 128, 1}, {1, 3, 91, 91, 1}, {1, 2, 129, 70, 1},
+                // stride 2, even width: walked by columns up to the bound, by rows past it (odd height: a zero row below)
+                {1, 2, 9, 40, 2}, {1, 2, 65, 130, 2}, {2, 3, 64, 128, 2}};
         int idx = 0;
         for (int[] cs : cases) {
             int n = cs[0], c = cs[1], h = cs[2], w = cs[3], stride = cs[4];
