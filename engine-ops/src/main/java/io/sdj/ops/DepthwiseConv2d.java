@@ -302,11 +302,11 @@ public final class DepthwiseConv2d {
 
     /**
      * 3×3, padding 1, stride 2 over one plane of even width (ow = wd/2 ≥ L) larger than {@link #COLUMN_PLANE_MAX},
-     * row by row, straight from the input: output vector
-     * [ox, ox+L) reads input columns 2·ox−1 … 2·ox+2L−1. The two loads from column 2·ox split into even columns (tap
-     * kx = 1) and odd columns (kx = 2); the two loads from column 2·ox−2 give the odd columns one to the left (kx = 0),
-     * which at the left edge are the odd columns shifted by one lane with a zero coming in. Vector placement and sum
-     * order as {@link #plane3x3}; the row below the last (odd h) reads {@code zero}.
+     * row by row, straight from the input: output vector [ox, ox+L) reads input columns 2·ox−1 … 2·ox+2L−1. The two
+     * loads from column 2·ox split into even columns (tap kx = 1) and odd columns (kx = 2); the two loads from column
+     * 2·ox−2 give the odd columns one to the left (kx = 0), which at the left edge are the odd columns shifted by one
+     * lane with a zero coming in. Vector placement and sum order as {@link #plane3x3Rows}; the row below the last
+     * (odd h) reads {@code zero}.
      */
     private void plane3x3Stride2(float[] x, int xo, int h, int wd, int wb, float b, float[] y, float[] r, int yo, int oh, int ow, float[] zero) {
         FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]), w2 = FloatVector.broadcast(S, w[wb + 2]);
