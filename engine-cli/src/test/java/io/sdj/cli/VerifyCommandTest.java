@@ -41,25 +41,72 @@ class VerifyCommandTest {
         return p;
     }
 
+    /**
+     * Case kinds of the fixtures whose feature has not landed yet, each with the issue that adds it. A case of such a
+     * kind may fail or be unsupported; every other case must pass. Remove a kind here when its feature lands.
+     */
+    static final Map<String, String> PENDING_KINDS = Map.ofEntries(
+            Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"),
+            Map.entry("pipeline_img2img", "issue 14: img2img"),
+            Map.entry("pipeline_inpaint", "issue 14: inpainting"),
+            Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
+            Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
+            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"),
+            Map.entry("lora", "issue 15: LoRA"),
+            Map.entry("checkpoint", "issue 15: pickled checkpoints"),
+            Map.entry("checkpoint_hostile", "issue 15: pickled checkpoints"),
+            Map.entry("taesd_decoder+pool", "issue 15: the TAESD pool branch"),
+            Map.entry("taesd_encoder+pool", "issue 15: the TAESD pool branch"));
+
+    /**
+     * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient
+     * block keys and {@code +pool} for a TAESD case with the pool branch ({@code use_midblock_gn}).
+     */
+    static String caseKind(Path caseDir) throws IOException {
+        var json = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+                .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+        var c = json.readTree(caseDir.resolve("case.json").toFile());
+        String kind = c.path("component").asText();
+        if (c.has("efficient_blocks")) kind += "+efficient_blocks";
+        Path config = caseDir.resolve("config.json");
+        if (Files.isRegularFile(config) && json.readTree(config.toFile()).path("use_midblock_gn").asBoolean(false)) kind += "+pool";
+        return kind;
+    }
+
     @Test
-    void everyPublicCasePasses() {
+    void everyPublicCasePasses() throws IOException {
         Run r = sdj("verify", golden().toString());
         System.out.println(r.out());
         List<String> lines = r.out().lines().toList();
         assertThat(r.err()).isEmpty();
-        assertThat(lines).noneMatch(l -> l.contains(" FAIL"));
-        assertThat(lines).filteredOn(l -> l.endsWith(" PASS")).hasSizeGreaterThan(1000);
-        // every component is implemented; only the tokenizer's ftfy/openai reference variants are not reproduced
-        assertThat(lines).filteredOn(l -> l.contains(" not supported yet (")).allMatch(l -> l.startsWith("tokenizer-clip tokenizer input_ids_"));
-        // every case directory was visited
+        Map<String, String> pendingCases = new LinkedHashMap<>();
         try (var s = Files.list(golden())) {
-            for (Path d : s.filter(d -> Files.isRegularFile(d.resolve("case.json"))).toList()) {
-                assertThat(lines).as(d.getFileName().toString()).anyMatch(l -> l.startsWith(d.getFileName() + " "));
+            for (Path d : s.filter(d -> Files.isRegularFile(d.resolve("case.json"))).sorted().toList()) {
+                String name = d.getFileName().toString(), kind = caseKind(d);
+                // every case directory was visited
+                assertThat(lines).as(name).anyMatch(l -> l.startsWith(name + " "));
+                if (PENDING_KINDS.containsKey(kind)) pendingCases.put(name, kind + " (" + PENDING_KINDS.get(kind) + ")");
             }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
-        assertThat(r.exit()).as(r.out()).isZero();
+        System.out.println("pending case kinds (may fail until their issue lands): " + pendingCases);
+        List<String> settled = lines.stream()
+                .filter(l -> pendingCases.keySet().stream().noneMatch(c -> l.startsWith(c + " ") || l.startsWith("intermediate " + c + " ")))
+                .toList();
+        assertThat(settled).noneMatch(l -> l.contains(" FAIL"));
+        assertThat(settled).filteredOn(l -> l.endsWith(" PASS")).hasSizeGreaterThan(1000);
+        // apart from pending kinds, only the tokenizer's ftfy/openai reference variants are not reproduced
+        assertThat(settled).filteredOn(l -> l.contains(" not supported yet (")).allMatch(l -> l.startsWith("tokenizer-clip tokenizer input_ids_"));
+        if (pendingCases.isEmpty()) assertThat(r.exit()).as(r.out()).isZero();
+    }
+
+    /** A kind that is listed as pending but has no case in the fixtures is a stale entry. */
+    @Test
+    void everyPendingKindHasACase() throws IOException {
+        java.util.Set<String> kinds = new java.util.HashSet<>();
+        try (var s = Files.list(golden())) {
+            for (Path d : s.filter(d -> Files.isRegularFile(d.resolve("case.json"))).toList()) kinds.add(caseKind(d));
+        }
+        assertThat(kinds).containsAll(PENDING_KINDS.keySet());
     }
 
     @Test
