@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import io.sdj.core.DType;
+import io.sdj.core.Quote;
 import io.sdj.core.WeightTensor;
 
 import java.io.IOException;
@@ -39,6 +41,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -53,7 +56,13 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
 
         public int[] intShape() {
             int[] s = new int[shape.length];
-            for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(shape[i]);
+            for (int i = 0; i < s.length; i++) {
+                if (shape[i] > Integer.MAX_VALUE) {
+                    throw new WeightsFormatException("tensor " + Quote.of(name) + ": dimension " + i + " is " + shape[i]
+                            + ", above the largest supported (" + Integer.MAX_VALUE + ")");
+                }
+                s[i] = (int) shape[i];
+            }
             return s;
         }
     }
@@ -101,15 +110,11 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
             if (8 + n > size) {
                 throw new WeightsFormatException(path + ": truncated: header claims " + n + " bytes but the file has " + (size - 8) + " after the length");
             }
+            if (n == 0) throw new WeightsFormatException(path + ": empty header (length 0); a safetensors header is a JSON object");
             byte[] hb = all.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-            String headerText = new String(hb, StandardCharsets.UTF_8);
+            String headerText = HeaderText.decodeUtf8(path, hb);
             if (!headerText.startsWith("{")) throw new WeightsFormatException(path + ": header does not start with '{'");
-            JsonNode header;
-            try {
-                header = JSON.readTree(headerText);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new WeightsFormatException(path + ": header JSON is malformed: " + e.getOriginalMessage(), e);
-            }
+            JsonNode header = HeaderText.parseObject(path, JSON, headerText);
             if (header == null || !header.isObject()) throw new WeightsFormatException(path + ": header is not a JSON object");
             MemorySegment body = all.asSlice(8 + n);
             Map<String, String> meta = new LinkedHashMap<>();
@@ -119,7 +124,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
                 if (f.getKey().equals("__metadata__")) {
                     if (!f.getValue().isObject()) throw new WeightsFormatException(path + ": __metadata__ is not an object");
                     f.getValue().fields().forEachRemaining(m -> {
-                        if (!m.getValue().isTextual()) throw new WeightsFormatException(path + ": __metadata__ value '" + m.getKey() + "' is not a string");
+                        if (!m.getValue().isTextual()) throw new WeightsFormatException(path + ": __metadata__ value " + Quote.of(m.getKey()) + " is not a string");
                         meta.put(m.getKey(), m.getValue().asText());
                     });
                     continue;
@@ -131,7 +136,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
             long expect = 0;
             for (Entry e : sorted) {
                 if (e.begin() != expect) {
-                    throw new WeightsFormatException(path + ": tensor '" + e.name() + "' starts at " + e.begin() + " but the previous data ends at " + expect
+                    throw new WeightsFormatException(path + ": tensor " + Quote.of(e.name()) + " starts at " + e.begin() + " but the previous data ends at " + expect
                             + (e.begin() < expect ? " (overlap)" : " (gap)"));
                 }
                 expect = e.end();
@@ -153,7 +158,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
     }
 
     private static Entry parseEntry(Path path, String name, JsonNode v) {
-        String where = path + ": tensor '" + name + "'";
+        String where = path + ": tensor " + Quote.of(name);
         if (!v.isObject()) throw new WeightsFormatException(where + ": entry is not an object");
         JsonNode dt = v.get("dtype"), sh = v.get("shape"), off = v.get("data_offsets");
         if (dt == null || !dt.isTextual()) throw new WeightsFormatException(where + ": missing dtype");
@@ -161,22 +166,28 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
         if (off == null || !off.isArray() || off.size() != 2) throw new WeightsFormatException(where + ": data_offsets must be [begin, end]");
         String dtype = dt.asText();
         int es = dtypeSize(dtype);
-        if (es < 0) throw new WeightsFormatException(where + ": unknown dtype '" + dtype + "'");
+        if (es < 0) throw new WeightsFormatException(where + ": unknown dtype " + Quote.of(dtype));
         long[] shape = new long[sh.size()];
         long count = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = sh.get(i);
-            if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0) throw new WeightsFormatException(where + ": bad shape " + sh);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) throw new WeightsFormatException(where + ": bad shape " + Quote.capped(sh));
             shape[i] = d.asLong();
-            count = Math.multiplyExact(count, shape[i]);
+        }
+        long bytes;
+        try {
+            bytes = FlatFormat.byteLength(shape, es);
+        } catch (ArithmeticException overflow) {
+            throw new WeightsFormatException(where + ": shape " + Quote.capped(sh) + " × " + dtype + " overflows a 64-bit byte count");
         }
         JsonNode b = off.get(0), e = off.get(1);
-        if (!b.isIntegralNumber() || !e.isIntegralNumber() || b.asLong() < 0 || e.asLong() < b.asLong()) {
-            throw new WeightsFormatException(where + ": bad data_offsets " + off);
+        if (!b.isIntegralNumber() || !e.isIntegralNumber() || !b.canConvertToLong() || !e.canConvertToLong()
+                || b.asLong() < 0 || e.asLong() < b.asLong()) {
+            throw new WeightsFormatException(where + ": bad data_offsets " + Quote.capped(off) + " (two integers 0 ≤ begin ≤ end < 2^63)");
         }
         long begin = b.asLong(), end = e.asLong();
-        if (Math.multiplyExact(count, es) != end - begin) {
-            throw new WeightsFormatException(where + ": shape " + sh + " × " + dtype + " is " + count * es + " bytes but data_offsets span " + (end - begin));
+        if (bytes != end - begin) {
+            throw new WeightsFormatException(where + ": shape " + Quote.capped(sh) + " × " + dtype + " is " + bytes + " bytes but data_offsets span " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
     }
@@ -192,7 +203,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
 
     public Entry entry(String name) {
         Entry e = entries.get(name);
-        if (e == null) throw new WeightsFormatException(path + ": no tensor named '" + name + "'");
+        if (e == null) throw new WeightsFormatException(path + ": no tensor named " + Quote.of(name));
         return e;
     }
 
