@@ -114,6 +114,9 @@ public final class InfoCommand implements Callable<Integer> {
                     return 1;
                 }
                 out.printf("check: all %d tensors match their CRC32C%n", mf.tensors().size());
+                out.println(mf.headerChecksummed()
+                        ? "check: header (configs, tokenizer files, tensor table) matches its CRC32C"
+                        : "check: header unchecked: format version " + mf.formatVersion() + " has no header checksum (reconvert to get one)");
             }
         }
         return 0;
