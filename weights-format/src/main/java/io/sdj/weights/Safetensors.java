@@ -222,16 +222,43 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
     @Override
     public String origin() { return path.toString(); }
 
-    /** A float tensor (F32, F16 or BF16) as a zero-copy {@link WeightTensor}. */
+    /**
+     * Whether a safetensors dtype holds float weights this engine reads: F32, F16 and BF16 (zero-copy) and the
+     * float8 formats F8_E4M3 and F8_E5M2 (widened to F32 when read).
+     */
+    public static boolean isFloat(String dtype) {
+        return switch (dtype) {
+            case "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * A float tensor as a {@link WeightTensor}: F32, F16 or BF16 zero-copy; float8 (E4M3, E5M2) widened exactly to
+     * an F32 copy (every float8 value is a float32 value).
+     */
     public WeightTensor weight(String name) {
         Entry e = entry(name);
         DType dt = switch (e.dtype()) {
             case "F32" -> DType.F32;
             case "F16" -> DType.F16;
             case "BF16" -> DType.BF16;
-            default -> throw new WeightsFormatException(path + ": tensor '" + name + "' has dtype " + e.dtype() + ", expected F32, F16 or BF16");
+            case "F8_E4M3", "F8_E5M2" -> null;
+            default -> throw new WeightsFormatException(path + ": tensor " + Quote.of(name) + " has dtype " + e.dtype()
+                    + ", expected F32, F16, BF16, F8_E4M3 or F8_E5M2");
         };
-        return new WeightTensor(name, dt, e.intShape(), bytes(name), null);
+        int[] shape = e.intShape();
+        if (dt == null) {
+            MemorySegment s = bytes(name);
+            if (s.byteSize() > Integer.MAX_VALUE - 8) {
+                throw new WeightsFormatException(path + ": tensor " + Quote.of(name) + " has " + s.byteSize() + " float8 values, too many to widen in one piece");
+            }
+            float[] table = e.dtype().equals("F8_E4M3") ? Float8.E4M3 : Float8.E5M2;
+            float[] v = new float[(int) s.byteSize()];
+            for (int i = 0; i < v.length; i++) v[i] = table[s.get(ValueLayout.JAVA_BYTE, i) & 0xFF];
+            return WeightTensor.ofFloats(name, v, shape);
+        }
+        return new WeightTensor(name, dt, shape, bytes(name), null);
     }
 
     /** A float tensor widened to float32. */
