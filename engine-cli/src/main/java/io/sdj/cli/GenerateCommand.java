@@ -39,14 +39,14 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate images from a text prompt and write them as PNG (with A1111-style parameters).")
 public final class GenerateCommand implements Callable<Integer> {
-    static final int EXIT_BAD_INPUT = 2, EXIT_BAD_MODEL = 3, EXIT_CANCELLED = 130;
+    static final int EXIT_BAD_INPUT = ExitCodes.BAD_INPUT, EXIT_BAD_MODEL = ExitCodes.BAD_MODEL, EXIT_CANCELLED = ExitCodes.CANCELLED;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "<file|folder>", description = "sdj model file or diffusers pipeline folder")
     Path model;
-    @Option(names = "--prompt", required = true, description = "what to draw")
+    @Option(names = "--prompt", required = true, description = "what to draw (may be empty: unconditional)")
     String prompt;
     @Option(names = "--negative", description = "what to avoid (used when --cfg > 1)")
     String negative = "";
@@ -58,8 +58,9 @@ public final class GenerateCommand implements Callable<Integer> {
     String sampler;
     @Option(names = "--cfg", description = "classifier-free guidance scale (default 7.5; 1 = off)")
     Float cfg;
-    @Option(names = "--seed", description = "random seed (default: a random one, printed)")
-    Long seed;
+    @Option(names = "--seed", paramLabel = "<seed>", description = "random seed, 0 to 18446744073709551615 as torch accepts (negative values wrap "
+            + "as in torch); -1 or absent: a random seed, printed and recorded in the PNG")
+    String seed;
     @Option(names = "--width", description = "image width, a multiple of 8 (default 512)")
     int width = 512;
     @Option(names = "--height", description = "image height, a multiple of 8 (default 512)")
@@ -141,7 +142,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 temps.remove(tmp);
                 err.println("wrote " + target);
             }
-            err.println(String.format(Locale.ROOT, "seed %d, %d×%d, %s", r.seed(), r.width(), r.height(), result.timings()));
+            err.println(String.format(Locale.ROOT, "seed %s, %d×%d, %s", Long.toUnsignedString(r.seed()), r.width(), r.height(), result.timings()));
             err.flush();
             return 0;
         } catch (CancellationException e) {
@@ -191,7 +192,6 @@ public final class GenerateCommand implements Callable<Integer> {
 
     /** The request from the options, every value checked (throws IllegalArgumentException naming the bad one). */
     GenerationRequest.Builder settings() {
-        if (prompt.isBlank()) throw new IllegalArgumentException("--prompt is empty");
         SamplerKind kind = sampler == null ? null : SamplerKind.parse(sampler);
         NamedSchedule named = null;
         if (schedule != null) {
@@ -206,9 +206,24 @@ public final class GenerateCommand implements Callable<Integer> {
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         DecoderKind dec = DecoderKind.parse(decoder);
-        long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+        long s = parseSeed(seed);
         return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
                 .seed(s).size(width, height).decoder(dec).batch(batch).clipSkip(clipSkip);
+    }
+
+    /**
+     * A seed as torch's {@code manual_seed} takes it: an unsigned 64-bit value (up to 2^64 − 1) or a negative one,
+     * which wraps to 2^64 + s; kept as the long with the same 64 bits. Null or -1 (A1111's "random") draws one.
+     */
+    static long parseSeed(String text) {
+        if (text == null || text.strip().equals("-1")) return new SecureRandom().nextLong() >>> 1 >>> 31; // a 32-bit seed, as other SD tools pick
+        String t = text.strip();
+        try {
+            return t.startsWith("-") ? Long.parseLong(t) : Long.parseUnsignedLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seed must be an integer from -9223372036854775808 to 18446744073709551615 (-1: random), got "
+                    + io.sdj.core.Quote.of(t));
+        }
     }
 
     /** The files to write; each must be absent (or --force) and its folder must exist. */
