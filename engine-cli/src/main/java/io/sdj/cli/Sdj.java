@@ -56,6 +56,10 @@ public final class Sdj implements java.util.concurrent.Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        if (!io.sdj.core.VectorSupport.available()) {   // java -jar sdj.jar without the flag ./sdj passes
+            System.err.println("sdj: " + io.sdj.core.VectorSupport.MISSING);
+            System.exit(ExitCodes.BAD_INPUT);
+        }
         System.exit(run(commandLine(), args));
     }
 }

@@ -25,6 +25,7 @@ public final class PipelineLoader {
     private PipelineLoader() {}
 
     public static Txt2Img load(Path model) {
+        io.sdj.core.VectorSupport.require();
         if (!Files.exists(model)) throw new IllegalArgumentException("model not found: " + model);
         if (Files.isDirectory(model) && !Files.isRegularFile(model.resolve("model_index.json"))) {
             throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
@@ -46,6 +47,7 @@ public final class PipelineLoader {
 
     /** Builds the pipeline over an open model; the pipeline closes {@code src} when it is closed. */
     public static Txt2Img fromSource(ModelSource src, String modelName) {
+        io.sdj.core.VectorSupport.require();
         for (String c : new String[]{"text_encoder", "unet", "scheduler"}) {
             if (!src.components().contains(c)) {
                 throw new IllegalArgumentException("model '" + modelName + "' has no " + c + " (it has " + src.components() + ")");

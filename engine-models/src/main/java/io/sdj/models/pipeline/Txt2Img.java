@@ -214,9 +214,17 @@ public final class Txt2Img implements AutoCloseable {
         return new NamedSchedule.Choice(kind, steps, config);
     }
 
+    /** Releases the workspace and unmaps the model file; an error while unmapping is rethrown unchecked. */
     @Override
-    public void close() throws Exception {
+    public void close() {
         ws.clear();
-        if (parts.resources() != null) parts.resources().close();
+        if (parts.resources() == null) return;
+        try {
+            parts.resources().close();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("closing model " + parts.modelName() + ": " + e.getMessage(), e);
+        }
     }
 }
