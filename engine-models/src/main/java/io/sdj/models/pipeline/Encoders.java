@@ -19,8 +19,8 @@ final class Encoders {
         return (ws, image, noise, name, trace) -> {
             LatentDistribution d = vae.encode(ws, image, Trace.NONE);
             try {
-                trace.record(name + "_latent_dist_mean", d.mean());
-                trace.record(name + "_latent_dist_std", d.std());
+                trace.record("latent_dist_mean_" + name, d.mean());
+                trace.record("latent_dist_std_" + name, d.std());
                 Tensor z = Tensor.of(noise.next(d.mean().shape()), d.mean().shape());
                 Tensor s = d.sample(ws, z);
                 float[] out = new float[s.numel()], sd = s.data();
