@@ -21,7 +21,7 @@ final class Decoders {
     static LatentDecoder vae(AutoencoderKL vae) {
         if (!vae.hasDecoder()) return null;
         return (ws, latents, trace) -> {
-            Tensor y = vae.decodeLatents(ws, latents, io.sdj.models.Trace.NONE);
+            Tensor y = vae.decodeLatents(ws, latents, CancellableTrace.blockCheckpoints(trace));
             trace.record("vae_decoder_output", y);
             float[] d = y.data();
             for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
@@ -32,7 +32,7 @@ final class Decoders {
     static LatentDecoder taesd(WeightSource w) {
         TaesdDecoder taesd = TaesdDecoder.load(w);
         return (ws, latents, trace) -> {
-            Tensor y = taesd.forward(ws, latents, io.sdj.models.Trace.NONE);
+            Tensor y = taesd.forward(ws, latents, CancellableTrace.blockCheckpoints(trace));
             trace.record("taesd_decoder_output", y);
             float[] d = y.data();
             for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));

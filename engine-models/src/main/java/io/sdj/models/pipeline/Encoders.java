@@ -17,7 +17,7 @@ final class Encoders {
     static LatentEncoder vae(AutoencoderKL vae) {
         if (!vae.hasEncoder()) return null;
         return (ws, image, noise, name, trace) -> {
-            LatentDistribution d = vae.encode(ws, image, Trace.NONE);
+            LatentDistribution d = vae.encode(ws, image, CancellableTrace.blockCheckpoints(trace));
             try {
                 trace.record("latent_dist_mean_" + name, d.mean());
                 trace.record("latent_dist_std_" + name, d.std());
@@ -39,7 +39,7 @@ final class Encoders {
             Tensor x = ws.take(image.shape());
             float[] src = image.data(), dst = x.data();
             for (int i = 0, n = image.numel(); i < n; i++) dst[i] = src[i] / 2f + 0.5f;
-            Tensor y = taesd.forward(ws, x, Trace.NONE);
+            Tensor y = taesd.forward(ws, x, CancellableTrace.blockCheckpoints(trace));
             ws.release(x);
             Tensor out = y.copy();
             ws.release(y);
