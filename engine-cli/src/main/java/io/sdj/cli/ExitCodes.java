@@ -23,7 +23,7 @@ public final class ExitCodes {
 
     /** The status for an exception that ended a command. */
     public static int of(Throwable e) {
-        if (e instanceof OutOfMemoryError) return OUT_OF_MEMORY;
+        if (e instanceof OutOfMemoryError || e instanceof io.sdj.core.DirectMemory.ShortageException) return OUT_OF_MEMORY;
         if (e instanceof CancellationException) return CANCELLED;
         if (e instanceof WeightsFormatException) return BAD_MODEL;
         if (e instanceof IllegalArgumentException) return BAD_INPUT;

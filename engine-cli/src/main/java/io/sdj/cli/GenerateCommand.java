@@ -124,6 +124,10 @@ public final class GenerateCommand implements Callable<Integer> {
             err.println("sdj generate: " + e.getMessage());
             err.flush();
             return EXIT_BAD_MODEL;
+        } catch (io.sdj.core.DirectMemory.ShortageException e) {
+            err.println("sdj generate: " + e.getMessage());
+            err.flush();
+            return ExitCodes.OUT_OF_MEMORY;
         }
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {

@@ -61,6 +61,40 @@ public final class PipelineLoader {
             }
         }
         ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
+        String packing = "packing the weights of model '" + modelName + "'";
+        long packed = packedWeightBytes(src);
+        io.sdj.core.DirectMemory.require(packed, packing);
+        try {
+            return build(src, modelName, tokenizer);
+        } catch (OutOfMemoryError e) {
+            if (e.getMessage() == null || !e.getMessage().contains("direct buffer memory")) throw e;
+            long limit = io.sdj.core.DirectMemory.limit();
+            throw new io.sdj.core.DirectMemory.ShortageException(
+                    io.sdj.core.DirectMemory.shortage(packed, limit - io.sdj.core.DirectMemory.used(), limit, packing), e);
+        }
+    }
+
+    /**
+     * Off-heap bytes the kernels' packed copies of a model's weight matrices take: every weight of rank ≥ 2 of the
+     * text encoder, UNet, VAE and TAESD components, widened to float32 (vectors stay on the heap).
+     */
+    public static long packedWeightBytes(io.sdj.weights.ModelSource src) {
+        long bytes = 0;
+        for (String c : src.components()) {
+            if (c.equals("scheduler")) continue;
+            io.sdj.core.WeightSource w = src.weights(c);
+            for (String name : w.names()) {
+                int[] shape = w.get(name).shape();
+                if (shape.length < 2) continue;
+                long n = 1;
+                for (int d : shape) n *= d;
+                bytes += 4 * n;
+            }
+        }
+        return bytes;
+    }
+
+    private static Txt2Img build(ModelSource src, String modelName, ClipTokenizer tokenizer) {
         ClipTextModel text = ClipTextModel.load(src.config("text_encoder"), src.weights("text_encoder"));
         UNet2DConditionModel unet = UNet2DConditionModel.load(src.config("unet"), src.weights("unet"));
         UNetConfig uc = unet.config();
