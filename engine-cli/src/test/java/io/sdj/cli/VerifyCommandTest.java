@@ -53,8 +53,6 @@ class VerifyCommandTest {
             Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
             Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"),
             Map.entry("lora", "issue 15: LoRA"),
-            Map.entry("checkpoint", "issue 15: pickled checkpoints"),
-            Map.entry("checkpoint_hostile", "issue 15: pickled checkpoints"),
             Map.entry("taesd_decoder+pool", "issue 15: the TAESD pool branch"),
             Map.entry("taesd_encoder+pool", "issue 15: the TAESD pool branch"));
 

@@ -20,4 +20,13 @@ public final class ComponentRunners {
             default -> null;
         };
     }
+
+    /** The runner of a case kind that checks itself (no outputs.safetensors), or null. */
+    public static SelfCheckingRunner selfChecking(String component) {
+        return switch (component) {
+            case "checkpoint" -> new CheckpointCaseRunner();
+            case "checkpoint_hostile" -> new HostileCheckpointCaseRunner();
+            default -> null;
+        };
+    }
 }
