@@ -51,8 +51,7 @@ class VerifyCommandTest {
             Map.entry("pipeline_inpaint", "issue 14: inpainting"),
             Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
             Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
-            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"),
-            Map.entry("lora", "issue 15: LoRA"));
+            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"));
 
     /**
      * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient

@@ -45,7 +45,7 @@ public final class CheckpointCaseRunner implements SelfCheckingRunner {
             String why;
             try {
                 Path dir = c.dir().resolve(base.path("path").asText()).normalize();
-                why = checkDigests(dir, base.path("sha256"));
+                why = BaseDigests.check(dir, base.path("sha256"));
                 if (why == null) why = compareImported(c.file(first), dir);
             } catch (RuntimeException e) {
                 why = e.getMessage();
@@ -76,26 +76,6 @@ public final class CheckpointCaseRunner implements SelfCheckingRunner {
                 if (m >= 0) return "tensor '" + n + "': bytes differ from byte " + m;
             }
             return null;
-        }
-    }
-
-    private static String checkDigests(Path dir, JsonNode sha) {
-        for (var it = sha.fields(); it.hasNext(); ) {
-            var e = it.next();
-            Path p = dir.resolve(e.getKey());
-            if (!sha256(p).equals(e.getValue().asText())) return "base file " + p + " does not have the sha256 the case names";
-        }
-        return null;
-    }
-
-    private static String sha256(Path p) {
-        try (InputStream in = Files.newInputStream(p)) {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) d.update(buf, 0, n);
-            return HexFormat.of().formatHex(d.digest());
-        } catch (IOException | NoSuchAlgorithmException e) {
-            throw new IllegalStateException(p + ": cannot hash: " + e.getMessage(), e);
         }
     }
 

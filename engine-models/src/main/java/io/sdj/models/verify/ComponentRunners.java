@@ -17,6 +17,7 @@ public final class ComponentRunners {
             case "taesd_decoder" -> new TaesdCaseRunner(true);
             case "taesd_encoder" -> new TaesdCaseRunner(false);
             case "pipeline" -> new PipelineCaseRunner();
+            case "lora" -> new LoraCaseRunner();
             default -> null;
         };
     }
