@@ -10,11 +10,17 @@ import java.util.List;
  * timesteps, the timing breakdown and the request.
  */
 public record GenerationResult(List<RgbImage> images, float[] pixels, SamplerKind sampler, float[] timesteps,
-                               Timings timings, GenerationRequest request, String modelName) {
+                               Timings timings, GenerationRequest request, String modelName, List<AppliedLora> loras) {
     public GenerationResult {
+        loras = List.copyOf(loras);
         images = List.copyOf(images);
         pixels = pixels.clone();
         timesteps = timesteps.clone();
+    }
+
+    public GenerationResult(List<RgbImage> images, float[] pixels, SamplerKind sampler, float[] timesteps,
+                            Timings timings, GenerationRequest request, String modelName) {
+        this(images, pixels, sampler, timesteps, timings, request, modelName, List.of());
     }
 
     /** The model timestep of every step, in order. */
@@ -30,6 +36,6 @@ public record GenerationResult(List<RgbImage> images, float[] pixels, SamplerKin
      */
     public String parameters(int index) {
         if (index < 0 || index >= images.size()) throw new IndexOutOfBoundsException("image " + index + " of " + images.size());
-        return GenerationParameters.text(request, sampler, timesteps.length, modelName, index);
+        return GenerationParameters.text(request, sampler, timesteps.length, modelName, index, loras);
     }
 }

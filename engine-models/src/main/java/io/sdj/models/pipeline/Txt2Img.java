@@ -27,11 +27,29 @@ import java.util.List;
  */
 public final class Txt2Img implements AutoCloseable {
     private final PipelineParts parts;
+    private final List<AppliedLora> loras;
     private final Workspace ws = new Workspace();
 
     public Txt2Img(PipelineParts parts) {
-        this.parts = parts;
+        this(parts, List.of());
     }
+
+    /** A pipeline whose weights have {@code loras} merged (recorded in the PNG parameters). */
+    public Txt2Img(PipelineParts parts, List<AppliedLora> loras) {
+        this.parts = parts;
+        this.loras = List.copyOf(loras);
+    }
+
+    /**
+     * A loader with options: {@code Txt2Img.builder(model).lora(file, 0.8).taesd(taesdFile).load()} merges LoRAs
+     * into the weights as they are loaded and attaches a standalone TAESD decoder.
+     */
+    public static PipelineLoader.Builder builder(java.nio.file.Path model) {
+        return new PipelineLoader.Builder(model);
+    }
+
+    /** The LoRAs merged into this pipeline's weights. */
+    public List<AppliedLora> loras() { return loras; }
 
     /** Loads a model: an sdj flat model file or a diffusers pipeline folder (see {@link PipelineLoader}). */
     public static Txt2Img load(java.nio.file.Path model) {
@@ -97,7 +115,19 @@ public final class Txt2Img implements AutoCloseable {
         if (r.warnings() != null) {
             tok = tok.withTruncationListener(m -> r.warnings().accept(m));
         }
-        int[] cond = tok.encode(r.prompt());
+        String prompt = r.prompt();
+        List<LoraTags.Tag> tags = LoraTags.parse(prompt);
+        if (!tags.isEmpty()) {
+            for (LoraTags.Tag t : tags) {
+                AppliedLora l = loras.stream().filter(a -> a.name().equals(t.name())).findFirst().orElse(null);
+                if (r.warnings() == null) continue;
+                if (l == null) r.warnings().accept("prompt names <lora:" + t.name() + "> but no such LoRA was merged when the model was loaded");
+                else if (l.multiplier() != t.multiplier()) r.warnings().accept("prompt gives <lora:" + t.name() + "> multiplier " + t.multiplier()
+                        + " but it was merged at " + l.multiplier());
+            }
+            prompt = LoraTags.strip(prompt);
+        }
+        int[] cond = tok.encode(prompt);
         ClipTokenizer negTok = r.warnings() == null ? tok : parts.tokenizer().withTruncationListener(m -> r.warnings().accept("negative " + m));
         int[][] ids = cfg ? new int[][]{negTok.encode(r.negativePrompt()), cond} : new int[][]{cond};
         ClipTextOutput enc = parts.textEncoder().forward(ws, ids, Trace.NONE);
@@ -194,7 +224,7 @@ public final class Txt2Img implements AutoCloseable {
             out.add(RgbImage.fromNchw(pix, b, height, width));
         }
         ws.release(images);
-        return new GenerationResult(out, nhwc, plan.kind(), timesteps, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName());
+        return new GenerationResult(out, nhwc, plan.kind(), timesteps, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName(), loras);
     }
 
     /**
