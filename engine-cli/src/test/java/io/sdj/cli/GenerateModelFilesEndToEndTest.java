@@ -89,6 +89,21 @@ class GenerateModelFilesEndToEndTest {
         assertThat(sha256(pipeline.resolve("unet/diffusion_pytorch_model.safetensors"))).isEqualTo(unetDigest);
     }
 
+    /** The LCM-LoRA recipe of the README: an ordinary SD 1.5 model, a LoRA, the LCM sampler on the 8-step / 1-step schedules. */
+    @Test
+    void theLcmLoraRecipeRuns() throws Exception {
+        Path lora = golden.resolve("lora-peft-sd1-tiny/lora.safetensors");
+        for (String schedule : List.of("8-step", "1-step")) {
+            Path out = tmp.resolve(schedule + ".png");
+            StringWriter err = new StringWriter();
+            List<String> a = List.of("generate", "--model", pipeline.toString(), "--prompt", "a lighthouse", "--lora", lora.toString(),
+                    "--schedule", schedule, "--sampler", "lcm", "--cfg", "1", "--seed", "1", "--width", "32", "--height", "32", "-o", out.toString());
+            assertThat(sdj(err, a.toArray(String[]::new))).as(err.toString()).isZero();
+            int steps = schedule.equals("8-step") ? 8 : 1;
+            assertThat(readPng(out)).contains("Steps: " + steps + ", Sampler: LCM, CFG scale: 1").contains("Lora hashes: \"lora: ");
+        }
+    }
+
     @Test
     void loraMistakesAreOneLineErrors() {
         StringWriter e1 = new StringWriter(), e2 = new StringWriter(), e3 = new StringWriter();

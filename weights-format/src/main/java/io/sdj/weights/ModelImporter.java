@@ -187,6 +187,9 @@ public final class ModelImporter {
         if (w.contains("1.weight") && w.contains("19.weight")) return "taesd_decoder";
         if (w.contains("0.weight") && w.contains("14.weight") && !w.contains("19.weight")) return "taesd_encoder";
         for (String n : w.names()) {
+            if (n.startsWith("lora_unet_") || n.startsWith("lora_te_") || n.contains(".lora_A.") || n.contains(".lora_down.")) return "lora";
+        }
+        for (String n : w.names()) {
             any = true;
             if (n.startsWith("down_blocks.") || n.startsWith("conv_in.") && w.contains("time_embedding.linear_1.weight")) return "unet";
             if (n.startsWith("text_model.")) return "text_encoder";

@@ -139,4 +139,17 @@ class TorchCheckpointGoldenTest {
             }
         }
     }
+
+    @Test
+    void taesdPthFilesImportAsTheirComponent() {
+        try (ModelSource dec = ModelImporter.importFrom(Golden.dir().resolve("taesd-pool-decoder/taesd_decoder.pth"));
+             ModelSource enc = ModelImporter.importFrom(Golden.dir().resolve("taesd-pool-encoder/taesd_encoder.pth"));
+             Safetensors ref = Safetensors.open(Golden.dir().resolve("taesd-pool-decoder/model.safetensors"))) {
+            assertThat(dec.components()).containsExactly("taesd_decoder");
+            assertThat(enc.components()).containsExactly("taesd_encoder");
+            assertThat(dec.weights("taesd_decoder").names()).containsExactlyInAnyOrderElementsOf(ref.names());
+            float[] want = ref.floats("3.pool.0.weight");
+            assertThat(dec.weights("taesd_decoder").get("3.pool.0.weight").toFloats()).containsExactly(want);
+        }
+    }
 }
