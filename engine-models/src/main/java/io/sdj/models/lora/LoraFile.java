@@ -27,8 +27,9 @@ import java.util.Map;
  *   <li>kohya-ss / A1111: {@code lora_unet_<P with . → _>} and {@code lora_te_<P with . → _>} stems with
  *       {@code .lora_down.weight}, {@code .lora_up.weight} and an optional 0-d or 1-element {@code .alpha};</li>
  *   <li>PEFT / diffusers: {@code unet.<P>.lora_A.weight} (down) and {@code .lora_B.weight} (up), likewise
- *       {@code text_encoder.<P>}; no alpha (alpha = rank). The older diffusers spelling {@code .lora.down/.lora.up}
- *       is read too.</li>
+ *       {@code text_encoder.<P>}; no alpha (alpha = rank). The older diffusers spellings ({@code .lora.down/.lora.up},
+ *       {@code .lora_linear_layer.down/up}, {@code attn1.processor.to_q_lora.down} for {@code attn1.to_q}) are read
+ *       too.</li>
  * </ul>
  * Keys of any other form are kept in {@link #unrecognized()} so that they can be reported.
  */
@@ -114,7 +115,7 @@ public final class LoraFile implements AutoCloseable {
                     alpha = a.get(0);
                 }
                 String target = isKohya ? stem.substring(stem.startsWith("lora_unet_") ? "lora_unet_".length() : "lora_te_".length())
-                        : stem.substring(stem.indexOf('.') + 1);
+                        : modulePath(stem.substring(stem.indexOf('.') + 1));
                 int rDown = down.dim(0), rUp = up.shape().length >= 2 ? up.dim(1) : -1;
                 if ((down.shape().length != 2 && down.shape().length != 4) || (up.shape().length != 2 && up.shape().length != 4) || rDown != rUp) {
                     throw new IllegalArgumentException("LoRA " + path + ": module '" + stem + "': down " + java.util.Arrays.toString(down.shape())
@@ -132,7 +133,19 @@ public final class LoraFile implements AutoCloseable {
     private static final String[][] SUFFIXES = {
             {".lora_down.weight", "0"}, {".lora_up.weight", "1"}, {".alpha", "2"},
             {".lora_A.weight", "0"}, {".lora_B.weight", "1"},
-            {".lora.down.weight", "0"}, {".lora.up.weight", "1"}};
+            {".lora.down.weight", "0"}, {".lora.up.weight", "1"},
+            {".lora_linear_layer.down.weight", "0"}, {".lora_linear_layer.up.weight", "1"}};
+
+    /** diffusers' attention-processor spelling: {@code attn1.processor.to_q_lora} is the module {@code attn1.to_q}. */
+    private static final java.util.regex.Pattern PROCESSOR = java.util.regex.Pattern.compile("\\.processor\\.(to_q|to_k|to_v|to_out)_lora$");
+
+    /** The module path of a diffusers/PEFT stem (without its part prefix). */
+    static String modulePath(String stemWithoutPart) {
+        java.util.regex.Matcher m = PROCESSOR.matcher(stemWithoutPart);
+        if (!m.find()) return stemWithoutPart;
+        String proj = m.group(1).equals("to_out") ? "to_out.0" : m.group(1);
+        return stemWithoutPart.substring(0, m.start()) + "." + proj;
+    }
 
     /** {stem, slot (0 down, 1 up, 2 alpha)} or null. */
     private static String[] split(String key) {

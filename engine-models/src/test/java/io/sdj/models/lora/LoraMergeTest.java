@@ -96,6 +96,25 @@ class LoraMergeTest {
     }
 
     @Test
+    void olderDiffusersSpellingsNameTheSameModules() {
+        assertThat(LoraFile.modulePath("down_blocks.0.attentions.0.transformer_blocks.0.attn1.processor.to_q_lora"))
+                .isEqualTo("down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q");
+        assertThat(LoraFile.modulePath("mid_block.attentions.0.transformer_blocks.0.attn2.processor.to_out_lora"))
+                .isEqualTo("mid_block.attentions.0.transformer_blocks.0.attn2.to_out.0");
+        assertThat(LoraFile.modulePath("text_model.encoder.layers.0.self_attn.q_proj")).isEqualTo("text_model.encoder.layers.0.self_attn.q_proj");
+        Map<String, WeightTensor> t = new LinkedHashMap<>();
+        t.put("unet.down_blocks.0.attentions.0.proj_in.lora.down.weight", WeightTensor.ofFloats("a", new float[3], 1, 3));
+        t.put("unet.down_blocks.0.attentions.0.proj_in.lora.up.weight", WeightTensor.ofFloats("b", new float[5], 5, 1));
+        Path f = tmp.resolve("old.safetensors");
+        SafetensorsWriter.write(f, t, Map.of());
+        try (LoraFile l = LoraFile.open(f)) {
+            LoraMerge merge = new LoraMerge(List.of(new LoraMerge.Use(l, 1f)));
+            merge.apply(LoraFile.Part.UNET, base());
+            assertThat(merge.unmatched()).isEmpty();
+        }
+    }
+
+    @Test
     void unmatchedKeysAreReportedAndMisfitShapesRefused() {
         Map<String, WeightTensor> t = new LinkedHashMap<>();
         t.put("lora_unet_mid_block_attentions_0_proj_in.lora_down.weight", WeightTensor.ofFloats("a", new float[6], 2, 3));
