@@ -98,7 +98,7 @@ public final class TorchCheckpoint implements TensorFile {
             StorageRef s = e.getValue().storage();
             String member = "data/" + s.key();
             if (!zip.has(member)) throw new WeightsFormatException("tensor '" + e.getKey() + "': storage record " + zip.prefix() + member + " missing");
-            out.put(e.getKey(), view(e.getKey(), e.getValue(), storageBytes(zip.member(member), s, zip.prefix() + member), arena));
+            out.put(e.getKey(), view(e.getKey(), e.getValue(), storageBytes(e.getKey(), zip.member(member), s, zip.prefix() + member), arena));
         }
         return Collections.unmodifiableMap(out);
     }
@@ -147,7 +147,7 @@ public final class TorchCheckpoint implements TensorFile {
         Map<String, Stored> out = new LinkedHashMap<>();
         for (Map.Entry<String, TensorRef> e : stateDict(obj.value()).entrySet()) {
             StorageRef s = e.getValue().storage();
-            out.put(e.getKey(), view(e.getKey(), e.getValue(), storageBytes(records.get(s.key()), s, "storage " + s.key()), arena));
+            out.put(e.getKey(), view(e.getKey(), e.getValue(), storageBytes(e.getKey(), records.get(s.key()), s, "legacy record"), arena));
         }
         return Collections.unmodifiableMap(out);
     }
@@ -193,11 +193,12 @@ public final class TorchCheckpoint implements TensorFile {
     }
 
     /** The storage's record, which must hold exactly numel × element size bytes. */
-    private static MemorySegment storageBytes(MemorySegment record, StorageRef s, String member) {
-        if (record == null) throw new WeightsFormatException("storage record " + member + " missing");
-        long need = multiply(s.numel(), s.elementSize(), member);
+    private static MemorySegment storageBytes(String tensor, MemorySegment record, StorageRef s, String member) {
+        if (record == null) throw new WeightsFormatException("tensor '" + tensor + "': storage record " + member + " missing");
+        long need = multiply(s.numel(), s.elementSize(), "tensor '" + tensor + "': storage " + s.key());
         if (record.byteSize() != need) {
-            throw new WeightsFormatException("storage " + s.key() + " (" + member + "): " + record.byteSize() + " bytes for " + s.numel() + " elements of " + s.elementSize() + " bytes");
+            throw new WeightsFormatException("tensor '" + tensor + "': storage " + s.key() + " (" + member + "): " + record.byteSize() + " bytes for "
+                    + s.numel() + " elements of " + s.elementSize() + " bytes");
         }
         return record;
     }
