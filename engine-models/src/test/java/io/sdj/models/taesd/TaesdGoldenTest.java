@@ -106,6 +106,21 @@ class TaesdGoldenTest {
     }
 
     @Test
+    void standaloneFilesSayWhichHalfTheyHold() {
+        try (GoldenFixture f = GoldenFixture.open("taesd-pool-encoder");
+             TaesdFiles files = TaesdFiles.open(f.gc.file("taesd_encoder.pth"))) {
+            assertThat(files.hasEncoder()).isTrue();
+            assertThat(files.hasDecoder()).isFalse();
+            assertThatThrownBy(files::decoder).hasMessageContaining("taesd_encoder.pth").hasMessageContaining("holds a TAESD encoder, not a decoder");
+            TaesdEncoder enc = TaesdEncoder.load(files.encoder());
+            assertThat(enc.latentChannels()).isEqualTo(32);
+            Tensor z = enc.forward(new Workspace(), f.input("r1/image"), Trace.NONE);
+            f.assertOutput("r1/latents", z, List.of());
+        }
+        assertThatThrownBy(() -> TaesdFiles.open(java.nio.file.Path.of("no-such-taesd.pth"))).hasMessageContaining("TAESD weights not found: no-such-taesd.pth");
+    }
+
+    @Test
     void decoderFlopsMatchTheKnownCount() {
         // 141 GFLOP at 512² (64² latent), 35 at 256² (performance-facts.md).
         try (RandomWeights w = new RandomWeights(TaesdDecoder.parameterShapes(4), 1, "taesd")) {
