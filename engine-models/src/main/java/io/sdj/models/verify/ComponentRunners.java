@@ -9,6 +9,7 @@ public final class ComponentRunners {
         return switch (component) {
             case "scheduler" -> new SchedulerCaseRunner();
             case "rng" -> new RngCaseRunner();
+            case "rng_philox" -> new PhiloxCaseRunner();
             case "tokenizer" -> new TokenizerCaseRunner();
             case "text_encoder" -> new TextEncoderCaseRunner();
             case "unet" -> new UNetCaseRunner();
