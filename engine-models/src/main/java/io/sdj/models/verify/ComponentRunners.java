@@ -15,6 +15,7 @@ public final class ComponentRunners {
             case "unet" -> new UNetCaseRunner();
             case "vae_decoder" -> new VaeCaseRunner(true);
             case "vae_encoder" -> new VaeCaseRunner(false);
+            case "vae_tiled_decoder" -> new VaeTiledCaseRunner();
             case "taesd_decoder" -> new TaesdCaseRunner(true);
             case "taesd_encoder" -> new TaesdCaseRunner(false);
             case "pipeline" -> new PipelineCaseRunner();
