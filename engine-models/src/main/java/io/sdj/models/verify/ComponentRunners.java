@@ -12,6 +12,7 @@ public final class ComponentRunners {
             case "rng_philox" -> new PhiloxCaseRunner();
             case "tokenizer" -> new TokenizerCaseRunner();
             case "text_encoder" -> new TextEncoderCaseRunner();
+            case "prompt_weighting" -> new PromptWeightingCaseRunner();
             case "unet" -> new UNetCaseRunner();
             case "vae_decoder" -> new VaeCaseRunner(true);
             case "vae_encoder" -> new VaeCaseRunner(false);
