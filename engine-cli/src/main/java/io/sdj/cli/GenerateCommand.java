@@ -7,6 +7,9 @@ import io.sdj.models.pipeline.GenerationRequest;
 import io.sdj.models.pipeline.GenerationResult;
 import io.sdj.models.pipeline.PngWriter;
 import io.sdj.models.pipeline.Txt2Img;
+import io.sdj.models.pipeline.VaeTilingMode;
+import io.sdj.models.clip.PromptSyntax;
+import io.sdj.models.sampling.RngKind;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
 import picocli.CommandLine;
@@ -70,6 +73,12 @@ public final class GenerateCommand implements Callable<Integer> {
     int batch = 1;
     @Option(names = "--clip-skip", description = "0 (default) or 1: use the penultimate text encoder layer")
     int clipSkip = 0;
+    @Option(names = "--prompt-syntax", description = "a1111 (default: (word:1.3) weights, [less], BREAK; long prompts in 75-token chunks) or plain (text as is, still chunked)")
+    String promptSyntax = "a1111";
+    @Option(names = "--rng", description = "noise for a seed: cpu (default, diffusers' CPU generator) or cuda (torch's GPU Philox stream: A1111's and GPU users' seeds)")
+    String rng = "cpu";
+    @Option(names = "--vae-tiling", description = "on, off or auto (default: tiles when the decode would need more than 2 GiB, i.e. above ~640x640)")
+    String vaeTiling = "auto";
     @Option(names = "--threads", description = "worker threads (default: all processors)")
     Integer threads;
     @Option(names = {"-o", "--output"}, required = true, description = "output PNG (batch N>1: name-1.png ... name-N.png)")
@@ -207,8 +216,14 @@ public final class GenerateCommand implements Callable<Integer> {
         if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         DecoderKind dec = DecoderKind.parse(decoder);
         long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+        PromptSyntax syntax = PromptSyntax.parse(promptSyntax);
+        if (syntax == PromptSyntax.A1111) {
+            io.sdj.models.clip.PromptAttentionParser.parse(prompt);     // a bad weight is bad input, found before loading
+            io.sdj.models.clip.PromptAttentionParser.parse(negative);
+        }
         return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
-                .seed(s).size(width, height).decoder(dec).batch(batch).clipSkip(clipSkip);
+                .seed(s).size(width, height).decoder(dec).batch(batch).clipSkip(clipSkip)
+                .promptSyntax(syntax).rng(RngKind.parse(rng)).vaeTiling(VaeTilingMode.parse(vaeTiling));
     }
 
     /** The files to write; each must be absent (or --force) and its folder must exist. */
