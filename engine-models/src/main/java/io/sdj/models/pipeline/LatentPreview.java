@@ -44,8 +44,10 @@ public final class LatentPreview {
 
     /** Batch row {@code index} decoded by {@code decoder} (TAESD for previews). */
     public static RgbImage decoder(LatentDecoder decoder, Workspace ws, Tensor latents, int index) {
-        Tensor y = decoder.decode(ws, latents, Trace.NONE);
-        RgbImage img = RgbImage.fromNchw(y.data(), index, y.dim(2), y.dim(3));
+        int per = latents.numel() / latents.dim(0);
+        float[] row = java.util.Arrays.copyOfRange(latents.data(), index * per, (index + 1) * per);
+        Tensor y = decoder.decode(ws, Tensor.of(row, 1, latents.dim(1), latents.dim(2), latents.dim(3)), Trace.NONE);
+        RgbImage img = RgbImage.fromNchw(y.data(), 0, y.dim(2), y.dim(3));
         ws.release(y);
         return img;
     }

@@ -118,8 +118,10 @@ public final class Txt2Img implements AutoCloseable {
             }
             RgbImage img = r.initImage();
             if ((img.width() != r.width() || img.height() != r.height()) && r.warnings() != null) {
+                int[] d = ImagePreprocessor.defaultSize(img, f);
+                boolean rounded = d[0] == r.width() && d[1] == r.height();
                 r.warnings().accept("init image " + img.width() + "×" + img.height() + " is resized to " + r.width() + "×" + r.height()
-                        + " (Lanczos, as diffusers)");
+                        + (rounded ? " (its size rounded down to multiples of " + f + ", as diffusers does)" : " (Lanczos, as diffusers)"));
             }
         }
         int h = r.height() / f, w = r.width() / f;

@@ -48,8 +48,8 @@ public final class OneStepSampler implements Sampler {
             throw new IllegalArgumentException("one-step: timestep " + timestep + " is outside [0, " + this.config.numTrainTimesteps() + ")");
         }
         this.timestep = timestep >= 0 ? timestep : TimestepLayout.ddim(this.config, 1)[0];
-        this.alpha = schedule.alphaCumprod(timestep);
-        this.sigma = schedule.sigmas()[timestep];
+        this.alpha = schedule.alphaCumprod(this.timestep);
+        this.sigma = schedule.sigmas()[this.timestep];
     }
 
     @Override public SamplerKind kind() { return SamplerKind.ONE_STEP; }
