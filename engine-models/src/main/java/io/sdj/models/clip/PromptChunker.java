@@ -11,17 +11,21 @@ import java.util.List;
  * Every chunk becomes BOS + 75 tokens (EOS-padded) + EOS, each token carrying its fragment's weight as a float.
  */
 public final class PromptChunker {
-    /** Prompt tokens per chunk (77 positions minus BOS and EOS). */
+    /** Prompt tokens per chunk for CLIP's 77 positions (BOS and EOS take two). */
     public static final int CHUNK = 75;
     /** A1111's {@code comma_padding_backtrack} default. */
     public static final int COMMA_BACKTRACK = 20;
 
     private final ClipTokenizer tokenizer;
-    private final int comma;
+    private final int comma, chunk;
 
-    /** {@code tokenizer} splits fragments into ids (its BOS and EOS frame the chunks). */
+    /**
+     * {@code tokenizer} splits fragments into ids (its BOS and EOS frame the chunks); chunks hold its
+     * {@code model_max_length} − 2 tokens ({@link #CHUNK} for every CLIP tokenizer).
+     */
     public PromptChunker(ClipTokenizer tokenizer) {
         this.tokenizer = tokenizer;
+        this.chunk = tokenizer.maxLength() - 2;
         int[] c = tokenizer.tokenize(",");
         this.comma = c.length == 1 ? c[0] : -1;
     }
@@ -43,7 +47,7 @@ public final class PromptChunker {
             for (int t : tokenizer.tokenize(f.text())) {
                 if (t == comma) {
                     s.lastComma = s.size;
-                } else if (COMMA_BACKTRACK != 0 && s.size == CHUNK && s.lastComma != -1 && s.size - s.lastComma <= COMMA_BACKTRACK) {
+                } else if (COMMA_BACKTRACK != 0 && s.size == chunk && s.lastComma != -1 && s.size - s.lastComma <= COMMA_BACKTRACK) {
                     int from = s.lastComma + 1;
                     int[] movedT = Arrays.copyOfRange(s.tokens, from, s.size);
                     float[] movedW = Arrays.copyOfRange(s.weights, from, s.size);
@@ -53,7 +57,7 @@ public final class PromptChunker {
                     System.arraycopy(movedW, 0, s.weights, 0, movedW.length);
                     s.size = movedT.length;
                 }
-                if (s.size == CHUNK) s.next(false);
+                if (s.size == chunk) s.next(false);
                 s.tokens[s.size] = t;
                 s.weights[s.size] = weight;
                 s.size++;
@@ -65,14 +69,14 @@ public final class PromptChunker {
 
     private final class State {
         final List<PromptChunk> chunks = new ArrayList<>();
-        final int[] tokens = new int[CHUNK];
-        final float[] weights = new float[CHUNK];
+        final int[] tokens = new int[chunk];
+        final float[] weights = new float[chunk];
         int size, lastComma = -1, tokenCount;
 
         void next(boolean last) {
-            tokenCount += last ? size : CHUNK;
-            int[] ids = new int[CHUNK + 2];
-            float[] mult = new float[CHUNK + 2];
+            tokenCount += last ? size : chunk;
+            int[] ids = new int[chunk + 2];
+            float[] mult = new float[chunk + 2];
             Arrays.fill(ids, tokenizer.eosId());
             Arrays.fill(mult, 1f);
             ids[0] = tokenizer.bosId();

@@ -51,13 +51,16 @@ public record VaeTiling(int sampleTile, int latentTile, double overlapFactor) {
     /** Whether an encode of an H×W image is tiled. */
     public boolean tilesImage(int h, int w) { return h > sampleTile || w > sampleTile; }
 
-    /** Latent tile starts along one axis of length n: 0, step, 2·step, … < n (decode). */
+    /** Decode: the distance between latent tile starts, int(L·(1 − f)). */
     int decodeStep() { return (int) (latentTile * (1 - overlapFactor)); }
 
+    /** Decode: the blend extent in pixels, int(S·f); tiles are cropped to S minus that. */
     int decodeBlend() { return (int) (sampleTile * overlapFactor); }
 
+    /** Encode: the distance between image tile starts, int(S·(1 − f)). */
     int encodeStep() { return (int) (sampleTile * (1 - overlapFactor)); }
 
+    /** Encode: the blend extent in latents, int(L·f); tiles are cropped to L minus that. */
     int encodeBlend() { return (int) (latentTile * overlapFactor); }
 
     /** The number of tiles a decode of an h×w latent runs (1 when it is not tiled). */
