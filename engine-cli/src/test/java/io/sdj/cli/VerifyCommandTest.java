@@ -46,12 +46,7 @@ class VerifyCommandTest {
      * kind may fail or be unsupported; every other case must pass. Remove a kind here when its feature lands.
      */
     static final Map<String, String> PENDING_KINDS = Map.ofEntries(
-            Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"),
-            Map.entry("lora", "issue 15: LoRA"),
-            Map.entry("checkpoint", "issue 15: pickled checkpoints"),
-            Map.entry("checkpoint_hostile", "issue 15: pickled checkpoints"),
-            Map.entry("taesd_decoder+pool", "issue 15: the TAESD pool branch"),
-            Map.entry("taesd_encoder+pool", "issue 15: the TAESD pool branch"));
+            Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"));
 
     /**
      * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient
