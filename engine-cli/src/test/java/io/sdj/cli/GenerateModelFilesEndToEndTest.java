@@ -146,7 +146,7 @@ class GenerateModelFilesEndToEndTest {
         Path a = tmp.resolve("pth.png"), b = tmp.resolve("folder.png");
         StringWriter e1 = new StringWriter(), e2 = new StringWriter(), e3 = new StringWriter();
         assertThat(generate(e1, pipeline, a, "a cat", "--taesd", pth.toString())).as(e1.toString()).isZero();
-        assertThat(readPng(a)).endsWith(", VAE: TAESD");
+        assertThat(readPng(a)).endsWith(", VAE: TAESD, RNG: CPU");
 
         // the same weights as a diffusers AutoencoderTiny folder (decoder.layers.N = taesd.py layer N + 1)
         Path repo = Files.createDirectories(tmp.resolve("taesd-repo/vae"));
