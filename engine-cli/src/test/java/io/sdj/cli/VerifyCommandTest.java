@@ -165,7 +165,7 @@ class VerifyCommandTest {
     @Test
     void aMissingCaseIsAnError() {
         Run r = sdj("verify", tmp.resolve("nothing-here").toString());
-        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.exit()).isEqualTo(ExitCodes.FAILED);
         assertThat(r.err()).contains("nothing-here");
     }
 }
