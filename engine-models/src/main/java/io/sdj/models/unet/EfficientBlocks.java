@@ -25,8 +25,9 @@ import static io.sdj.models.unet.UNetConfig.refuse;
  *                             norm1/attn1
  * @param midBlockTransformerLayers transformer layers in the mid block's Transformer2DModel
  * @param midBlockSelfAttention self-attention in the mid block's layers
- * @param attentionPerLayer    [down block i][resnet j]: a Transformer2DModel follows that resnet
- * @param upAttentionPerLayer  [up block j (up order)][resnet k]: the same for up blocks
+ * @param attentionPerLayer    [down block i][resnet j]: a Transformer2DModel follows that resnet if the block type
+ *                             has attentions ({@link UNetConfig#downAttention})
+ * @param upAttentionPerLayer  [up block j (up order)][resnet k]: the same for up blocks ({@link UNetConfig#upAttention})
  */
 public record EfficientBlocks(
         boolean[] separableConv,
@@ -61,8 +62,8 @@ public record EfficientBlocks(
 
     /**
      * Reads the keys from a UNet config; {@code diffusersMidLayers} is diffusers' own mid-block transformer count
-     * (the default of {@code mid_block_transformer_layers}). Positions of blocks without transformers are false in the
-     * per-layer lists (they have no attentions).
+     * (the default of {@code mid_block_transformer_layers}). Given per-layer lists must be false at the positions of
+     * blocks without attentions; absent lists are true everywhere.
      */
     static EfficientBlocks fromJson(JsonNode j, List<String> down, List<String> up, int[] layers, boolean hasMid, int diffusersMidLayers) {
         int n = layers.length;
@@ -124,7 +125,7 @@ public record EfficientBlocks(
     private static boolean[] perLayer(String key, JsonNode lists, int block, int count, boolean hasAttentions, String path) {
         boolean[] out = new boolean[count];
         if (lists == null) {
-            Arrays.fill(out, hasAttentions);
+            Arrays.fill(out, true);                       // absent: every attention the block type has exists
             return out;
         }
         JsonNode l = lists.get(block);

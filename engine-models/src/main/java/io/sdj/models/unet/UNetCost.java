@@ -92,7 +92,7 @@ public final class UNetCost {
             long hw = (long) h * w;
             int inner = e.ffMult() * ch;
             norm(ch);
-            linear(b * hw, ch, ch, true);                    // proj_in (1×1 conv or linear: same work)
+            projection(hw, ch, h, w);                        // proj_in
             for (int l = 0; l < layers; l++) {
                 if (self) {
                     norm(ch);
@@ -104,7 +104,13 @@ public final class UNetCost {
                 linear(b * hw, ch, 2 * inner, true);         // gated projection to value and gate halves
                 linear(b * hw, inner, ch, true);
             }
-            linear(b * hw, ch, ch, true);                    // proj_out
+            projection(hw, ch, h, w);                        // proj_out
+        }
+
+        /** proj_in / proj_out: a Linear with use_linear_projection, else a 1×1 conv (same work, counted as conv). */
+        void projection(long hw, int ch, int h, int w) {
+            if (c.useLinearProjection()) linear(b * hw, ch, ch, true);
+            else conv(ch, ch, 1, h, w);
         }
 
         Walk run(int h, int w) {
