@@ -8,6 +8,7 @@ import io.sdj.ops.Activation;
 import io.sdj.ops.Activations;
 import io.sdj.ops.Attention;
 import io.sdj.ops.Conv2d;
+import io.sdj.ops.DepthwiseConv2d;
 import io.sdj.ops.GatedLinear;
 import io.sdj.ops.Gemm;
 import io.sdj.ops.Linear;
@@ -34,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  * 1024 at 16×16; head size 64; feed-forward expansion 3), each beside the dense / softmax / unfused equivalent of the
  * same shape, batch 1:
  * <ul>
- * <li>{@code sep C@HxW} separable 3×3 (depthwise + pointwise, both biases) vs {@code dense C@HxW} 3×3 conv C → C;</li>
+ * <li>{@code sep C@HxW} separable 3×3 (depthwise + pointwise, both biases; fused: depthwise computed into the
+ *     pointwise GEMM's tiles) vs {@code sep-2pass} (depthwise written whole, then the 1×1 conv) vs {@code dense C@HxW}
+ *     3×3 conv C → C;</li>
  * <li>{@code relu|softmax Tq x Tk d64 hH} attention vs {@code gemm …} the P·V-sized GEMM [Tq, Tk]·[Tk, H·64]
  *     (FLOPs of the attention = 2 × that GEMM's; GFLOP/s is reported on each op's own FLOPs);</li>
  * <li>{@code ff-fused|ff-unfused dim x tokens} the SwiGLU projection dim → 2·3·dim with the gate in the GEMM epilogue
@@ -51,13 +54,13 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class EfficientBlocksBench {
     public static final String[] CASES = {
-            "sep 640@32x32", "dense 640@32x32", "sep 1024@16x16", "dense 1024@16x16",
+            "sep 640@32x32", "sep-2pass 640@32x32", "dense 640@32x32", "sep 1024@16x16", "sep-2pass 1024@16x16", "dense 1024@16x16",
             "relu 1024x1024 d64 h10", "softmax 1024x1024 d64 h10", "gemm 1024x1024 d64 h10",
             "relu 256x256 d64 h16", "softmax 256x256 d64 h16", "gemm 256x256 d64 h16",
             "relu 1024x77 d64 h10", "softmax 1024x77 d64 h10", "gemm 1024x77 d64 h10",
             "ff-fused 640x1024", "ff-unfused 640x1024", "ff-fused 1024x256", "ff-unfused 1024x256"};
 
-    @Param({"sep 640@32x32", "dense 640@32x32", "sep 1024@16x16", "dense 1024@16x16",
+    @Param({"sep 640@32x32", "sep-2pass 640@32x32", "dense 640@32x32", "sep 1024@16x16", "sep-2pass 1024@16x16", "dense 1024@16x16",
             "relu 1024x1024 d64 h10", "softmax 1024x1024 d64 h10", "gemm 1024x1024 d64 h10",
             "relu 256x256 d64 h16", "softmax 256x256 d64 h16", "gemm 256x256 d64 h16",
             "relu 1024x77 d64 h10", "softmax 1024x77 d64 h10", "gemm 1024x77 d64 h10",
@@ -89,10 +92,10 @@ public class EfficientBlocksBench {
     public static double flops(String op) {
         String[] p = op.split(" ");
         switch (p[0]) {
-            case "sep", "dense" -> {
+            case "sep", "sep-2pass", "dense" -> {
                 String[] s = p[1].split("[@x]");
                 double c = Double.parseDouble(s[0]), hw = Double.parseDouble(s[1]) * Double.parseDouble(s[2]);
-                return p[0].equals("sep") ? 2 * hw * (9 * c + c * c) : 2 * hw * 9 * c * c;
+                return p[0].startsWith("sep") ? 2 * hw * (9 * c + c * c) : 2 * hw * 9 * c * c;
             }
             case "relu", "softmax", "gemm" -> {
                 String[] s = p[1].split("x");
@@ -113,10 +116,20 @@ public class EfficientBlocksBench {
         Workspace ws = new Workspace();
         String[] p = op.split(" ");
         switch (p[0]) {
-            case "sep", "dense" -> {
+            case "sep", "sep-2pass", "dense" -> {
                 String[] s = p[1].split("[@x]");
                 int c = Integer.parseInt(s[0]), h = Integer.parseInt(s[1]), w = Integer.parseInt(s[2]);
                 Tensor x = Tensor.of(random(1, c * h * w, 1f), 1, c, h, w);
+                if (p[0].equals("sep-2pass")) {
+                    DepthwiseConv2d dw = new DepthwiseConv2d(WeightTensor.ofFloats("dw", random(2, c * 9, 0.3f), c, 1, 3, 3),
+                            WeightTensor.ofFloats("dwb", random(3, c, 0.1f), c), 1, 1);
+                    Conv2d pw = new Conv2d(WeightTensor.ofFloats("pw", random(4, c * c, 0.05f), c, c, 1, 1), WeightTensor.ofFloats("pwb", random(5, c, 0.1f), c), 1, 0);
+                    return () -> {
+                        Tensor mid = dw.forward(ws, x);
+                        ws.release(pw.forward(ws, mid));
+                        ws.release(mid);
+                    };
+                }
                 if (p[0].equals("sep")) {
                     SeparableConv2d sep = new SeparableConv2d(WeightTensor.ofFloats("dw", random(2, c * 9, 0.3f), c, 1, 3, 3),
                             WeightTensor.ofFloats("dwb", random(3, c, 0.1f), c), WeightTensor.ofFloats("pw", random(4, c * c, 0.05f), c, c, 1, 1),
