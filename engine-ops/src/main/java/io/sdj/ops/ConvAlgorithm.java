@@ -6,8 +6,9 @@ package io.sdj.ops;
  * <ul>
  * <li>{@code direct}: the implicit GEMM over gathered patches ({@link ConvPatches}).</li>
  * <li>{@code winograd}: {@link WinogradConv3x3} for every stride-1 3×3 convolution, with the tile of {@link #tile}.</li>
- * <li>{@code auto}: Winograd where it is faster than direct, which needs enough channels to amortise the transforms
- *     and enough output tiles to fill the GEMM panels (see {@link #winogradPays}); direct elsewhere.</li>
+ * <li>{@code auto} (default): Winograd where it is faster than direct, which needs enough channels to amortise the
+ *     transforms and enough output tiles per weight byte (see {@link #enoughTiles}); F(4×4, 3×3) where the image has
+ *     tiles enough for it, else F(2×2, 3×3), else direct.</li>
  * </ul>
  * The tile is F(4×4, 3×3) unless {@code -Dsdj.conv.winogradTile=2} asks for F(2×2, 3×3) (more accurate, less gain).
  */
@@ -42,23 +43,29 @@ public enum ConvAlgorithm {
 
     /**
      * The Winograd tile for a stride-1 3×3 convolution of this shape under this algorithm, or null for direct
-     * convolution.
+     * convolution. Never depends on the thread count (results must not either).
      */
     WinogradConv3x3.Tile choose(int cin, int cout, int oh, int ow) {
         return switch (this) {
             case DIRECT -> null;
             case WINOGRAD -> TILE;
-            case AUTO -> winogradPays(cin, cout, oh, ow, TILE) ? TILE : null;
+            case AUTO -> {
+                if (cin < 16 || cout < 16) yield null;
+                if (TILE == WinogradConv3x3.Tile.F4 && enoughTiles(oh, ow, WinogradConv3x3.Tile.F4)) yield WinogradConv3x3.Tile.F4;
+                yield enoughTiles(oh, ow, WinogradConv3x3.Tile.F2) ? WinogradConv3x3.Tile.F2 : null;
+            }
         };
     }
 
     /**
-     * Whether Winograd beats direct convolution at this shape: at least 16 input and output channels (the transforms
-     * cost per channel what the GEMM gains per channel pair) and at least 4 GEMM panels of output tiles per image
-     * (fewer tiles leave the transformed weights, α²/9 times the direct ones, streamed for too little work).
+     * Auto's rule, from interleaved direct/Winograd timings: Winograd needs at least 16 input and output channels (the
+     * transforms cost per channel what the GEMM saves per channel pair) and at least 8 GEMM panels of output tiles per
+     * image: the transformed weights, α²/9 times the direct ones, stream from memory once per group of tiles, and
+     * fewer tiles leave too little work per weight byte. So F(4×4) at a 64×64 latent and the decoders' large images,
+     * F(2×2) at 32×32, direct below.
      */
-    static boolean winogradPays(int cin, int cout, int oh, int ow, WinogradConv3x3.Tile tile) {
+    static boolean enoughTiles(int oh, int ow, WinogradConv3x3.Tile tile) {
         long tiles = (long) PackedMatrix.ceilDiv(oh, tile.m) * PackedMatrix.ceilDiv(ow, tile.m);
-        return cin >= 16 && cout >= 16 && tiles >= 4L * GemmKernel.NR;
+        return tiles >= 8L * GemmKernel.NR;
     }
 }

@@ -23,8 +23,9 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * transforms their input patches for all channels into a small V (α² × Cin × group), runs the α² GEMMs into a small M
  * (α² × Cout × group) and inverse-transforms M straight into the output, adding bias, activation and residual; no
  * transformed tensor of the whole image ever exists.
- * <p>Lanes are tiles: a tile's patch is gathered from a zero-padded copy of the rows it needs, the transforms run
- * lane-wise, and the GEMM is {@link GemmKernel#panelTimesTile} over panels of {@link GemmKernel#NR} tiles. Every
+ * <p>Lanes are tiles: the patches of L tiles side by side are split out of a zero-padded copy of the rows they need
+ * with even/odd lane selections (gathered, where the L tiles wrap onto the next tile row), the transforms run
+ * lane-wise, the outputs are zipped back into rows, and the GEMM is {@link GemmKernel#panelTimesTile} over panels of {@link GemmKernel#NR} tiles. Every
  * tile is computed the same way whichever group and thread it falls in, and the sum over channels always runs in the
  * same K slices, so results are bit-identical for any thread count.
  * <p>Accuracy: the transforms scale values by up to 5 (m = 4) or 1 (m = 2) before the sum over channels, so float32
@@ -59,10 +60,28 @@ final class WinogradConv3x3 {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
     /** K slice of the α² GEMMs (fixed, so the summation order never depends on the tiling). */
     private static final int KC = 384;
-    /** Tiles per group aimed at (a few GEMM panels: each weight micro-panel copied once serves all of them). */
-    private static final int GROUP_PANELS = 4;
-    /** Upper bound of one thread's V + M scratch in floats (16 MiB). */
-    private static final long SCRATCH_FLOATS = 4L << 20;
+    /**
+     * Most GEMM panels of tiles per group. Each weight micro-panel is copied once per group and serves all its panels;
+     * the transformed weights (α²/9 times the direct ones) come from memory, so a group of P panels does 2·P·NR
+     * effective FLOPs per weight byte: 8 panels of 32 tiles match the direct convolution's 512-pixel tiles.
+     */
+    private static final int GROUP_PANELS = 8;
+    /** Upper bound of one thread's V + M scratch in floats (32 MiB). */
+    private static final long SCRATCH_FLOATS = 8L << 20;
+    /**
+     * Lane-index tables for two-vector {@code selectFrom}: the even / odd elements of two concatenated vectors
+     * (deinterleaving a row into every m-th pixel), and the low / high halves of two vectors zipped lane by lane
+     * (interleaving tiles' outputs back into a row).
+     */
+    private static final float[] EVEN = new float[L], ODD = new float[L], ZIP_LO = new float[L], ZIP_HI = new float[L];
+    static {
+        for (int j = 0; j < L; j++) {
+            EVEN[j] = 2 * j;
+            ODD[j] = 2 * j + 1;
+            ZIP_LO[j] = (j % 2 == 0 ? 0 : L) + j / 2;
+            ZIP_HI[j] = (j % 2 == 0 ? 0 : L) + L / 2 + j / 2;
+        }
+    }
     private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
     private static final ThreadLocal<int[]> INDEX = new ThreadLocal<>();
 
@@ -127,11 +146,10 @@ final class WinogradConv3x3 {
         int m = tile.m, a = tile.alpha;
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         int th = ceilDiv(oh, m), tw = ceilDiv(ow, m), tiles = th * tw;
-        // groups of tiles: about GROUP_PANELS panels each, at least two per thread when there are enough tiles, and
-        // V + M within SCRATCH_FLOATS
+        // groups of tiles: up to GROUP_PANELS panels each, at least one group per thread, V + M within SCRATCH_FLOATS
         int threads = Parallel.threads();
         int nt = GROUP_PANELS * NR;
-        if (threads > 1) nt = Math.min(nt, Math.max(NR, ceilDiv(ceilDiv(tiles, 2 * threads), NR) * NR));
+        if (threads > 1) nt = Math.min(nt, Math.max(NR, ceilDiv(ceilDiv(tiles, threads), NR) * NR));
         while (nt > NR && (long) a * a * nt * (cin + coutPad) > SCRATCH_FLOATS) nt -= NR;
         nt = Math.min(nt, ceilDiv(tiles, L) * L);
         final int ntf = nt;
@@ -164,8 +182,11 @@ final class WinogradConv3x3 {
             padRows(x, xOff + c * h * w, h, w, iy0, rowsIn, pw, s, pAt);
             for (int q = 0; q < nt; q += L) {
                 int vOff = vAt + ((q / NR) * cin + c) * NR + q % NR, vStride = panels * cin * NR;
-                if (tile == Tile.F4) inputF4(s, idx, q, pw, tAt, vOff, vStride);
-                else inputF2(s, idx, q, pw, tAt, vOff, vStride);
+                int t = t0 + q, ty = t / tw, tx = t - ty * tw;
+                // L tiles side by side on one tile row: deinterleave their patches from the rows, else gather them
+                int row = tx + L <= tw ? pAt + (ty - ty0) * m * pw + tx * m : -1;
+                if (tile == Tile.F4) inputF4(s, idx, q, row, pw, tAt, t2At, vOff, vStride);
+                else inputF2(s, idx, q, row, pw, tAt, vOff, vStride);
             }
         }
         multiply(s, vAt, panels, mAt, ntp, aAt, accAt);
@@ -174,11 +195,17 @@ final class WinogradConv3x3 {
                 int mOff = mAt + o * ntp + q, mStride = coutPad * ntp;
                 if (tile == Tile.F4) outputF4(s, mOff, mStride, tAt, t2At);
                 else outputF2(s, mOff, mStride, tAt, t2At);
-                // scatter each lane's m×m outputs into the output rows
+                // each lane's m×m outputs into the output rows: interleaved a row at a time when the L tiles sit side
+                // by side on one tile row, else one by one
+                int t = t0 + q, ty = t / tw, tx = t - ty * tw;
+                if (tx + L <= tw) {
+                    interleave(s, t2At, m, oAt + (ty - ty0) * m * obw + tx * m, obw);
+                    continue;
+                }
                 int lanes = Math.min(L, nt - q);
                 for (int j = 0; j < lanes; j++) {
-                    int t = t0 + q + j, ty = t / tw, tx = t - ty * tw;
-                    int base = oAt + (ty - ty0) * m * obw + tx * m;
+                    int tj = t + j, tyj = tj / tw, txj = tj - tyj * tw;
+                    int base = oAt + (tyj - ty0) * m * obw + txj * m;
                     for (int dy = 0, e = t2At + j; dy < m; dy++) {
                         for (int dx = 0; dx < m; dx++, e += L) s[base + dy * obw + dx] = s[e];
                     }
@@ -215,45 +242,78 @@ final class WinogradConv3x3 {
     }
 
     /**
-     * Bᵀ·d·B for the L tiles from lane q (m = 4): d[r][u] = s[idx[q + lane] + r·pw + u]; result element (i, j)
-     * stored at s[vOff + (i·6 + j)·vStride]. Rows first (into the temporaries at tAt), then columns.
+     * Bᵀ·d·B for the L tiles from lane q (m = 4): d[r][u] = s[idx[q + lane] + r·pw + u], or, when {@code row} ≥ 0
+     * (the tiles side by side on one tile row), s[row + r·pw + 4·lane + u]; result element (i, j) stored at
+     * s[vOff + (i·6 + j)·vStride]. Rows first (into the temporaries at tAt), then columns.
      */
-    private static void inputF4(float[] s, int[] idx, int q, int pw, int tAt, int vOff, int vStride) {
+    private static void inputF4(float[] s, int[] idx, int q, int row, int pw, int tAt, int dAt, int vOff, int vStride) {
         for (int r = 0; r < 6; r++) {
             int o = r * pw;
-            FloatVector d0 = FloatVector.fromArray(S, s, o, idx, q), d1 = FloatVector.fromArray(S, s, o + 1, idx, q);
-            FloatVector d2 = FloatVector.fromArray(S, s, o + 2, idx, q), d3 = FloatVector.fromArray(S, s, o + 3, idx, q);
-            FloatVector d4 = FloatVector.fromArray(S, s, o + 4, idx, q), d5 = FloatVector.fromArray(S, s, o + 5, idx, q);
-            int t = tAt + r * 6 * L;
-            bt4(d0, d1, d2, d3, d4, d5, s, t, L);
+            if (row >= 0) {
+                // every 4th pixel from phase u: two rounds of even/odd splits of 4L consecutive pixels; phases 4 and
+                // 5 are phases 0 and 1 one tile on
+                int b = row + o;
+                FloatVector ev = FloatVector.fromArray(S, EVEN, 0), od = FloatVector.fromArray(S, ODD, 0);
+                FloatVector v0 = FloatVector.fromArray(S, s, b), v1 = FloatVector.fromArray(S, s, b + L);
+                FloatVector v2 = FloatVector.fromArray(S, s, b + 2 * L), v3 = FloatVector.fromArray(S, s, b + 3 * L);
+                FloatVector e01 = ev.selectFrom(v0, v1), o01 = od.selectFrom(v0, v1);
+                FloatVector e23 = ev.selectFrom(v2, v3), o23 = od.selectFrom(v2, v3);
+                FloatVector d0 = ev.selectFrom(e01, e23), d1 = ev.selectFrom(o01, o23);
+                FloatVector d2 = od.selectFrom(e01, e23), d3 = od.selectFrom(o01, o23);
+                FloatVector d4 = d0.slice(1, FloatVector.broadcast(S, s[b + 4 * L]));
+                FloatVector d5 = d1.slice(1, FloatVector.broadcast(S, s[b + 4 * L + 1]));
+                // Bᵀ·d as in bt4, written out here so that the vectors stay in registers
+                int out = tAt + r * 6 * L;
+                FloatVector a = d3.add(d4), bb = d1.add(d2), c = d4.sub(d3), e = d1.sub(d2), f = d4.sub(d2), g = d3.sub(d1);
+                d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(s, out);
+                a.sub(bb.mul(4f)).intoArray(s, out + L);
+                c.add(e.mul(4f)).intoArray(s, out + 2 * L);
+                f.add(g.mul(2f)).intoArray(s, out + 3 * L);
+                f.sub(g.mul(2f)).intoArray(s, out + 4 * L);
+                d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(s, out + 5 * L);
+            } else {
+                for (int u = 0; u < 6; u++) FloatVector.fromArray(S, s, o + u, idx, q).intoArray(s, dAt + u * L);
+                bt4(s, dAt, L, tAt + r * 6 * L, L);
+            }
         }
-        for (int j = 0; j < 6; j++) {
-            int t = tAt + j * L;
-            FloatVector d0 = FloatVector.fromArray(S, s, t), d1 = FloatVector.fromArray(S, s, t + 6 * L);
-            FloatVector d2 = FloatVector.fromArray(S, s, t + 12 * L), d3 = FloatVector.fromArray(S, s, t + 18 * L);
-            FloatVector d4 = FloatVector.fromArray(S, s, t + 24 * L), d5 = FloatVector.fromArray(S, s, t + 30 * L);
-            bt4(d0, d1, d2, d3, d4, d5, s, vOff + j * vStride, 6 * vStride);
-        }
+        for (int j = 0; j < 6; j++) bt4(s, tAt + j * L, 6 * L, vOff + j * vStride, 6 * vStride);
     }
 
-    /** Bᵀ·d for one column of six vectors (m = 4), element i stored at s[at + i·step]. */
-    private static void bt4(FloatVector d0, FloatVector d1, FloatVector d2, FloatVector d3, FloatVector d4, FloatVector d5,
-                            float[] s, int at, int step) {
+    /**
+     * Bᵀ·d for one column of six vectors (m = 4): element u read at s[in + u·inStep], element i stored at
+     * s[out + i·outStep] (vectors stay inside the method: passed as arguments they could end up boxed).
+     */
+    private static void bt4(float[] s, int in, int inStep, int out, int outStep) {
+        FloatVector d0 = FloatVector.fromArray(S, s, in), d1 = FloatVector.fromArray(S, s, in + inStep);
+        FloatVector d2 = FloatVector.fromArray(S, s, in + 2 * inStep), d3 = FloatVector.fromArray(S, s, in + 3 * inStep);
+        FloatVector d4 = FloatVector.fromArray(S, s, in + 4 * inStep), d5 = FloatVector.fromArray(S, s, in + 5 * inStep);
         FloatVector a = d3.add(d4), b = d1.add(d2), c = d4.sub(d3), e = d1.sub(d2), f = d4.sub(d2), g = d3.sub(d1);
-        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(s, at);
-        a.sub(b.mul(4f)).intoArray(s, at + step);
-        c.add(e.mul(4f)).intoArray(s, at + 2 * step);
-        f.add(g.mul(2f)).intoArray(s, at + 3 * step);
-        f.sub(g.mul(2f)).intoArray(s, at + 4 * step);
-        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(s, at + 5 * step);
+        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(s, out);
+        a.sub(b.mul(4f)).intoArray(s, out + outStep);
+        c.add(e.mul(4f)).intoArray(s, out + 2 * outStep);
+        f.add(g.mul(2f)).intoArray(s, out + 3 * outStep);
+        f.sub(g.mul(2f)).intoArray(s, out + 4 * outStep);
+        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(s, out + 5 * outStep);
     }
 
     /** Bᵀ·d·B for m = 2 (see {@link #inputF4}). */
-    private static void inputF2(float[] s, int[] idx, int q, int pw, int tAt, int vOff, int vStride) {
+    private static void inputF2(float[] s, int[] idx, int q, int row, int pw, int tAt, int vOff, int vStride) {
         for (int r = 0; r < 4; r++) {
             int o = r * pw, t = tAt + r * 4 * L;
-            FloatVector d0 = FloatVector.fromArray(S, s, o, idx, q), d1 = FloatVector.fromArray(S, s, o + 1, idx, q);
-            FloatVector d2 = FloatVector.fromArray(S, s, o + 2, idx, q), d3 = FloatVector.fromArray(S, s, o + 3, idx, q);
+            FloatVector d0, d1, d2, d3;
+            if (row >= 0) {
+                int b = row + o;
+                FloatVector v0 = FloatVector.fromArray(S, s, b), v1 = FloatVector.fromArray(S, s, b + L);
+                d0 = FloatVector.fromArray(S, EVEN, 0).selectFrom(v0, v1);
+                d1 = FloatVector.fromArray(S, ODD, 0).selectFrom(v0, v1);
+                d2 = d0.slice(1, FloatVector.broadcast(S, s[b + 2 * L]));
+                d3 = d1.slice(1, FloatVector.broadcast(S, s[b + 2 * L + 1]));
+            } else {
+                d0 = FloatVector.fromArray(S, s, o, idx, q);
+                d1 = FloatVector.fromArray(S, s, o + 1, idx, q);
+                d2 = FloatVector.fromArray(S, s, o + 2, idx, q);
+                d3 = FloatVector.fromArray(S, s, o + 3, idx, q);
+            }
             d0.sub(d2).intoArray(s, t);
             d1.add(d2).intoArray(s, t + L);
             d2.sub(d1).intoArray(s, t + 2 * L);
@@ -275,28 +335,20 @@ final class WinogradConv3x3 {
      * at s[oAt + (dy·4 + dx)·L + lane]. Columns first (into tAt), then rows.
      */
     private static void outputF4(float[] s, int mOff, int mStride, int tAt, int oAt) {
-        for (int j = 0; j < 6; j++) {
-            int at = mOff + j * mStride, st = 6 * mStride;
-            at4(FloatVector.fromArray(S, s, at), FloatVector.fromArray(S, s, at + st), FloatVector.fromArray(S, s, at + 2 * st),
-                    FloatVector.fromArray(S, s, at + 3 * st), FloatVector.fromArray(S, s, at + 4 * st), FloatVector.fromArray(S, s, at + 5 * st),
-                    s, tAt + j * L, 6 * L);
-        }
-        for (int i = 0; i < 4; i++) {
-            int at = tAt + i * 6 * L;
-            at4(FloatVector.fromArray(S, s, at), FloatVector.fromArray(S, s, at + L), FloatVector.fromArray(S, s, at + 2 * L),
-                    FloatVector.fromArray(S, s, at + 3 * L), FloatVector.fromArray(S, s, at + 4 * L), FloatVector.fromArray(S, s, at + 5 * L),
-                    s, oAt + i * 4 * L, L);
-        }
+        for (int j = 0; j < 6; j++) at4(s, mOff + j * mStride, 6 * mStride, tAt + j * L, 6 * L);
+        for (int i = 0; i < 4; i++) at4(s, tAt + i * 6 * L, L, oAt + i * 4 * L, L);
     }
 
-    /** Aᵀ·m for one column of six vectors (m = 4), element i stored at s[at + i·step]. */
-    private static void at4(FloatVector m0, FloatVector m1, FloatVector m2, FloatVector m3, FloatVector m4, FloatVector m5,
-                            float[] s, int at, int step) {
+    /** Aᵀ·m for one column of six vectors (m = 4), element u read at s[in + u·inStep], element i stored at s[out + i·outStep]. */
+    private static void at4(float[] s, int in, int inStep, int out, int outStep) {
+        FloatVector m0 = FloatVector.fromArray(S, s, in), m1 = FloatVector.fromArray(S, s, in + inStep);
+        FloatVector m2 = FloatVector.fromArray(S, s, in + 2 * inStep), m3 = FloatVector.fromArray(S, s, in + 3 * inStep);
+        FloatVector m4 = FloatVector.fromArray(S, s, in + 4 * inStep), m5 = FloatVector.fromArray(S, s, in + 5 * inStep);
         FloatVector p = m1.add(m2), d = m1.sub(m2), p2 = m3.add(m4), d2 = m3.sub(m4);
-        m0.add(p).add(p2).intoArray(s, at);
-        d.add(d2.mul(2f)).intoArray(s, at + step);
-        p.add(p2.mul(4f)).intoArray(s, at + 2 * step);
-        d.add(d2.mul(8f)).add(m5).intoArray(s, at + 3 * step);
+        m0.add(p).add(p2).intoArray(s, out);
+        d.add(d2.mul(2f)).intoArray(s, out + outStep);
+        p.add(p2.mul(4f)).intoArray(s, out + 2 * outStep);
+        d.add(d2.mul(8f)).add(m5).intoArray(s, out + 3 * outStep);
     }
 
     /** Aᵀ·M·A for m = 2 (see {@link #outputF4}). */
@@ -314,6 +366,31 @@ final class WinogradConv3x3 {
             FloatVector m2 = FloatVector.fromArray(S, s, at + 2 * L), m3 = FloatVector.fromArray(S, s, at + 3 * L);
             m0.add(m1).add(m2).intoArray(s, oAt + i * 2 * L);
             m1.sub(m2).sub(m3).intoArray(s, oAt + (i * 2 + 1) * L);
+        }
+    }
+
+    /**
+     * Writes the m×m outputs of L tiles side by side (output (dy, dx) of a lane at s[oAt + (dy·m + dx)·L + lane])
+     * into m rows of m·L pixels from s[dst], row pitch {@code pitch}, zipping the m vectors of a row lane by lane.
+     */
+    private static void interleave(float[] s, int oAt, int m, int dst, int pitch) {
+        FloatVector lo = FloatVector.fromArray(S, ZIP_LO, 0), hi = FloatVector.fromArray(S, ZIP_HI, 0);
+        for (int dy = 0; dy < m; dy++) {
+            int o = oAt + dy * m * L, d = dst + dy * pitch;
+            if (m == 4) {
+                FloatVector o0 = FloatVector.fromArray(S, s, o), o1 = FloatVector.fromArray(S, s, o + L);
+                FloatVector o2 = FloatVector.fromArray(S, s, o + 2 * L), o3 = FloatVector.fromArray(S, s, o + 3 * L);
+                FloatVector aLo = lo.selectFrom(o0, o2), aHi = hi.selectFrom(o0, o2);
+                FloatVector bLo = lo.selectFrom(o1, o3), bHi = hi.selectFrom(o1, o3);
+                lo.selectFrom(aLo, bLo).intoArray(s, d);
+                hi.selectFrom(aLo, bLo).intoArray(s, d + L);
+                lo.selectFrom(aHi, bHi).intoArray(s, d + 2 * L);
+                hi.selectFrom(aHi, bHi).intoArray(s, d + 3 * L);
+            } else {
+                FloatVector o0 = FloatVector.fromArray(S, s, o), o1 = FloatVector.fromArray(S, s, o + L);
+                lo.selectFrom(o0, o1).intoArray(s, d);
+                hi.selectFrom(o0, o1).intoArray(s, d + L);
+            }
         }
     }
 
@@ -346,10 +423,15 @@ final class WinogradConv3x3 {
 
     /** y[dst + i] = act(s[src + i] + b) + residual[dst + i] for i in [x0, x1). */
     private static void epilogue(float[] s, int src, int x0, int x1, float b, Activation act, float[] residual, float[] y, int dst) {
-        for (int i = x0; i < x1; i += L) {
+        int i = x0;
+        for (; i <= x1 - L; i += L) {
+            FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i).add(b));
+            if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i));
+            v.intoArray(y, dst + i);
+        }
+        if (i < x1) {
             VectorMask<Float> mask = S.indexInRange(i, x1);
-            FloatVector v = FloatVector.fromArray(S, s, src + i, mask).add(b);
-            v = GemmEpilogue.activate(act, v);
+            FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i, mask).add(b));
             if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i, mask));
             v.intoArray(y, dst + i, mask);
         }

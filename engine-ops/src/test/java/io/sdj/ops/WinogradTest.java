@@ -100,7 +100,7 @@ class WinogradTest {
     private static final int[][] SHAPES = {
             {1, 1, 1, 1, 1}, {1, 1, 5, 5, 1}, {1, 3, 7, 9, 1}, {3, 1, 9, 7, 1}, {17, 13, 13, 11, 1}, {5, 7, 6, 40, 1},
             {19, 37, 21, 23, 1}, {8, 6, 5, 3, 0}, {6, 5, 9, 10, 2}, {33, 40, 33, 35, 1}, {64, 20, 31, 64, 1},
-            {2, 70, 16, 16, 1}, {70, 2, 17, 16, 0}};
+            {2, 70, 16, 16, 1}, {70, 2, 17, 16, 0}, {3, 5, 4, 128, 1}, {4, 3, 9, 66, 1}, {5, 4, 6, 130, 0}};
 
     @ParameterizedTest
     @EnumSource(WinogradConv3x3.Tile.class)
@@ -210,6 +210,7 @@ class WinogradTest {
         assertThat(ConvAlgorithm.AUTO.choose(320, 320, 64, 64)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(4, 320, 64, 64)).isNull();
+        assertThat(ConvAlgorithm.AUTO.choose(640, 640, 32, 32)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 8, 8)).isNull();
         assertThat(ConvAlgorithm.DIRECT.choose(320, 320, 64, 64)).isNull();
     }
