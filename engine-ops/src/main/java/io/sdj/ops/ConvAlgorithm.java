@@ -8,7 +8,8 @@ package io.sdj.ops;
  * <li>{@code winograd}: {@link WinogradConv3x3} for every stride-1 3×3 convolution, with the tile of {@link #tile}.</li>
  * <li>{@code auto} (default): Winograd where it is faster than direct, which needs enough channels to amortise the
  *     transforms and enough output tiles per weight byte (see {@link #enoughTiles}); F(4×4, 3×3) where the image has
- *     tiles enough for it, else F(2×2, 3×3), else direct.</li>
+ *     tiles enough for it, else F(2×2, 3×3), else direct. Winograd layers keep
+ *     their transformed weights off-heap beside the direct ones (16/9 or 4 times their size).</li>
  * </ul>
  * The tile is F(4×4, 3×3) unless {@code -Dsdj.conv.winogradTile=2} asks for F(2×2, 3×3) (more accurate, less gain).
  */
@@ -58,14 +59,16 @@ public enum ConvAlgorithm {
     }
 
     /**
-     * Auto's rule, from interleaved direct/Winograd timings: Winograd needs at least 16 input and output channels (the
-     * transforms cost per channel what the GEMM saves per channel pair) and at least 8 GEMM panels of output tiles per
-     * image: the transformed weights, α²/9 times the direct ones, stream from memory once per group of tiles, and
-     * fewer tiles leave too little work per weight byte. So F(4×4) at a 64×64 latent and the decoders' large images,
-     * F(2×2) at 32×32, direct below.
+     * Auto's rule, from interleaved direct/Winograd timings on one thread (2026-12-06, AVX-512 host: F(4×4) 2.5× direct
+     * at 320 channels 64×64 and 1.8× at 64 channels 256×256; F(2×2) 1.6× at 640 channels 32×32 and 1280 channels
+     * 16×16, where F(4×4) has too few tiles): Winograd needs at least 16 input and output channels (the transforms cost
+     * per channel what the GEMM saves per channel pair) and enough output tiles per weight byte, since the transformed
+     * weights (α²/9 times the direct ones) stream from memory once per group of tiles: 8 GEMM panels of tiles for
+     * F(4×4), 2 for F(2×2). So F(4×4) at a 64×64 latent and the decoders' large images, F(2×2) at 32×32 and 16×16,
+     * direct at 8×8.
      */
     static boolean enoughTiles(int oh, int ow, WinogradConv3x3.Tile tile) {
         long tiles = (long) PackedMatrix.ceilDiv(oh, tile.m) * PackedMatrix.ceilDiv(ow, tile.m);
-        return tiles >= 8L * GemmKernel.NR;
+        return tiles >= (tile == WinogradConv3x3.Tile.F4 ? 8L : 2L) * GemmKernel.NR;
     }
 }

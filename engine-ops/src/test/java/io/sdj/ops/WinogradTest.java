@@ -9,8 +9,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -200,6 +203,30 @@ class WinogradTest {
         assertThat(worst[2]).as(report.toString()).isLessThan(20 * worst[0] + 1e-7);
     }
 
+    /** The reference and thread checks with a narrower species (run by {@link #narrowerSpeciesPassTheSameChecks}). */
+    public static void main(String[] args) {
+        WinogradTest t = new WinogradTest();
+        for (WinogradConv3x3.Tile tile : WinogradConv3x3.Tile.values()) {
+            t.matchesDoubleReferenceWithinTheTransformedBound(tile);
+            t.oneAndTwoThreadsAreBitIdentical(tile);
+        }
+        System.out.println("WinogradTest OK with " + GemmKernel.S);
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {128, 256})
+    void narrowerSpeciesPassTheSameChecks(int bits) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "--add-modules", "jdk.incubator.vector", "-Dsdj.gemm.vectorBits=" + bits,
+                "-cp", System.getProperty("java.class.path"), WinogradTest.class.getName());
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as("child JVM with %d-bit vectors:\n%s", bits, out).isZero();
+        assertThat(out).contains("WinogradTest OK").contains("S_" + bits + "_BIT");
+    }
+
     @Test
     void algorithmSwitchIsParsedAndBadValuesAreNamed() {
         assertThat(ConvAlgorithm.parse(null)).isEqualTo(ConvAlgorithm.AUTO);
@@ -211,6 +238,7 @@ class WinogradTest {
         assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(4, 320, 64, 64)).isNull();
         assertThat(ConvAlgorithm.AUTO.choose(640, 640, 32, 32)).isNotNull();
+        assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 16, 16)).isEqualTo(WinogradConv3x3.Tile.F2);
         assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 8, 8)).isNull();
         assertThat(ConvAlgorithm.DIRECT.choose(320, 320, 64, 64)).isNull();
     }
