@@ -75,17 +75,35 @@ public final class TaesdDecoder {
     }
 
     /** FLOPs (2 × multiply-adds) of one forward over n latents of h×w. */
-    public long flops(int n, int h, int w) {
+    public long flops(int n, int h, int w) { return flops(latentChannels, n, h, w); }
+
+    /**
+     * FLOPs (2 × multiply-adds of the convolutions) of {@code Decoder(latentChannels)} over n latents of h×w, without
+     * weights: conv(L→64), three stages of 3 blocks + 2× upsampling + conv, one block, conv(64→3). A block is three 3×3
+     * convs 64→64 with an identity skip.
+     */
+    public static long flops(int latentChannels, int n, int h, int w) {
+        long block = 3L * 9 * WIDTH * WIDTH;
         long f = 2L * n * h * w * 9 * latentChannels * WIDTH;
-        int b = 0;
         for (int stage = 0; stage < 3; stage++) {
-            for (int j = 0; j < 3; j++) f += blocks[b++].flops(n, h, w);
+            f += 2L * n * h * w * 3 * block;
             h *= 2;
             w *= 2;
             f += 2L * n * h * w * 9 * WIDTH * WIDTH;
         }
-        f += blocks[b].flops(n, h, w);
+        f += 2L * n * h * w * block;
         return f + 2L * n * h * w * 9 * WIDTH * 3;
+    }
+
+    /** Parameters of {@code Decoder(latentChannels)} (the sum over {@link #parameterShapes}). */
+    public static long parameters(int latentChannels) {
+        long p = 0;
+        for (int[] s : parameterShapes(latentChannels).values()) {
+            long e = 1;
+            for (int d : s) e *= d;
+            p += e;
+        }
+        return p;
     }
 
     /** latents [N, L, h, w] → image [N, 3, 8h, 8w]. Does not release {@code x}. */
