@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 
 /**
- * The result of {@link UNetProfiler}: where one UNet evaluation's time goes. Times are medians over the measured
- * runs (each row's own median, so rows need not add up exactly to the total's median); parameters come from the
- * model's weights, FLOPs (2 × multiply-adds) from {@link io.sdj.models.unet.UNetCost#parts}.
+ * The result of {@link UNetProfiler}: where one UNet evaluation's time goes. {@code totalMs} is the median time of
+ * the measured runs; a row's time is the median over the runs of its share of the run, times {@code totalMs} (load
+ * from other processes slows a whole run and leaves the shares alone; the rows' own medians would not add up to the
+ * total on a noisy machine). Parameters come from the model's weights, FLOPs (2 × multiply-adds) from
+ * {@link io.sdj.models.unet.UNetCost#parts}.
  *
  * @param arch      what was profiled (a bundled name, a config or model path)
  * @param totalMs   median time of a profiled forward (start to return)

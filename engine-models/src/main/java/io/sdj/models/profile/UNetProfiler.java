@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
  * previous mark, so the parts tile the pass and their sum is the pass's time. The clock adds one
  * {@code System.nanoTime()} per mark (a few hundred per pass) and nothing else; to show what that costs, every
  * profiled run is paired with an untraced run of the same inputs ({@link UNetProfile#plainMs}).
- * Warm-up runs (JIT, workspace buffers, packed weights) come first and are not counted.
+ * Warm-up runs (JIT, workspace buffers, packed weights) come first and are not counted. A row's time is its median
+ * share of a measured run times the median run time (see {@link UNetProfile}).
  */
 public final class UNetProfiler {
     /** Progress of a long profile: {@code phase} is "warm-up" or "measure". */
@@ -116,6 +117,13 @@ public final class UNetProfiler {
             progress.update("measure", r + 1, runs, total[r]);
         }
         double totalMs = median(total);
+        // a row's time = its median share of a run × the median run: load on a shared machine slows whole runs, which
+        // leaves the shares alone, so the rows add up to the total (medians of the rows' own times would not)
+        for (int r = 0; r < runs; r++) {
+            double sum = partSum[r];
+            blockMs.get(r).replaceAll((k, v) -> v / sum);
+            kindMs.get(r).replaceAll((k, v) -> v / sum);
+        }
 
         // parameters per block and kind from the weights the model was built from; FLOPs from the cost walk
         Map<String, Long> blockParams = new LinkedHashMap<>(), kindParams = new LinkedHashMap<>();
@@ -136,7 +144,7 @@ public final class UNetProfiler {
 
         List<UNetProfile.Row> rows = new ArrayList<>();
         for (String b : blockMs.get(0).keySet()) {
-            double ms = medianOf(blockMs, b);
+            double ms = medianOf(blockMs, b) * totalMs;
             rows.add(new UNetProfile.Row(b, resolution.getOrDefault(b, "-"), ms, ms / totalMs,
                     blockParams.getOrDefault(b, 0L), blockFlops.getOrDefault(b, 0L)));
         }
@@ -152,14 +160,14 @@ public final class UNetProfiler {
                 p += blockParams.getOrDefault(b, 0L);
                 f += blockFlops.getOrDefault(b, 0L);
             }
-            double ms = median(perRun);
+            double ms = median(perRun) * totalMs;
             resRows.add(new UNetProfile.Row(e.getKey(), e.getKey(), ms, ms / totalMs, p, f));
         }
         resRows.sort(Comparator.comparingLong(UNetProfiler::pixels).reversed());
 
         List<UNetProfile.Row> kindRows = new ArrayList<>();
         for (PartKind k : PartKind.values()) {
-            double ms = medianOf(kindMs, k.label());
+            double ms = medianOf(kindMs, k.label()) * totalMs;
             kindRows.add(new UNetProfile.Row(k.label(), "-", ms, ms / totalMs, kindParams.getOrDefault(k.label(), 0L),
                     kindFlops.getOrDefault(k.label(), 0L)));
         }

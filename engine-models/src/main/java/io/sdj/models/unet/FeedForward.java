@@ -8,19 +8,25 @@ import io.sdj.ops.Activation;
 import io.sdj.ops.Activations;
 import io.sdj.ops.Linear;
 
-/** diffusers {@code FeedForward} with GEGLU: net.0.proj (dim → 2·inner), hidden · GELU(gate), net.2 (inner → dim). */
+/**
+ * diffusers {@code FeedForward} with a gated activation: net.0.proj (dim → 2·inner), hidden · act(gate) with the first
+ * half the value and the second the gate, net.2 (inner → dim). GEGLU (act = exact GELU, diffusers' default) or
+ * SwiGLU (act = SiLU, MobileDiffusion).
+ */
 final class FeedForward {
     private final Linear proj, out;
+    private final boolean swiglu;
 
-    FeedForward(WeightSource w, int dim, int inner) {
+    FeedForward(WeightSource w, int dim, int inner, boolean swiglu) {
         this.proj = new Linear(ModelWeights.tensor(w, "net.0.proj.weight", 2 * inner, dim), ModelWeights.tensor(w, "net.0.proj.bias", 2 * inner));
         this.out = new Linear(ModelWeights.tensor(w, "net.2.weight", dim, inner), ModelWeights.tensor(w, "net.2.bias", dim));
+        this.swiglu = swiglu;
     }
 
     /** residual + ff(x). */
     Tensor forward(Workspace ws, Tensor x, Tensor residual) {
         Tensor p = proj.forward(ws, x);
-        Tensor g = Activations.geglu(ws, p);
+        Tensor g = swiglu ? Activations.swiglu(ws, p) : Activations.geglu(ws, p);
         ws.release(p);
         Tensor y = out.forward(ws, g, Activation.NONE, residual);
         ws.release(g);
