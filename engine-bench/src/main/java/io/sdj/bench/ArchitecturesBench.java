@@ -202,7 +202,10 @@ public class ArchitecturesBench {
 
     /** Runs the benchmark (command-line JMH options accepted) and prints median seconds, GFLOP and GFLOP/s per run. */
     public static void main(String[] args) throws Exception {
-        CommandLineOptions cli = new CommandLineOptions(args.length == 0 ? new String[]{ArchitecturesBench.class.getSimpleName()} : args);
+        String[] all = new String[args.length + 1];           // only this benchmark, whatever options follow
+        all[0] = ArchitecturesBench.class.getSimpleName();
+        System.arraycopy(args, 0, all, 1, args.length);
+        CommandLineOptions cli = new CommandLineOptions(all);
         Collection<RunResult> results = new Runner(cli).run();
         System.out.println();
         System.out.println("architecture          mode       size  cfg  parameters        GFLOP   median s   GFLOP/s");
