@@ -46,8 +46,6 @@ class VerifyCommandTest {
      * kind may fail or be unsupported; every other case must pass. Remove a kind here when its feature lands.
      */
     static final Map<String, String> PENDING_KINDS = Map.ofEntries(
-            Map.entry("pipeline_img2img", "issue 14: img2img"),
-            Map.entry("pipeline_inpaint", "issue 14: inpainting"),
             Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
             Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
             Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"),
