@@ -11,16 +11,28 @@ import static io.sdj.ops.GemmKernel.S;
  * What a GEMM does to a finished output value, in this order: {@code act(v + bias) + residual}.
  * Bias is per output column ({@code colBias}, token-major {@link Linear}) or per output row ({@code rowBias}, NCHW
  * {@link Conv2d}); either may be null. The residual has the output's layout (same offsets) or is null.
+ * <p>With a {@link Gate} (a gated linear unit, {@link GatedLinear}) the GEMM's columns come in panels of
+ * {@code 2·L}: lanes 0..L−1 of panel p are value columns p·L…, lanes L..2L−1 the matching gate columns. The epilogue
+ * then writes {@code (value + bias) · act(gate + bias)} for the tile's L value columns to the gate's output (row-major,
+ * {@code width} columns) while the tile is still in L1: the 2·inner projection is never read back in a second pass.
  */
-record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] residual) {
+record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] residual, Gate gate) {
     GemmEpilogue {
         if (act == null) act = Activation.NONE;
     }
 
+    /** Output of a gated epilogue: {@code out[row·width + col/2 + t]}, t &lt; L, for the value columns that exist. */
+    record Gate(float[] out, int width) {}
+
     /** Null when there is nothing to do, so the kernels skip the epilogue entirely. */
     static GemmEpilogue of(float[] colBias, float[] rowBias, Activation act, float[] residual) {
         if (colBias == null && rowBias == null && residual == null && (act == null || act == Activation.NONE)) return null;
-        return new GemmEpilogue(colBias, rowBias, act, residual);
+        return new GemmEpilogue(colBias, rowBias, act, residual, null);
+    }
+
+    /** A gated epilogue: bias per (interleaved) column, then value · act(gate) into {@code gate.out}. */
+    static GemmEpilogue gated(float[] colBias, Activation act, Gate gate) {
+        return new GemmEpilogue(colBias, null, act, null, gate);
     }
 
     /**
@@ -29,6 +41,10 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
      * call boundary that the JIT might not inline (which would box it).
      */
     void applyTile(float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
+        if (gate != null) {
+            gateTile(c, cOff, ldc, mr, row, col);
+            return;
+        }
         int full = nr - nr % GemmKernel.L;
         for (int r = 0; r < mr; r++) {
             int off = cOff + r * ldc;
@@ -39,6 +55,28 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
                 VectorMask<Float> m = S.indexInRange(full, nr);
                 apply(FloatVector.fromArray(S, c, off + full, m), row + r, col + full, c, off + full, m).intoArray(c, off + full, m);
             }
+        }
+    }
+
+    /** The gated epilogue of a tile whose first column {@code col} starts a 2·L panel (value lanes, then gate lanes). */
+    private void gateTile(float[] c, int cOff, int ldc, int mr, int row, int col) {
+        int L = GemmKernel.L, o0 = col / 2, valid = Math.min(L, gate.width - o0);
+        if (valid <= 0) return;
+        VectorMask<Float> m = valid == L ? null : S.indexInRange(0, valid);
+        FloatVector bv = colBias == null ? null : FloatVector.fromArray(S, colBias, col);
+        FloatVector bg = colBias == null ? null : FloatVector.fromArray(S, colBias, col + L);
+        float[] out = gate.out;
+        for (int r = 0; r < mr; r++) {
+            int off = cOff + r * ldc;
+            FloatVector v = FloatVector.fromArray(S, c, off), g = FloatVector.fromArray(S, c, off + L);
+            if (bv != null) {
+                v = v.add(bv);
+                g = g.add(bg);
+            }
+            FloatVector y = v.mul(activate(act, g));
+            int o = (row + r) * gate.width + o0;
+            if (m == null) y.intoArray(out, o);
+            else y.intoArray(out, o, m);
         }
     }
 
