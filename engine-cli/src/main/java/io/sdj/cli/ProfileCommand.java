@@ -36,11 +36,12 @@ import java.util.concurrent.TimeUnit;
  * own weights.
  */
 @Command(name = "profile", mixinStandardHelpOptions = true,
-        description = {"Time one UNet evaluation block by block: median ms, share of the total, parameters, GFLOP and "
+        description = {"Time one UNet evaluation block by block: ms, share of the total, parameters, GFLOP and "
                 + "GFLOP/s of every resnet, attention, resampler and the input/output layers; then grouped by resolution "
                 + "and by kind (resnet, self-attention, cross-attention, feed-forward, other).",
                 "Each part's time is the interval between the model's marks in an ordinary forward pass (one clock read "
-                + "per part); the untraced time of the same forward is printed beside it."})
+                + "per part); times are interquartile means over the runs (a quarter of the runs, ranked by total, dropped "
+                + "from each end); the untraced time of the same forward is printed beside it."})
 public final class ProfileCommand implements Callable<Integer> {
     static final int EXIT_BAD_INPUT = 2, EXIT_BAD_MODEL = 3, EXIT_CANCELLED = 130;
 
@@ -63,7 +64,7 @@ public final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--warmup", description = "untimed runs first (default 2)")
     int warmup = 2;
 
-    @Option(names = "--runs", description = "measured runs; medians are reported (default 5)")
+    @Option(names = "--runs", description = "measured runs (default 5)")
     int runs = 5;
 
     @Option(names = "--json", paramLabel = "FILE", description = "also write the profile as JSON")
@@ -220,12 +221,12 @@ public final class ProfileCommand implements Callable<Integer> {
     }
 
     static void print(PrintWriter out, UNetProfile p) {
-        out.printf(Locale.ROOT, "%s: batch %d, %d×%d latent, %d threads, %d-bit vectors; medians of %d runs after %d warm-up%n",
+        out.printf(Locale.ROOT, "%s: batch %d, %d×%d latent, %d threads, %d-bit vectors; ms = interquartile mean of %d runs after %d warm-up%n",
                 p.arch(), p.batch(), p.latentHeight(), p.latentWidth(), p.threads(), p.vectorBits(), p.runs(), p.warmup());
         table(out, "block", p.blocks(), true);
         out.printf(Locale.ROOT, "%-44s %10.2f %6.1f%% %,14d %9.2f %9.1f%n", "total (profiled forward)", p.totalMs(), 100.0,
                 p.parameters(), p.flops() / 1e9, p.gflopPerSecond());
-        out.printf(Locale.ROOT, "sum of the block medians %.2f ms; untraced forward %.2f ms (profiled %+.1f%%)%n",
+        out.printf(Locale.ROOT, "sum of the blocks %.2f ms; untraced forward %.2f ms (profiled %+.1f%%)%n",
                 p.blockSumMs(), p.plainMs(), 100 * p.overhead());
         out.println();
         table(out, "by resolution", p.byResolution(), false);
@@ -235,7 +236,7 @@ public final class ProfileCommand implements Callable<Integer> {
     }
 
     private static void table(PrintWriter out, String title, List<UNetProfile.Row> rows, boolean withResolution) {
-        out.printf(Locale.ROOT, "%-34s %-9s %10s %7s %14s %9s %9s%n", title, withResolution ? "output" : "", "median ms", "share",
+        out.printf(Locale.ROOT, "%-34s %-9s %10s %7s %14s %9s %9s%n", title, withResolution ? "output" : "", "ms", "share",
                 "parameters", "GFLOP", "GFLOP/s");
         for (UNetProfile.Row r : rows) {
             out.printf(Locale.ROOT, "%-34s %-9s %10.2f %6.1f%% %,14d %9.2f %9.1f%n", r.name(), withResolution ? r.resolution() : "",

@@ -7,17 +7,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 
 /**
- * The result of {@link UNetProfiler}: where one UNet evaluation's time goes. {@code totalMs} is the median time of
- * the measured runs; a row's time is the median over the runs of its share of the run, times {@code totalMs} (load
- * from other processes slows a whole run and leaves the shares alone; the rows' own medians would not add up to the
- * total on a noisy machine). Parameters come from the model's weights, FLOPs (2 × multiply-adds) from
+ * The result of {@link UNetProfiler}: where one UNet evaluation's time goes. Times are interquartile means: the
+ * measured runs are ranked by their total time, a quarter is dropped from each end (runs hit by other processes'
+ * load), and every time — total, block, resolution, kind — is the mean over the same remaining runs. Like a median it
+ * ignores outlier runs; unlike per-row medians (which on a loaded machine added up to 8–16% less than the median
+ * total) the rows add up to the total, because each run's parts add up to that run. With fewer than 4 runs nothing
+ * is dropped. Parameters come from the model's weights, FLOPs (2 × multiply-adds) from
  * {@link io.sdj.models.unet.UNetCost#parts}.
  *
  * @param arch      what was profiled (a bundled name, a config or model path)
- * @param totalMs   median time of a profiled forward (start to return)
- * @param partSumMs median over the runs of the sum of all part times of a run (the parts tile the pass: equal to
- *                  {@code totalMs} but for the return from the last part)
- * @param plainMs   median time of a forward without any trace, interleaved with the profiled ones
+ * @param totalMs   time of a profiled forward (start to return), interquartile mean
+ * @param partSumMs the same mean of each run's sum of part times (the parts tile the pass: equal to {@code totalMs}
+ *                  but for the return from the last part)
+ * @param plainMs   interquartile mean time of a forward without any trace, interleaved with the profiled ones
  * @param blocks    per block in execution order: {@code conv_in}, {@code time_embedding}, {@code down_blocks.i.resnets.j},
  *                  {@code down_blocks.i.attentions.j}, samplers, mid, up, {@code conv_norm_out}, {@code conv_out}
  * @param byResolution the blocks grouped by the resolution of their output (largest first; "-" for the time embedding)
@@ -28,11 +30,11 @@ public record UNetProfile(String arch, int batch, int latentHeight, int latentWi
                           int warmup, int runs, double totalMs, double partSumMs, double plainMs, long parameters, long flops,
                           List<Row> blocks, List<Row> byResolution, List<Row> byKind) {
 
-    /** One line of a table: median ms, its share of {@link #totalMs}, parameters, FLOPs; resolution "H×W" or "-". */
+    /** One line of a table: ms (interquartile mean), its share of {@link #totalMs}, parameters, FLOPs; resolution "H×W" or "-". */
     public record Row(String name, String resolution, double ms, double share, long parameters, long flops) {
         public double gflop() { return flops / 1e9; }
 
-        /** GFLOP/s of this row's median time (0 when no time was measured). */
+        /** GFLOP/s of this row's time (0 when no time was measured). */
         public double gflopPerSecond() { return ms > 0 ? flops / 1e6 / ms : 0; }
     }
 
@@ -42,7 +44,7 @@ public record UNetProfile(String arch, int batch, int latentHeight, int latentWi
         byKind = List.copyOf(byKind);
     }
 
-    /** Sum of the blocks' median times. */
+    /** Sum of the blocks' times. */
     public double blockSumMs() { return blocks.stream().mapToDouble(Row::ms).sum(); }
 
     /** How much slower a profiled forward was than an untraced one (0.02 = 2%). */
@@ -79,7 +81,7 @@ public record UNetProfile(String arch, int batch, int latentHeight, int latentWi
             ObjectNode o = a.addObject();
             o.put("name", r.name());
             o.put("resolution", r.resolution());
-            o.put("median_ms", r.ms());
+            o.put("ms", r.ms());
             o.put("share", r.share());
             o.put("parameters", r.parameters());
             o.put("flops", r.flops());

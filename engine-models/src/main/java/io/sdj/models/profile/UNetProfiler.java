@@ -28,8 +28,8 @@ import java.util.regex.Pattern;
  * previous mark, so the parts tile the pass and their sum is the pass's time. The clock adds one
  * {@code System.nanoTime()} per mark (a few hundred per pass) and nothing else; to show what that costs, every
  * profiled run is paired with an untraced run of the same inputs ({@link UNetProfile#plainMs}).
- * Warm-up runs (JIT, workspace buffers, packed weights) come first and are not counted. A row's time is its median
- * share of a measured run times the median run time (see {@link UNetProfile}).
+ * Warm-up runs (JIT, workspace buffers, packed weights) come first and are not counted. Times are interquartile means
+ * over the measured runs (see {@link UNetProfile}).
  */
 public final class UNetProfiler {
     /** Progress of a long profile: {@code phase} is "warm-up" or "measure". */
@@ -116,14 +116,15 @@ public final class UNetProfiler {
             kindMs.add(kinds);
             progress.update("measure", r + 1, runs, total[r]);
         }
-        double totalMs = median(total);
-        // a row's time = its median share of a run × the median run: load on a shared machine slows whole runs, which
-        // leaves the shares alone, so the rows add up to the total (medians of the rows' own times would not)
-        for (int r = 0; r < runs; r++) {
-            double sum = partSum[r];
-            blockMs.get(r).replaceAll((k, v) -> v / sum);
-            kindMs.get(r).replaceAll((k, v) -> v / sum);
-        }
+        // the middle runs by total time (a quarter trimmed from each end): every time below is a mean over these
+        // runs, so the rows add up to the total as each run's parts add up to the run (medians per row would not)
+        Integer[] order = new Integer[runs];
+        for (int r = 0; r < runs; r++) order[r] = r;
+        Arrays.sort(order, Comparator.comparingDouble(r -> total[r]));
+        int trim = runs / 4;
+        int[] middle = new int[runs - 2 * trim];
+        for (int i = 0; i < middle.length; i++) middle[i] = order[trim + i];
+        double totalMs = meanOver(middle, total);
 
         // parameters per block and kind from the weights the model was built from; FLOPs from the cost walk
         Map<String, Long> blockParams = new LinkedHashMap<>(), kindParams = new LinkedHashMap<>();
@@ -144,7 +145,7 @@ public final class UNetProfiler {
 
         List<UNetProfile.Row> rows = new ArrayList<>();
         for (String b : blockMs.get(0).keySet()) {
-            double ms = medianOf(blockMs, b) * totalMs;
+            double ms = meanOf(blockMs, middle, b);
             rows.add(new UNetProfile.Row(b, resolution.getOrDefault(b, "-"), ms, ms / totalMs,
                     blockParams.getOrDefault(b, 0L), blockFlops.getOrDefault(b, 0L)));
         }
@@ -160,19 +161,19 @@ public final class UNetProfiler {
                 p += blockParams.getOrDefault(b, 0L);
                 f += blockFlops.getOrDefault(b, 0L);
             }
-            double ms = median(perRun) * totalMs;
+            double ms = meanOver(middle, perRun);
             resRows.add(new UNetProfile.Row(e.getKey(), e.getKey(), ms, ms / totalMs, p, f));
         }
         resRows.sort(Comparator.comparingLong(UNetProfiler::pixels).reversed());
 
         List<UNetProfile.Row> kindRows = new ArrayList<>();
         for (PartKind k : PartKind.values()) {
-            double ms = medianOf(kindMs, k.label()) * totalMs;
+            double ms = meanOf(kindMs, middle, k.label());
             kindRows.add(new UNetProfile.Row(k.label(), "-", ms, ms / totalMs, kindParams.getOrDefault(k.label(), 0L),
                     kindFlops.getOrDefault(k.label(), 0L)));
         }
         return new UNetProfile(arch, batch, h, w, Parallel.threads(), Gemm.panelWidth() * 16, warmup, runs, totalMs,
-                median(partSum), median(plain), params, flops, rows, resRows, kindRows);
+                meanOver(middle, partSum), interquartileMean(plain), params, flops, rows, resRows, kindRows);
     }
 
     private static void forward(UNet2DConditionModel unet, Workspace ws, Tensor sample, float[] t, Tensor context, Tensor cond, Trace trace) {
@@ -191,18 +192,28 @@ public final class UNetProfiler {
         return Long.parseLong(r.resolution().substring(0, x)) * Long.parseLong(r.resolution().substring(x + 1));
     }
 
-    private static double medianOf(List<Map<String, Double>> runs, String key) {
-        double[] v = new double[runs.size()];
-        for (int i = 0; i < v.length; i++) v[i] = runs.get(i).getOrDefault(key, 0.0);
-        return median(v);
+    private static double meanOf(List<Map<String, Double>> runs, int[] which, String key) {
+        double s = 0;
+        for (int r : which) s += runs.get(r).getOrDefault(key, 0.0);
+        return s / which.length;
     }
 
-    static double median(double[] v) {
+    private static double meanOver(int[] which, double[] v) {
+        double s = 0;
+        for (int r : which) s += v[r];
+        return s / which.length;
+    }
+
+    /** Mean of the values after dropping a quarter (rounded down) from each end. */
+    static double interquartileMean(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        int trim = s.length / 4;
+        double sum = 0;
+        for (int i = trim; i < s.length - trim; i++) sum += s[i];
+        return sum / (s.length - 2 * trim);
     }
+
 
     private static Tensor random(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);

@@ -97,12 +97,12 @@ class UNetProfilerTest {
         assertThat(p.byResolution().stream().mapToLong(UNetProfile.Row::flops).sum()).isEqualTo(p.flops());
         assertThat(p.byResolution()).extracting(UNetProfile.Row::name).containsExactly("16×8", "8×4", "4×2", "2×1", "-");
 
-        // each run's parts tile the pass (all but the return from the last part); the rows' median shares add up to
-        // about one run (exactly one when every run splits the same way)
+        // each run's parts tile the pass (all but the return from the last part), and every row is a mean over the
+        // same runs: blocks, kinds and resolutions each add up to the measured total
         assertThat(p.partSumMs()).isCloseTo(p.totalMs(), within(0.02 * p.totalMs()));
-        assertThat(p.blockSumMs()).isCloseTo(p.totalMs(), within(0.05 * p.totalMs()));
-        assertThat(p.byKind().stream().mapToDouble(UNetProfile.Row::ms).sum()).isCloseTo(p.totalMs(), within(0.05 * p.totalMs()));
-        assertThat(p.byResolution().stream().mapToDouble(UNetProfile.Row::ms).sum()).isCloseTo(p.totalMs(), within(0.05 * p.totalMs()));
+        assertThat(p.blockSumMs()).isCloseTo(p.partSumMs(), within(1e-6 * p.totalMs()));
+        assertThat(p.byKind().stream().mapToDouble(UNetProfile.Row::ms).sum()).isCloseTo(p.partSumMs(), within(1e-6 * p.totalMs()));
+        assertThat(p.byResolution().stream().mapToDouble(UNetProfile.Row::ms).sum()).isCloseTo(p.partSumMs(), within(1e-6 * p.totalMs()));
         for (UNetProfile.Row r : p.blocks()) assertThat(r.ms()).as(r.name()).isGreaterThanOrEqualTo(0);
         assertThat(p.toJson().get("blocks").size()).isEqualTo(p.blocks().size());
     }
