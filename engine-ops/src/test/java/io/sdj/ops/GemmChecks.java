@@ -287,7 +287,9 @@ public final class GemmChecks {
                 // stride 1 either side of DepthwiseConv2d.COLUMN_PLANE_MAX: walked by columns, then by rows
                 {1, 2, 64, 128, 1}, {1, 3, 91, 91, 1}, {1, 2, 129, 70, 1},
                 // stride 2, even width: walked by columns up to the bound, by rows past it (odd height: a zero row below)
-                {1, 2, 9, 40, 2}, {1, 2, 65, 130, 2}, {2, 3, 64, 128, 2}};
+                {1, 2, 9, 40, 2}, {1, 2, 65, 130, 2}, {2, 3, 64, 128, 2},
+                // separable, fused at stride 1: several K slices of the pointwise GEMM, pixel tiles across rows
+                {2, 401, 9, 21, 1}, {1, 45, 31, 29, 1}};
         int idx = 0;
         for (int[] cs : cases) {
             int n = cs[0], c = cs[1], h = cs[2], w = cs[3], stride = cs[4];
