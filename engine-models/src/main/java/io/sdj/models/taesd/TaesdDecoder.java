@@ -91,12 +91,23 @@ public final class TaesdDecoder {
         for (int c = 0; c <= 4; c += 2) conv(m, name + ".conv." + c, WIDTH, WIDTH, true);
     }
 
-    /** FLOPs (2 × multiply-adds) of one forward over n latents of h×w. */
-    public long flops(int n, int h, int w) { return flops(latentChannels, n, h, w); }
+    /** FLOPs (2 × multiply-adds) of one forward over n latents of h×w (pool branches included). */
+    public long flops(int n, int h, int w) {
+        long f = 2L * n * h * w * 9 * latentChannels * WIDTH;
+        int b = 0;
+        for (int stage = 0; stage < 3; stage++) {
+            for (int j = 0; j < 3; j++) f += blocks[b++].flops(n, h, w);
+            h *= 2;
+            w *= 2;
+            f += 2L * n * h * w * 9 * WIDTH * WIDTH;
+        }
+        f += blocks[b].flops(n, h, w);
+        return f + 2L * n * h * w * 9 * WIDTH * 3;
+    }
 
     /**
-     * FLOPs (2 × multiply-adds of the convolutions) of {@code Decoder(latentChannels)} over n latents of h×w, without
-     * weights: conv(L→64), three stages of 3 blocks + 2× upsampling + conv, one block, conv(64→3). A block is three 3×3
+     * FLOPs (2 × multiply-adds of the convolutions) of {@code Decoder(latentChannels)} (without pool branches) over n
+     * latents of h×w, without weights: conv(L→64), three stages of 3 blocks + 2× upsampling + conv, one block, conv(64→3). A block is three 3×3
      * convs 64→64 with an identity skip.
      */
     public static long flops(int latentChannels, int n, int h, int w) {
