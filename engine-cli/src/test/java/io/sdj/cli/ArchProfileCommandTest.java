@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code sdj arch} lists the bundled architectures with the reference counts; {@code sdj profile} runs and reports. */
 class ArchProfileCommandTest {
@@ -112,5 +113,23 @@ class ArchProfileCommandTest {
 
         // the JSON file is not overwritten without --force
         assertOneLineError(run("profile", "--arch", cfg.toString(), "--json", json.toString()), 2, "already exists");
+    }
+
+    /** A model on disk runs on its own weights: SnapFusion-style pruned attentions, counted from the loaded tensors. */
+    @Test
+    void profilesAModelFolderOnItsOwnWeights() throws IOException {
+        Path c = Path.of(System.getProperty("golden.dir", "../shared/golden")).resolve("unet-snapfusion-tiny");
+        assumeTrue(Files.isDirectory(c), "case " + c + " absent");
+        Path unet = Files.createDirectories(tmp.resolve("unet"));
+        Files.copy(c.resolve("config.json"), unet.resolve("config.json"));
+        Files.copy(c.resolve("model.safetensors"), unet.resolve("diffusion_pytorch_model.safetensors"));
+        Path json = tmp.resolve("p.json");
+        Run r = run("profile", "--arch", unet.toString(), "--size", "64", "--warmup", "0", "--runs", "1", "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("its own weights");
+        JsonNode p = new ObjectMapper().readTree(json.toFile());
+        long expected = new ObjectMapper().readTree(c.resolve("case.json").toFile()).get("parameter_count").asLong();
+        assertThat(p.get("parameters").asLong()).isEqualTo(expected);
+        assertThat(r.out()).contains("down_blocks.1.attentions.1").doesNotContain("down_blocks.1.attentions.0 ");
     }
 }
