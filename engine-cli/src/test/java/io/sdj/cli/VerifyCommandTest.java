@@ -45,10 +45,7 @@ class VerifyCommandTest {
      * Case kinds of the fixtures whose feature has not landed yet, each with the issue that adds it. A case of such a
      * kind may fail or be unsupported; every other case must pass. Remove a kind here when its feature lands.
      */
-    static final Map<String, String> PENDING_KINDS = Map.ofEntries(
-            Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
-            Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
-            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"));
+    static final Map<String, String> PENDING_KINDS = Map.ofEntries();
 
     /**
      * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient
