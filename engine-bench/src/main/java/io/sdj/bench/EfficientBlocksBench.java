@@ -35,9 +35,10 @@ import java.util.concurrent.TimeUnit;
  * 1024 at 16×16; head size 64; feed-forward expansion 3), each beside the dense / softmax / unfused equivalent of the
  * same shape, batch 1:
  * <ul>
- * <li>{@code sep C@HxW} separable 3×3 (depthwise + pointwise, both biases; fused: depthwise computed into the
- *     pointwise GEMM's tiles) vs {@code sep-2pass} (depthwise written whole, then the 1×1 conv) vs {@code dense C@HxW}
- *     3×3 conv C → C;</li>
+ * <li>{@code sep C@HxW} separable 3×3 (depthwise + pointwise, both biases) as {@code SeparableConv2d} runs it (two
+ *     passes by default; with {@code -jvmArgsAppend -Dsdj.separable.fused=true} the depthwise computed inside the
+ *     pointwise GEMM's tiles) vs {@code sep-2pass} (always depthwise written whole, then the 1×1 conv) vs
+ *     {@code dense C@HxW} 3×3 conv C → C;</li>
  * <li>{@code relu|softmax Tq x Tk d64 hH} attention vs {@code gemm …} the P·V-sized GEMM [Tq, Tk]·[Tk, H·64]
  *     (FLOPs of the attention = 2 × that GEMM's; GFLOP/s is reported on each op's own FLOPs);</li>
  * <li>{@code ff-fused|ff-unfused dim x tokens} the SwiGLU projection dim → 2·3·dim with the gate in the GEMM epilogue

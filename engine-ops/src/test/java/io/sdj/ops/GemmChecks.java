@@ -319,6 +319,9 @@ public final class GemmChecks {
             SeparableConv2d sep = new SeparableConv2d(wt, bias == null ? null : WeightTensor.ofFloats("b", bias, c), pw,
                     WeightTensor.ofFloats("pb", pb, cout), stride);
             Tensor ys = sep.forward(new Workspace(), x);
+            // the fused path (depthwise inside the pointwise GEMM's tiles, 3×3 stride 1) against the same reference
+            Tensor yf = new SeparableConv2d(wt, bias == null ? null : WeightTensor.ofFloats("b", bias, c), pw,
+                    WeightTensor.ofFloats("pb", pb, cout), stride, true).forward(new Workspace(), x);
             double[] mid = new double[n * c * oh * ow], midAbs = new double[mid.length];
             convRef(x.data(), n, c, h, w, wt, bias, 3, stride, 1, c, mid, midAbs);
             double[] sref = new double[n * cout * oh * ow], sabs = new double[sref.length];
@@ -338,6 +341,7 @@ public final class GemmChecks {
                 }
             }
             compare("separable " + Arrays.toString(cs) + " → " + cout + " " + dt, ys.data(), sref, sabs, c);
+            compare("separable fused " + Arrays.toString(cs) + " → " + cout + " " + dt, yf.data(), sref, sabs, c);
         }
     }
 

@@ -33,7 +33,7 @@ class SeparableConv2dTest {
             int n = s[0], cin = s[1], cout = s[2], h = s[3], w = s[4];
             WeightTensor dw = WeightTensor.ofFloats("dw", random(r, cin * 9), cin, 1, 3, 3), db = WeightTensor.ofFloats("db", random(r, cin), cin);
             WeightTensor pw = WeightTensor.ofFloats("pw", random(r, cout * cin), cout, cin, 1, 1), pb = WeightTensor.ofFloats("pb", random(r, cout), cout);
-            SeparableConv2d sep = new SeparableConv2d(dw, db, pw, pb, 1);
+            SeparableConv2d sep = new SeparableConv2d(dw, db, pw, pb, 1, true);
             Tensor x = Tensor.of(random(r, n * cin * h * w), n, cin, h, w);
             Tensor res = Tensor.of(random(r, n * cout * h * w), n, cout, h, w);
             Parallel.setThreads(1);
