@@ -60,7 +60,9 @@ class ArchitectureTest {
         long listed = 0;
         for (int[] s : VaeParameterShapes.decoderOnly(sd).values()) listed += Tensor.numel(s);
         assertThat(VaeDecoderCost.parameters(sd)).isEqualTo(listed);
-        VaeConfig narrow = new VaeConfig(3, 3, 4, java.util.List.of(32, 64, 64), 1, 16, 0.18215f, 0f, true, true, true);
+        VaeConfig narrow = VaeConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
+                .put("layers_per_block", 1).put("norm_num_groups", 16)
+                .set("block_out_channels", new com.fasterxml.jackson.databind.ObjectMapper().createArrayNode().add(32).add(64).add(64)));
         SyntheticWeights w = new SyntheticWeights(3);
         VaeParameterShapes.decoderOnly(narrow).forEach(w::create);
         AutoencoderKL vae = AutoencoderKL.load(narrow, w);
