@@ -87,6 +87,12 @@ public final class SyntheticWeights implements WeightSource {
         return p;
     }
 
+    /** The shape {@code name} was created with (no values are generated), or null when it was not created. */
+    public int[] shape(String name) {
+        int[] s = store.shapes.get(prefix + name);
+        return s == null ? null : s.clone();
+    }
+
     @Override
     public WeightTensor get(String name) {
         int[] shape = store.shapes.get(prefix + name);

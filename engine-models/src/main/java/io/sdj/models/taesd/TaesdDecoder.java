@@ -94,7 +94,7 @@ public final class TaesdDecoder {
         for (int c = 0; c <= 4; c += 2) conv(m, name + ".conv." + c, WIDTH, WIDTH, true);
     }
 
-    /** FLOPs (2 × multiply-adds) of one forward over n latents of h×w. */
+    /** FLOPs (2 × multiply-adds) of one forward over n latents of h×w (pool branches included). */
     public long flops(int n, int h, int w) {
         long f = 2L * n * h * w * 9 * latentChannels * WIDTH;
         int b = 0;
@@ -106,6 +106,35 @@ public final class TaesdDecoder {
         }
         f += blocks[b].flops(n, h, w);
         return f + 2L * n * h * w * 9 * WIDTH * 3;
+    }
+
+    /**
+     * FLOPs (2 × multiply-adds of the convolutions) of {@code Decoder(latentChannels)} (without pool branches) over n
+     * latents of h×w, without weights: conv(L→64), three stages of 3 blocks + 2× upsampling + conv, one block, conv(64→3). A block is three 3×3
+     * convs 64→64 with an identity skip.
+     */
+    public static long flops(int latentChannels, int n, int h, int w) {
+        long block = 3L * 9 * WIDTH * WIDTH;
+        long f = 2L * n * h * w * 9 * latentChannels * WIDTH;
+        for (int stage = 0; stage < 3; stage++) {
+            f += 2L * n * h * w * 3 * block;
+            h *= 2;
+            w *= 2;
+            f += 2L * n * h * w * 9 * WIDTH * WIDTH;
+        }
+        f += 2L * n * h * w * block;
+        return f + 2L * n * h * w * 9 * WIDTH * 3;
+    }
+
+    /** Parameters of {@code Decoder(latentChannels)} (the sum over {@link #parameterShapes}). */
+    public static long parameters(int latentChannels) {
+        long p = 0;
+        for (int[] s : parameterShapes(latentChannels).values()) {
+            long e = 1;
+            for (int d : s) e *= d;
+            p += e;
+        }
+        return p;
     }
 
     /** latents [N, L, h, w] → image [N, 3, 8h, 8w]. Does not release {@code x}. */

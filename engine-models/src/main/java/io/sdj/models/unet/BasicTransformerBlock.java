@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
 import io.sdj.models.blocks.ModelWeights;
 import io.sdj.ops.LayerNorm;
 
@@ -35,21 +36,28 @@ final class BasicTransformerBlock {
         this.ff = new FeedForward(w.at("ff"), dim, o.ffMult() * dim, o.swiglu());
     }
 
-    /** @param h tokens [B, T, dim] (not released); returns a new tensor. */
-    Tensor forward(Workspace ws, Tensor h, Tensor context) {
+    /**
+     * @param h     tokens [B, T, dim] (not released); returns a new tensor
+     * @param trace marks {@code attn1} (when present), {@code attn2}, {@code ff} as each finishes (each with its norm
+     *              and residual)
+     */
+    Tensor forward(Workspace ws, Tensor h, Tensor context, Trace trace) {
         Tensor h1 = h;
         if (attn1 != null) {
             Tensor n1 = norm1.forward(ws, h);
             h1 = attn1.forward(ws, n1, n1, h);
             ws.release(n1);
+            trace.mark("attn1", h1);
         }
         Tensor n2 = norm2.forward(ws, h1);
         Tensor h2 = attn2.forward(ws, n2, context, h1);
         ws.release(n2);
         if (h1 != h) ws.release(h1);
+        trace.mark("attn2", h2);
         Tensor n3 = norm3.forward(ws, h2);
         Tensor h3 = ff.forward(ws, n3, h2);
         ws.release(n3, h2);
+        trace.mark("ff", h3);
         return h3;
     }
 }

@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
 import io.sdj.models.blocks.ResnetBlock2D;
 
 import java.util.List;
@@ -46,22 +47,26 @@ final class DownBlock {
 
     /**
      * @param x     [B, in, H, W]: the previous block's output, itself a skip tensor (not released here)
+     * @param trace marks {@code resnets.i}, {@code attentions.i}, {@code downsamplers.0} as each finishes
      * @param skips receives every output state (owned by the skip list until an up block consumes it)
      * @return the block's output (also the last entry added to {@code skips})
      */
-    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context, List<Tensor> skips) {
+    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context, List<Tensor> skips, Trace trace) {
         Tensor h = x;
         for (int i = 0; i < resnets.length; i++) {
             h = resnets[i].forward(ws, h, tembAct);
+            trace.mark("resnets." + i, h);
             if (attentions[i] != null) {
-                Tensor a = attentions[i].forward(ws, h, context);
+                Tensor a = attentions[i].forward(ws, h, context, trace.at("attentions." + i));
                 ws.release(h);
                 h = a;
+                trace.mark("attentions." + i, h);
             }
             skips.add(h);
         }
         if (downsampler != null) {
             h = downsampler.forward(ws, h);
+            trace.mark("downsamplers.0", h);
             skips.add(h);
         }
         return h;

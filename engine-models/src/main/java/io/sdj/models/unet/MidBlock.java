@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
 import io.sdj.models.blocks.ResnetBlock2D;
 
 /**
@@ -26,13 +27,19 @@ final class MidBlock {
         this.second = new ResnetBlock2D(w.at("resnets.1"), ch, ch, tembChannels, c.normNumGroups(), c.normEps(), c.midBlockScaleFactor(), separable);
     }
 
-    /** @param x the last down block's output (a skip tensor, not released); returns a new tensor. */
-    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context) {
+    /**
+     * @param x     the last down block's output (a skip tensor, not released); returns a new tensor
+     * @param trace marks {@code resnets.0}, {@code attentions.0}, {@code resnets.1} as each finishes
+     */
+    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context, Trace trace) {
         Tensor h = first.forward(ws, x, tembAct);
-        Tensor a = attention.forward(ws, h, context);
+        trace.mark("resnets.0", h);
+        Tensor a = attention.forward(ws, h, context, trace.at("attentions.0"));
         ws.release(h);
+        trace.mark("attentions.0", a);
         Tensor out = second.forward(ws, a, tembAct);
         ws.release(a);
+        trace.mark("resnets.1", out);
         return out;
     }
 }

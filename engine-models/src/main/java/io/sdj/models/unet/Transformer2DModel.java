@@ -4,6 +4,7 @@ import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
 import io.sdj.models.blocks.ModelWeights;
 import io.sdj.ops.Elementwise;
 import io.sdj.ops.GroupNorm;
@@ -40,16 +41,20 @@ final class Transformer2DModel {
         return linear ? ModelWeights.tensor(w, name, out, in) : ModelWeights.conv1x1AsMatrix(ModelWeights.tensor(w, name, out, in, 1, 1));
     }
 
-    /** @param x [B, C, H, W] (not released); context [B, S, contextDim]; returns a new [B, C, H, W]. */
-    Tensor forward(Workspace ws, Tensor x, Tensor context) {
+    /**
+     * @param x     [B, C, H, W] (not released); context [B, S, contextDim]; returns a new [B, C, H, W]
+     * @param trace marks {@code proj_in} (with the norm) and each layer's parts ({@code transformer_blocks.i.*})
+     */
+    Tensor forward(Workspace ws, Tensor x, Tensor context, Trace trace) {
         int h = x.dim(2), wd = x.dim(3);
         Tensor n = norm.forward(ws, x, false);
         Tensor tokens = Elementwise.toTokens(ws, n);
         ws.release(n);
         Tensor t = projIn.forward(ws, tokens);
         ws.release(tokens);
-        for (BasicTransformerBlock b : blocks) {
-            Tensor next = b.forward(ws, t, context);
+        trace.mark("proj_in", t);
+        for (int i = 0; i < blocks.length; i++) {
+            Tensor next = blocks[i].forward(ws, t, context, trace.at("transformer_blocks." + i));
             ws.release(t);
             t = next;
         }

@@ -26,7 +26,9 @@ import java.util.List;
  *   out   = conv_out(SiLU(conv_norm_out(h)))
  * </pre>
  * Traced intermediates (fixture names): time_proj, time_embedding, conv_in, down_blocks.i, mid_block, up_blocks.i,
- * conv_norm_out (after the GroupNorm, before SiLU).
+ * conv_norm_out (after the GroupNorm, before SiLU). Marks ({@link Trace#mark}, for per-part timing): every resnet,
+ * attention (with {@code proj_in} and each transformer layer's {@code attn1}/{@code attn2}/{@code ff}), resampler,
+ * then {@code conv_norm_out} and {@code conv_out}.
  */
 public final class UNet2DConditionModel {
     private final UNetConfig config;
@@ -120,15 +122,15 @@ public final class UNet2DConditionModel {
         List<Tensor> skips = new ArrayList<>();
         skips.add(h);
         for (int i = 0; i < downBlocks.length; i++) {
-            h = downBlocks[i].forward(ws, h, tembAct, encoderHiddenStates, skips);
+            h = downBlocks[i].forward(ws, h, tembAct, encoderHiddenStates, skips, trace.at("down_blocks." + i));
             trace.record("down_blocks." + i, h);
         }
         if (midBlock != null) {
-            h = midBlock.forward(ws, h, tembAct, encoderHiddenStates);
+            h = midBlock.forward(ws, h, tembAct, encoderHiddenStates, trace.at("mid_block"));
             trace.record("mid_block", h);
         }
         for (int i = 0; i < upBlocks.length; i++) {
-            h = upBlocks[i].forward(ws, h, tembAct, encoderHiddenStates, skips);
+            h = upBlocks[i].forward(ws, h, tembAct, encoderHiddenStates, skips, trace.at("up_blocks." + i));
             trace.record("up_blocks." + i, h);
         }
         ws.release(tembAct);
@@ -143,8 +145,10 @@ public final class UNet2DConditionModel {
             normed = convNormOut.forward(ws, h, true);
         }
         ws.release(h);
+        trace.mark("conv_norm_out", normed);
         Tensor out = convOut.forward(ws, normed);
         ws.release(normed);
+        trace.mark("conv_out", out);
         return out;
     }
 }

@@ -61,12 +61,14 @@ public record UNetConfig(
 
     /** Configs shipped with the engine (resources beside this class): upstream configs of known UNets. */
     public static final List<String> BUNDLED = List.of("sd15", "bk-sdm-base", "bk-sdm-small", "bk-sdm-tiny",
-            "bk-sdm-v2-base", "bk-sdm-v2-small", "bk-sdm-v2-tiny", "bk-sdm-v2-768-base", "bk-sdm-v2-768-small", "bk-sdm-v2-768-tiny");
+            "snapfusion", "mobilediffusion", "mobilediffusion-lite", "bk-sdm-v2-base", "bk-sdm-v2-small", "bk-sdm-v2-tiny", "bk-sdm-v2-768-base", "bk-sdm-v2-768-small", "bk-sdm-v2-768-tiny");
 
     /**
      * A bundled upstream config by name ({@link #BUNDLED}): {@code sd15} (runwayml SD 1.5 unet), {@code bk-sdm-*}
      * (Nota-NetsPresso/BK-SDM {@code src/unet_config/bk_*}), {@code bk-sdm-v2-*} ({@code unet_config_v2-base}, 512 px
-     * students of SD 2.1-base) and {@code bk-sdm-v2-768-*} ({@code unet_config_v2}, 768 px).
+     * students of SD 2.1-base) and {@code bk-sdm-v2-768-*} ({@code unet_config_v2}, 768 px); {@code snapfusion},
+     * {@code mobilediffusion}, {@code mobilediffusion-lite} are reconstructions from the papers (no official configs;
+     * sources in {@link io.sdj.models.Architecture}).
      */
     public static JsonNode bundled(String name) {
         try (var in = UNetConfig.class.getResourceAsStream(name + ".json")) {

@@ -11,6 +11,9 @@ package io.sdj.models.unet;
 public final class UNetCost {
     private UNetCost() {}
 
+    /** Text tokens of one CLIP chunk: the context length the counts of the bundled architectures use. */
+    public static final int TEXT_TOKENS_DEFAULT = 77;
+
     /** Multiply-accumulates of one forward, split by kind. */
     public record Macs(long conv, long linear, long attention) {
         public long total() { return conv + linear + attention; }
@@ -27,6 +30,24 @@ public final class UNetCost {
         return new Macs(walk.conv, walk.linear, walk.attention);
     }
 
+    /**
+     * One named part of the forward pass, as the model marks it ({@link io.sdj.models.Trace#mark}): {@code conv_in},
+     * {@code time_embedding}, {@code down_blocks.1.resnets.0}, {@code down_blocks.1.attentions.0.proj_in} (norm +
+     * proj_in), {@code ….transformer_blocks.0.attn1} / {@code .attn2} / {@code .ff} (each with its norm),
+     * {@code down_blocks.1.attentions.0} (proj_out), {@code down_blocks.1.downsamplers.0}, {@code mid_block.*},
+     * {@code up_blocks.*}, {@code conv_norm_out}, {@code conv_out}.
+     */
+    public record Part(String name, long flops, long parameters) {}
+
+    /** The parts of one forward in execution order, with their FLOPs and parameters (they sum to the totals). */
+    public static java.util.List<Part> parts(UNetConfig c, int b, int h, int w, int textLen) {
+        Walk walk = new Walk(c, b, textLen);
+        walk.parts = new java.util.ArrayList<>();
+        walk.run(h, w);
+        walk.enter(null);
+        return walk.parts;
+    }
+
     /** Parameter count (every weight and bias the model loads). */
     public static long parameters(UNetConfig c) {
         return new Walk(c, 1, 1).run(8, 8).params;
@@ -39,6 +60,19 @@ public final class UNetCost {
         final long b, textLen;
         final int temb;
         long conv, linear, attention, params;
+        java.util.List<Part> parts;          // null unless the parts are wanted
+        String part;                         // the part being counted
+        long partMacs, partParams;           // the totals when it started
+
+        /** Closes the part being counted and starts {@code name} (null: just close). */
+        void enter(String name) {
+            if (parts == null) return;
+            long macs = conv + linear + attention;
+            if (part != null) parts.add(new Part(part, 2 * (macs - partMacs), params - partParams));
+            part = name;
+            partMacs = macs;
+            partParams = params;
+        }
 
         Walk(UNetConfig c, int b, int textLen) {
             this.c = c;
@@ -88,22 +122,27 @@ public final class UNetCost {
             linear(b * tq, inner, queryDim, true);
         }
 
-        void transformer(int ch, int h, int w, int contextDim, int layers, boolean self) {
+        void transformer(String name, int ch, int h, int w, int contextDim, int layers, boolean self) {
             long hw = (long) h * w;
             int inner = e.ffMult() * ch;
+            enter(name + ".proj_in");
             norm(ch);
             projection(hw, ch, h, w);                        // proj_in
             for (int l = 0; l < layers; l++) {
                 if (self) {
+                    enter(name + ".transformer_blocks." + l + ".attn1");
                     norm(ch);
                     attention(hw, hw, ch, ch, ch);
                 }
+                enter(name + ".transformer_blocks." + l + ".attn2");
                 norm(ch);
                 attention(hw, textLen, ch, contextDim, ch);
+                enter(name + ".transformer_blocks." + l + ".ff");
                 norm(ch);
                 linear(b * hw, ch, 2 * inner, true);         // gated projection to value and gate halves
                 linear(b * hw, inner, ch, true);
             }
+            enter(name);
             projection(hw, ch, h, w);                        // proj_out
         }
 
@@ -116,10 +155,12 @@ public final class UNetCost {
         Walk run(int h, int w) {
             int[] ch = c.blockOutChannels();
             int n = ch.length;
+            enter("time_embedding");
             if (c.timeCondProjDim() != null) linear(b, c.timeCondProjDim(), ch[0], false);
             linear(b, ch[0], temb, true);
             linear(b, temb, temb, true);
             int kin = c.convInKernel(), kout = c.convOutKernel();
+            enter("conv_in");
             conv(c.inChannels(), ch[0], kin, h, w);
             int[][] size = new int[n][];
             size[0] = new int[]{h, w};
@@ -128,21 +169,25 @@ public final class UNetCost {
                 int out = ch[i], y = size[i][0], x = size[i][1];
                 boolean sep = e.separable(i);
                 for (int l = 0; l < c.layersPerBlock()[i]; l++) {
+                    enter("down_blocks." + i + ".resnets." + l);
                     resnet(l == 0 ? in : out, out, y, x, sep);
-                    if (c.downAttention(i, l)) transformer(out, y, x, c.crossAttentionDim()[i], c.transformerLayers()[i][l], e.selfAttention(i));
+                    if (c.downAttention(i, l)) transformer("down_blocks." + i + ".attentions." + l, out, y, x, c.crossAttentionDim()[i], c.transformerLayers()[i][l], e.selfAttention(i));
                 }
                 in = out;
                 if (i < n - 1) {
                     int p = sep ? 1 : c.downsamplePadding();
                     size[i + 1] = new int[]{(y + 2 * p - 3) / 2 + 1, (x + 2 * p - 3) / 2 + 1};
+                    enter("down_blocks." + i + ".downsamplers.0");
                     conv3x3(out, out, size[i + 1][0], size[i + 1][1], sep);
                 }
             }
             if (c.hasMidBlock()) {
                 int last = ch[n - 1], y = size[n - 1][0], x = size[n - 1][1];
                 boolean sep = e.separable(n - 1);
+                enter("mid_block.resnets.0");
                 resnet(last, last, y, x, sep);
-                transformer(last, y, x, c.crossAttentionDim()[n - 1], e.midBlockTransformerLayers(), e.midBlockSelfAttention());
+                transformer("mid_block.attentions.0", last, y, x, c.crossAttentionDim()[n - 1], e.midBlockTransformerLayers(), e.midBlockSelfAttention());
+                enter("mid_block.resnets.1");
                 resnet(last, last, y, x, sep);
             }
             for (int j = 0; j < n; j++) {
@@ -150,12 +195,18 @@ public final class UNetCost {
                 int layers = c.upLayers(j), y = size[d][0], x = size[d][1];
                 boolean sep = e.separable(d);
                 for (int l = 0; l < layers; l++) {
+                    enter("up_blocks." + j + ".resnets." + l);
                     resnet((l == 0 ? prev : out) + (l == layers - 1 ? skipIn : out), out, y, x, sep);
-                    if (c.upAttention(j, l)) transformer(out, y, x, c.crossAttentionDim()[d], c.upTransformerLayers()[j][l], e.selfAttention(d));
+                    if (c.upAttention(j, l)) transformer("up_blocks." + j + ".attentions." + l, out, y, x, c.crossAttentionDim()[d], c.upTransformerLayers()[j][l], e.selfAttention(d));
                 }
-                if (j < n - 1) conv3x3(out, out, size[d - 1][0], size[d - 1][1], sep);
+                if (j < n - 1) {
+                    enter("up_blocks." + j + ".upsamplers.0");
+                    conv3x3(out, out, size[d - 1][0], size[d - 1][1], sep);
+                }
             }
+            enter("conv_norm_out");
             norm(ch[0]);
+            enter("conv_out");
             conv(ch[0], c.outChannels(), kout, h, w);
             return this;
         }

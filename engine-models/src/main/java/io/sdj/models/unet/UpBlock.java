@@ -3,6 +3,7 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
 import io.sdj.models.blocks.ResnetBlock2D;
 import io.sdj.ops.Elementwise;
 
@@ -51,10 +52,11 @@ final class UpBlock {
     /**
      * @param x     the previous stage's output; consumed (released) by this block — it may also be the top skip tensor
      *              (no mid block), which is then released once
+     * @param trace marks {@code resnets.i} (with its skip concatenation), {@code attentions.i}, {@code upsamplers.0}
      * @param skips the skip stack; this block removes and releases the entries it uses
      * @return a new tensor
      */
-    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context, List<Tensor> skips) {
+    Tensor forward(Workspace ws, Tensor x, Tensor tembAct, Tensor context, List<Tensor> skips, Trace trace) {
         Tensor h = x;
         for (int i = 0; i < resnets.length; i++) {
             Tensor skip = skips.removeLast();
@@ -63,10 +65,12 @@ final class UpBlock {
             ws.release(skip);
             h = resnets[i].forward(ws, cat, tembAct);
             ws.release(cat);
+            trace.mark("resnets." + i, h);
             if (attentions[i] != null) {
-                Tensor a = attentions[i].forward(ws, h, context);
+                Tensor a = attentions[i].forward(ws, h, context, trace.at("attentions." + i));
                 ws.release(h);
                 h = a;
+                trace.mark("attentions." + i, h);
             }
         }
         if (upsampler != null) {
@@ -74,6 +78,7 @@ final class UpBlock {
             Tensor u = upsampler.forward(ws, h, next.dim(2), next.dim(3));
             ws.release(h);
             h = u;
+            trace.mark("upsamplers.0", h);
         }
         return h;
     }

@@ -19,7 +19,7 @@ class UNetConfigTest {
         for (String name : UNetConfig.BUNDLED) {
             UNetConfig c = UNetConfig.fromJson(UNetConfig.bundled(name));
             assertThat(c.inChannels()).as(name).isEqualTo(4);
-            assertThat(c.timeEmbeddingDim()).as(name).isEqualTo(1280);
+            assertThat(c.timeEmbeddingDim()).as(name).isEqualTo(4 * c.blockOutChannels()[0]);
         }
     }
 
