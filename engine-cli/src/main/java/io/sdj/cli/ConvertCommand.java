@@ -19,13 +19,16 @@ import java.util.concurrent.Callable;
         description = {"Convert a model to an sdj flat file.",
                 "SOURCE: a diffusers folder (model_index.json), a component folder (config.json + *.safetensors),",
                 "a .safetensors file (an SD 1.x/2.x single-file LDM checkpoint is detected and mapped to diffusers keys),",
-                "or a sharded *.safetensors.index.json."})
+                "or a sharded *.safetensors.index.json; or a hub id org/name[@revision][/file], pulled into the Hugging Face cache first."})
 public final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "SOURCE", description = "model to convert")
-    Path source;
+    @Parameters(index = "0", paramLabel = "SOURCE", description = "model to convert: a path, or a hub id org/name[@revision][/file] (pulled on first use)")
+    String source;
+
+    @Option(names = "--offline", description = "never use the network: a hub id must be in the cache (also HF_HUB_OFFLINE=1)")
+    boolean offline;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "flat file to write")
     Path output;
@@ -60,7 +63,7 @@ public final class ConvertCommand implements Callable<Integer> {
             throw new IllegalArgumentException(output + ": already exists (use --force to overwrite)");
         }
         ModelWriter.Result r;
-        try (ModelSource src = ModelImporter.importFrom(source, new ModelImporter.Options(component, configFrom))) {
+        try (ModelSource src = ModelImporter.importFrom(ModelArgument.resolve(source, offline, spec.commandLine().getErr()), new ModelImporter.Options(component, configFrom))) {
             r = ModelWriter.write(src, output, dt, force, null);
             spec.commandLine().getOut().printf("wrote %s: %s, %d tensors, %s (%s)%n", r.path(), String.join(" + ", src.components()),
                     r.tensors(), InfoCommand.bytes(r.bytes()), dt == null ? "source dtypes" : dt.name());

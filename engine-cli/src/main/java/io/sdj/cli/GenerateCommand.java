@@ -9,6 +9,7 @@ import io.sdj.models.pipeline.PngWriter;
 import io.sdj.models.pipeline.Txt2Img;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
+import io.sdj.weights.hub.HubException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,8 +45,11 @@ public final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "<file|folder>", description = "sdj model file or diffusers pipeline folder")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = "<file|folder|org/name>",
+            description = "sdj model file, diffusers pipeline folder, or a hub id org/name[@revision] (pulled into the Hugging Face cache on first use)")
+    String model;
+    @Option(names = "--offline", description = "never use the network: a hub id must be in the cache (also HF_HUB_OFFLINE=1)")
+    boolean offline;
     @Option(names = "--prompt", required = true, description = "what to draw")
     String prompt;
     @Option(names = "--negative", description = "what to avoid (used when --cfg > 1)")
@@ -98,8 +102,13 @@ public final class GenerateCommand implements Callable<Integer> {
 
         Txt2Img pipeline;
         try {
-            pipeline = Txt2Img.load(model);
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            pipeline = Txt2Img.load(ModelArgument.resolve(model, offline, err));
+        } catch (CancellationException e) {
+            err.println();
+            err.println("sdj generate: " + e.getMessage());
+            err.flush();
+            return EXIT_CANCELLED;
+        } catch (IllegalArgumentException | UnsupportedOperationException | HubException e) {
             err.println("sdj generate: " + e.getMessage());
             err.flush();
             return EXIT_BAD_MODEL;

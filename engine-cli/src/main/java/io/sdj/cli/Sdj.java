@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code sdj} command: entry point of the CLI. Each subcommand lives in its own class. */
 @Command(name = "sdj", mixinStandardHelpOptions = true, version = "sdj 0.1.0",
         description = "Pure-Java text-to-image inference (Stable Diffusion family).",
-        subcommands = {CommandLine.HelpCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, VerifyCommand.class, GenerateCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, VerifyCommand.class, GenerateCommand.class, PullCommand.class})
 public final class Sdj implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
