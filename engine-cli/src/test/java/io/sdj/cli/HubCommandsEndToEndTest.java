@@ -1,0 +1,126 @@
+package io.sdj.cli;
+
+import io.sdj.weights.hub.FakeHub;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The {@code sdj} command with hub ids, run as its own process with {@code HF_ENDPOINT} pointing at a loopback hub
+ * serving the golden tiny pipeline and {@code HF_HOME} in a temporary folder: {@code generate --model org/name} pulls
+ * the model and writes a PNG; afterwards, with the hub gone, {@code --offline} commands find it in the cache.
+ */
+class HubCommandsEndToEndTest {
+    static final String REPO = "sdj-test/tiny-sd";
+
+    @TempDir
+    Path tmp;
+    FakeHub hub;
+
+    @BeforeEach
+    void start() throws IOException {
+        Path golden = Path.of(System.getProperty("golden.dir", "../shared/golden")).resolve("pipeline-sd1-tiny");
+        assumeTrue(Files.isDirectory(golden), "golden case pipeline-sd1-tiny not found at " + golden.toAbsolutePath());
+        Map<String, byte[]> tree = new java.util.HashMap<>(FakeHub.tree(golden));
+        tree.keySet().removeIf(f -> !f.contains("/") && !f.equals("model_index.json"));   // the case's own files
+        hub = new FakeHub(REPO, tree);
+    }
+
+    @AfterEach
+    void stop() { hub.close(); }
+
+    record Run(int code, String out, String err) {}
+
+    /** {@code sdj args...} in a new JVM with this test's classpath and JVM flags, and the hub variables set. */
+    Run sdj(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        for (int i = 0; i < jvm.size(); i++) {
+            String a = jvm.get(i);
+            if (a.equals("--add-modules")) cmd.addAll(List.of(a, jvm.get(++i)));
+            else if (a.startsWith("--add-modules=") || a.startsWith("--enable-native-access")) cmd.add(a);
+        }
+        cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), Sdj.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        Map<String, String> env = pb.environment();
+        env.keySet().removeIf(k -> k.startsWith("HF_") || k.startsWith("HUGGING"));
+        env.put("HF_ENDPOINT", hub.endpoint().toString());
+        env.put("HF_HOME", tmp.resolve("hf-home").toString());
+        Path out = tmp.resolve("stdout.txt"), err = tmp.resolve("stderr.txt");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("sdj " + String.join(" ", args) + " did not finish in 5 minutes");
+        }
+        String errText = Files.readString(err).lines().filter(l -> !l.startsWith("WARNING: Using incubator modules"))
+                .collect(java.util.stream.Collectors.joining("\n"));
+        return new Run(p.exitValue(), Files.readString(out), errText);
+    }
+
+    @Test
+    void generatePullsAHubIdOnFirstUseThenOfflineCommandsUseTheCache() throws Exception {
+        Path png = tmp.resolve("fox.png");
+        Run g = sdj("generate", "--model", REPO, "--prompt", "a red fox", "--steps", "2", "--sampler", "ddim", "--seed", "7",
+                "--width", "32", "--height", "32", "--threads", "1", "-o", png.toString());
+        assertThat(g.code()).as(g.err()).isZero();
+        // a progress line per file: bytes, rate, and the final time
+        assertThat(g.err()).contains("unet/diffusion_pytorch_model.safetensors").contains("MiB / ").contains("/s").contains("wrote " + png);
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertThat(img).isNotNull();
+        assertThat(img.getWidth()).isEqualTo(32);
+        assertThat(img.getHeight()).isEqualTo(32);
+        assertThat(new String(Files.readAllBytes(png), StandardCharsets.ISO_8859_1)).contains("Seed: 7").contains("Model: tiny-sd");
+        Path snapshot = tmp.resolve("hf-home/hub/models--sdj-test--tiny-sd/snapshots/" + hub.commit);
+        assertThat(snapshot.resolve("unet/diffusion_pytorch_model.safetensors")).isSymbolicLink();
+
+        hub.close();
+        int requests = hub.seen.size();
+        Run info = sdj("info", REPO, "--offline");
+        assertThat(info.code()).as(info.err()).isZero();
+        assertThat(info.out()).contains("unet").contains("text_encoder");
+        Run pull = sdj("pull", REPO, "--offline");
+        assertThat(pull.code()).as(pull.err()).isZero();
+        assertThat(pull.out().strip()).isEqualTo(snapshot.toString());
+        Run missing = sdj("generate", "--model", "sdj-test/not-cached", "--offline", "--prompt", "x", "-o", tmp.resolve("x.png").toString());
+        assertThat(missing.code()).isEqualTo(GenerateCommand.EXIT_BAD_MODEL);
+        assertThat(missing.err().strip()).startsWith("sdj generate: sdj-test/not-cached is not complete in the cache")
+                .contains("offline").contains("missing: everything");
+        assertThat(hub.seen).hasSize(requests);
+        assertThat(tmp.resolve("x.png")).doesNotExist();
+    }
+
+    @Test
+    void pullDownloadsOneFileAndReportsHubErrorsOnOneLine() throws Exception {
+        Run one = sdj("pull", REPO + "/unet/config.json");
+        assertThat(one.code()).as(one.err()).isZero();
+        Path p = Path.of(one.out().strip());
+        assertThat(p.toString()).endsWith("/snapshots/" + hub.commit + "/unet/config.json");
+        assertThat(Files.readAllBytes(p)).isEqualTo(hub.bytes("unet/config.json"));
+
+        Run notFound = sdj("pull", "sdj-test/does-not-exist");
+        assertThat(notFound.code()).isEqualTo(1);
+        assertThat(notFound.err().strip()).startsWith("sdj: sdj-test/does-not-exist@main: HTTP 401").doesNotContain("\tat ");
+        Run noFile = sdj("pull", REPO + "/unet/nothing.safetensors");
+        assertThat(noFile.code()).isEqualTo(1);
+        assertThat(noFile.err().strip()).contains("unet/nothing.safetensors").contains("HTTP 404").doesNotContain("\tat ");
+    }
+}
