@@ -49,6 +49,17 @@ class HubCommandsEndToEndTest {
 
     /** {@code sdj args...} in a new JVM with this test's classpath and JVM flags, and the hub variables set. */
     Run sdj(String... args) throws IOException, InterruptedException {
+        Process p = start(args);
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("sdj " + String.join(" ", args) + " did not finish in 5 minutes");
+        }
+        String errText = Files.readString(tmp.resolve("stderr.txt")).lines().filter(l -> !l.startsWith("WARNING: Using incubator modules"))
+                .collect(java.util.stream.Collectors.joining("\n"));
+        return new Run(p.exitValue(), Files.readString(tmp.resolve("stdout.txt")), errText);
+    }
+
+    Process start(String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments();
@@ -66,14 +77,7 @@ class HubCommandsEndToEndTest {
         env.put("HF_HOME", tmp.resolve("hf-home").toString());
         Path out = tmp.resolve("stdout.txt"), err = tmp.resolve("stderr.txt");
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
-        Process p = pb.start();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError("sdj " + String.join(" ", args) + " did not finish in 5 minutes");
-        }
-        String errText = Files.readString(err).lines().filter(l -> !l.startsWith("WARNING: Using incubator modules"))
-                .collect(java.util.stream.Collectors.joining("\n"));
-        return new Run(p.exitValue(), Files.readString(out), errText);
+        return pb.start();
     }
 
     @Test
@@ -106,6 +110,40 @@ class HubCommandsEndToEndTest {
                 .contains("offline").contains("missing: everything");
         assertThat(hub.seen).hasSize(requests);
         assertThat(tmp.resolve("x.png")).doesNotExist();
+    }
+
+    @Test
+    void aSignalDuringPullKeepsAResumableIncompleteFileAndTheNextPullResumesIt() throws Exception {
+        String unet = "unet/diffusion_pytorch_model.safetensors";
+        hub.slow.put(unet, 100);   // ~52 chunks of 64 KiB: about 5 s
+        Path blobs = tmp.resolve("hf-home/hub/models--sdj-test--tiny-sd/blobs");
+        Path part = blobs.resolve(sha256(hub.bytes(unet)) + ".incomplete");
+        Process p = start("pull", REPO);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (!(Files.exists(part) && Files.size(part) > 200_000)) {
+            assertThat(p.isAlive()).as("pull ended before the download could be interrupted").isTrue();
+            assertThat(System.nanoTime()).as("no partial download appeared").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+        p.destroy();   // SIGTERM: the JVM runs its shutdown hooks, as on Ctrl-C (SIGINT)
+        assertThat(p.waitFor(1, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        long kept = Files.size(part);
+        assertThat(kept).isGreaterThan(200_000).isLessThan(hub.bytes(unet).length);
+        assertThat(blobs.resolve(sha256(hub.bytes(unet)))).doesNotExist();
+
+        hub.slow.clear();
+        Run again = sdj("pull", REPO);
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains(unet + ": resuming at ");
+        assertThat(hub.seen("cdn")).filteredOn(s -> s.path().endsWith(sha256(hub.bytes(unet)))).last()
+                .satisfies(s -> assertThat(s.range()).startsWith("bytes=").isNotEqualTo("bytes=0-"));
+        assertThat(Files.readAllBytes(blobs.resolve(sha256(hub.bytes(unet))))).isEqualTo(hub.bytes(unet));
+        assertThat(part).doesNotExist();
+    }
+
+    static String sha256(byte[] b) throws java.security.NoSuchAlgorithmException {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
     }
 
     @Test

@@ -69,7 +69,13 @@ public final class HubModels {
         }
         Path cached = cached(ref.get(), options);
         if (cached != null) return cached;
-        return pull(ref.get(), options).path();
+        try {
+            return pull(ref.get(), options).path();
+        } catch (HubException e) {
+            if (!e.getMessage().contains("HTTP 401") && !e.getMessage().contains("no such repository")) throw e;
+            // most likely a mistyped local path that happens to look like org/name
+            throw new HubException("model '" + model + "' is no local file or folder, and as a hub id: " + e.getMessage(), e);
+        }
     }
 
     /** The cached copy of {@code ref} when everything sdj needs of it is there, else null (offline: an error naming what is missing). */

@@ -43,6 +43,8 @@ public final class FakeHub implements AutoCloseable {
     public volatile String requiredToken;
     /** Path → bytes after which the CDN drops the connection (once). */
     public final Map<String, Long> dropAfter = new ConcurrentHashMap<>();
+    /** Path → milliseconds the CDN waits before each 64 KiB it sends (a slow link). */
+    public final Map<String, Integer> slow = new ConcurrentHashMap<>();
     /** Paths whose bytes the CDN serves with one byte changed. */
     public final Map<String, Boolean> corrupt = new ConcurrentHashMap<>();
 
@@ -209,7 +211,19 @@ public final class FakeHub implements AutoCloseable {
                 out.flush();
                 throw new IOException("FakeHub: connection dropped on purpose after " + drop + " bytes of " + file);
             }
-            out.write(b, (int) from, len);
+            Integer pause = slow.get(file);
+            for (int off = (int) from; off < b.length; off += 1 << 16) {
+                if (pause != null) {
+                    try {
+                        Thread.sleep(pause);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted");
+                    }
+                }
+                out.write(b, off, Math.min(1 << 16, b.length - off));
+                out.flush();
+            }
         }
     }
 

@@ -216,7 +216,7 @@ class HubClientTest {
     void unauthorisedAndMissingGiveClearMessages() {
         HubModels models = new HubModels(env());
         assertThatThrownBy(() -> models.resolve("sdj-test/no-such-model", plain()))
-                .isInstanceOf(HubException.class).hasMessageStartingWith("sdj-test/no-such-model@main: HTTP 401")
+                .isInstanceOf(HubException.class).hasMessageStartingWith("model 'sdj-test/no-such-model' is no local file or folder, and as a hub id: sdj-test/no-such-model@main: HTTP 401")
                 .hasMessageContaining("HF_TOKEN");
         hub.requiredToken = "right";
         assertThatThrownBy(() -> new HubModels(env(Map.of("HF_TOKEN", "wrong"))).resolve(REPO, plain()))
