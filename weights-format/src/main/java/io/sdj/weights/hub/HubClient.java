@@ -365,7 +365,7 @@ public final class HubClient {
         String detail = message.isEmpty() ? "" : " (" + message + ")";
         throw switch (code) {
             case 401 -> new HubException(what + ": HTTP 401 Unauthorized: the repository does not exist or is private/gated"
-                    + (env.token() == null ? "; check the id, or set HF_TOKEN (or log in with `hf auth login`) for a private or gated one"
+                    + (env.token() == null ? "; check the id, or set HF_TOKEN (or log in with `huggingface-cli login`) for a private or gated one"
                     : "; the token in use (HF_TOKEN or " + "the token file under HF_HOME) was refused or has no access to it") + detail);
             case 403 -> new HubException(what + ": HTTP 403 Forbidden: access is restricted; accept the model's conditions on its hub page "
                     + "and use a token that has access" + detail);
