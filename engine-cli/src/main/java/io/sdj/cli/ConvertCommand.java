@@ -42,8 +42,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--component", paramLabel = "NAME", description = "component name for a single-component source (default: from its config)")
     String component;
 
-    @Option(names = "--config-from", paramLabel = "DIR", description = "diffusers folder whose configs and tokenizer an LDM checkpoint uses (default: built-in SD 1.x/2.x configs sized from the checkpoint)")
-    Path configFrom;
+    @Option(names = "--config-from", paramLabel = "DIR", description = "diffusers folder (or hub id) whose configs and tokenizer an LDM checkpoint uses (default: built-in SD 1.x/2.x configs sized from the checkpoint)")
+    String configFrom;
 
     static DType parseDType(String s) {
         if (s == null) return null;
@@ -63,7 +63,8 @@ public final class ConvertCommand implements Callable<Integer> {
             throw new IllegalArgumentException(output + ": already exists (use --force to overwrite)");
         }
         ModelWriter.Result r;
-        try (ModelSource src = ModelImporter.importFrom(ModelArgument.resolve(source, offline, spec.commandLine().getErr()), new ModelImporter.Options(component, configFrom))) {
+        try (ModelSource src = ModelImporter.importFrom(ModelArgument.resolve(source, offline, spec.commandLine().getErr()), new ModelImporter.Options(component,
+                configFrom == null ? null : ModelArgument.resolve(configFrom, offline, spec.commandLine().getErr())))) {
             r = ModelWriter.write(src, output, dt, force, null);
             spec.commandLine().getOut().printf("wrote %s: %s, %d tensors, %s (%s)%n", r.path(), String.join(" + ", src.components()),
                     r.tensors(), InfoCommand.bytes(r.bytes()), dt == null ? "source dtypes" : dt.name());

@@ -113,7 +113,9 @@ public final class HubClient {
         if (etag == null || etag.isEmpty() || etag.contains("/") || etag.contains("\\") || etag.startsWith(".")) {
             throw new HubException(repo + "@" + revision + ": " + file + ": the server sent no usable ETag");
         }
-        long size = parseLong(h.firstValue("X-Linked-Size").orElse(h.firstValue("Content-Length").orElse(null)));
+        // a redirect's own Content-Length is not the file's: without X-Linked-Size the size is unknown
+        boolean redirect = r.statusCode() >= 300 && r.statusCode() < 400;
+        long size = parseLong(h.firstValue("X-Linked-Size").orElse(redirect ? null : h.firstValue("Content-Length").orElse(null)));
         boolean lfs = linked != null && SHA256.matcher(etag).matches();
         return new FileMetadata(commit, etag, size, lfs, location);
     }
