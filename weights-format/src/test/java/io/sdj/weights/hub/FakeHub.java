@@ -43,6 +43,8 @@ public final class FakeHub implements AutoCloseable {
     public volatile String requiredToken;
     /** Path → bytes after which the CDN drops the connection (once). */
     public final Map<String, Long> dropAfter = new ConcurrentHashMap<>();
+    /** A former name of the repository: requests under it get a relative 307 to the current name, as after a rename on the hub. */
+    public volatile String formerName;
     /** Path → milliseconds the CDN waits before each 64 KiB it sends (a slow link). */
     public final Map<String, Integer> slow = new ConcurrentHashMap<>();
     /** Paths whose bytes the CDN serves with one byte changed. */
@@ -113,6 +115,11 @@ public final class FakeHub implements AutoCloseable {
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             if (requiredToken != null && !("Bearer " + requiredToken).equals(auth)) {
                 error(ex, 401, "RepoNotFound", "Invalid username or password.");
+                return;
+            }
+            if (formerName != null && (path.startsWith("/" + formerName + "/") || path.startsWith("/api/models/" + formerName + "/"))) {
+                ex.getResponseHeaders().set("Location", ex.getRequestURI().getRawPath().replaceFirst("/" + formerName + "/", "/" + repo + "/"));
+                ex.sendResponseHeaders(307, -1);
                 return;
             }
             if (path.startsWith("/api/models/")) {

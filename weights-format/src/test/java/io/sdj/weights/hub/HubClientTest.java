@@ -136,6 +136,18 @@ class HubClientTest {
     }
 
     @Test
+    void followsTheRelativeRedirectOfARenamedRepository() throws IOException {
+        hub.formerName = "sdj-test/old-name";
+        hub.requiredToken = "tok";
+        Path p = new HubModels(env(Map.of("HF_TOKEN", "tok"))).resolve("sdj-test/old-name", plain());
+        // stored under the id that was asked for, as huggingface_hub does
+        assertThat(p).isEqualTo(cache.resolve("models--sdj-test--old-name/snapshots/" + hub.commit));
+        assertThat(Files.readAllBytes(p.resolve(UNET))).isEqualTo(hub.bytes(UNET));
+        assertThat(hub.seen("hub")).anyMatch(s -> s.path().startsWith("/sdj-test/old-name/resolve/"))
+                .anyMatch(s -> s.path().startsWith("/" + REPO + "/resolve/")).allMatch(s -> "Bearer tok".equals(s.authorization()));
+    }
+
+    @Test
     void prefersTheRequestedVariant() {
         HubModels.Pulled p = new HubModels(env()).pull(HubReference.parse(REPO).orElseThrow(),
                 new HubModels.Options("fp16", List.of(), DownloadProgress.NONE, null));
