@@ -4,7 +4,11 @@ import io.sdj.core.Parallel;
 import io.sdj.models.pipeline.Cancellation;
 import io.sdj.models.pipeline.DecoderKind;
 import io.sdj.models.pipeline.GenerationRequest;
+import io.sdj.models.pipeline.GenerationMode;
 import io.sdj.models.pipeline.GenerationResult;
+import io.sdj.models.pipeline.ImagePreprocessor;
+import io.sdj.models.pipeline.PngReader;
+import io.sdj.models.pipeline.RgbImage;
 import io.sdj.models.pipeline.PngWriter;
 import io.sdj.models.pipeline.Txt2Img;
 import io.sdj.models.sampling.NamedSchedule;
@@ -32,13 +36,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code sdj generate}: text to PNG. Every setting is checked before the model is loaded; a bad one ends the run
+ * {@code sdj generate}: text (and optionally an init image and a mask) to PNG. Every setting is checked before the model is loaded; a bad one ends the run
  * with one line naming it and exit code 2 (an unreadable or incomplete model: exit code 3). Output is written to a
  * temporary file in the target folder and renamed into place, so an interrupted run (Ctrl-C) leaves no partial
  * file; an existing file is only replaced with {@code --force}.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate images from a text prompt and write them as PNG (with A1111-style parameters).")
+        description = "Generate images from a text prompt (txt2img), from an init image (img2img: --init-image, --strength) or "
+                + "repaint the white part of a mask (inpainting: --init-image, --mask), and write them as PNG (with A1111-style parameters).")
 public final class GenerateCommand implements Callable<Integer> {
     static final int EXIT_BAD_INPUT = 2, EXIT_BAD_MODEL = 3, EXIT_CANCELLED = 130;
 
@@ -64,10 +69,23 @@ public final class GenerateCommand implements Callable<Integer> {
     Float cfg;
     @Option(names = "--seed", description = "random seed (default: a random one, printed)")
     Long seed;
-    @Option(names = "--width", description = "image width, a multiple of 8 (default 512)")
-    int width = 512;
-    @Option(names = "--height", description = "image height, a multiple of 8 (default 512)")
-    int height = 512;
+    @Option(names = "--width", description = "image width, a multiple of 8 (default 512; with --init-image its width rounded down to a multiple of 8)")
+    Integer width;
+    @Option(names = "--height", description = "image height, a multiple of 8 (default 512; with --init-image its height rounded down to a multiple of 8)")
+    Integer height;
+    @Option(names = "--init-image", paramLabel = "<png>", description = "start from this image (img2img; with --mask: inpainting)")
+    Path initImage;
+    @Option(names = "--strength", description = "img2img/inpainting: how much of the init image is repainted, in (0, 1]: "
+            + "the last strength × steps steps run (default 0.8 for img2img, 1 for inpainting)")
+    Double strength;
+    @Option(names = "--mask", paramLabel = "<png>", description = "inpainting mask: white = repaint, black = keep (resized to the output size)")
+    Path mask;
+    @Option(names = "--count", description = "images one after another with seeds seed, seed+1, ... (default 1)")
+    int count = 1;
+    @Option(names = "--preview", paramLabel = "<png>", description = "rewrite this PNG with a preview of the latents while generating")
+    Path preview;
+    @Option(names = "--preview-every", description = "preview interval in steps (default 1)")
+    int previewEvery = 1;
     @Option(names = "--decoder", description = "vae or taesd (default vae)")
     String decoder = "vae";
     @Option(names = "--batch", description = "images per run (default 1)")
@@ -76,7 +94,8 @@ public final class GenerateCommand implements Callable<Integer> {
     int clipSkip = 0;
     @Option(names = "--threads", description = "worker threads (default: all processors)")
     Integer threads;
-    @Option(names = {"-o", "--output"}, required = true, description = "output PNG (batch N>1: name-1.png ... name-N.png)")
+    @Option(names = {"-o", "--output"}, required = true,
+            description = "output PNG (with --batch B and/or --count C, B·C > 1: name-1.png ... name-(B·C).png, run by run)")
     Path output;
     @Option(names = "--force", description = "replace existing output files")
     boolean force;
@@ -89,9 +108,10 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         GenerationRequest.Builder req;
         List<Path> outputs;
+        GenerationRequest first;
         try {
             req = settings();
-            req.build();   // the request's own checks, before the model is loaded
+            first = req.build();   // the request's own checks, before the model is loaded
             outputs = outputPaths();
         } catch (IllegalArgumentException e) {
             err.println("sdj generate: " + e.getMessage());
@@ -124,38 +144,35 @@ public final class GenerateCommand implements Callable<Integer> {
         }, "sdj-generate-cancel");
         boolean hooked = registerHook(hook);
         List<Path> temps = new ArrayList<>();
+        int written = 0;
         try (pipeline) {
-            GenerationRequest r = req.listener(new ProgressBar(err)).cancellation(cancel)
-                    .warnings(m -> { err.println("sdj generate: warning: " + m); err.flush(); }).build();
-            if (!pipeline.hasDecoder(r.decoder())) {
-                err.println("sdj generate: model " + model + " has no " + r.decoder().cliName() + " decoder");
+            if (!pipeline.hasDecoder(first.decoder())) {
+                err.println("sdj generate: model " + model + " has no " + first.decoder().cliName() + " decoder");
                 return EXIT_BAD_MODEL;
             }
-            GenerationResult result = pipeline.generate(r);
-            err.println();
-            for (int i = 0; i < outputs.size(); i++) {
-                cancel.check("before writing " + outputs.get(i));
-                Path target = outputs.get(i);
-                Path dir = target.toAbsolutePath().getParent();
-                // hidden temporary beside the target, created with the ordinary (umask) permissions
-                Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(new SecureRandom().nextLong(), 36) + ".part");
-                temps.add(tmp);
-                Files.write(tmp, PngWriter.encode(result.images().get(i), result.parameters(i)),
-                        StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                if (force) {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                } else {
-                    Files.move(tmp, target);
+            for (int run = 0; run < count; run++) {
+                long runSeed = first.seed() + run;
+                if (count > 1) err.println("image " + (run + 1) + " of " + count + ", seed " + runSeed);
+                GenerationRequest r = req.seed(runSeed).listener(new ProgressBar(err, preview, previewEvery, temps)).cancellation(cancel)
+                        .warnings(run == 0 ? m -> { err.println("sdj generate: warning: " + m); err.flush(); } : m -> { }).build();
+                GenerationResult result = pipeline.generate(r);
+                err.println();
+                for (int i = 0; i < r.batch(); i++) {
+                    Path target = outputs.get(run * r.batch() + i);
+                    cancel.check("before writing " + target);
+                    writeAtomically(target, PngWriter.encode(result.images().get(i), result.parameters(i)), force, temps);
+                    written++;
+                    err.println("wrote " + target);
                 }
-                temps.remove(tmp);
-                err.println("wrote " + target);
+                if (preview != null) writeAtomically(preview, PngWriter.encode(result.images().get(0), "final image"), true, temps);
+                err.println(String.format(Locale.ROOT, "%s, seed %d, %d×%d%s, %s", r.mode().key(), r.seed(), r.width(), r.height(),
+                        r.mode() == GenerationMode.TXT2IMG ? "" : ", strength " + r.effectiveStrength(), result.timings()));
+                err.flush();
             }
-            err.println(String.format(Locale.ROOT, "seed %d, %d×%d, %s", r.seed(), r.width(), r.height(), result.timings()));
-            err.flush();
             return 0;
         } catch (CancellationException e) {
             err.println();
-            err.println("sdj generate: cancelled, nothing written");
+            err.println("sdj generate: cancelled, " + (written == 0 ? "nothing written" : written + " of " + outputs.size() + " images written"));
             err.flush();
             return EXIT_CANCELLED;
         } catch (FileAlreadyExistsException e) {
@@ -171,7 +188,7 @@ public final class GenerateCommand implements Callable<Integer> {
             err.flush();
             return 1;
         } finally {
-            for (Path t : temps) {
+            for (Path t : new ArrayList<>(temps)) {
                 try {
                     Files.deleteIfExists(t);
                 } catch (IOException ignored) {
@@ -189,6 +206,23 @@ public final class GenerateCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Writes {@code png} to a hidden temporary file beside {@code target} (ordinary umask permissions) and renames it
+     * into place: atomically replacing when {@code replace}, else refusing an existing file.
+     */
+    static void writeAtomically(Path target, byte[] png, boolean replace, List<Path> temps) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(new SecureRandom().nextLong(), 36) + ".part");
+        temps.add(tmp);
+        Files.write(tmp, png, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        if (replace) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } else {
+            Files.move(tmp, target);
+        }
+        temps.remove(tmp);
+    }
+
     private static boolean registerHook(Thread hook) {
         try {
             Runtime.getRuntime().addShutdownHook(hook);
@@ -198,7 +232,11 @@ public final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    /** The request from the options, every value checked (throws IllegalArgumentException naming the bad one). */
+    /**
+     * The request from the options, every value checked (throws IllegalArgumentException naming the bad one); init
+     * image and mask are read here. Without --width/--height the output takes the init image's size rounded down to
+     * multiples of 8 (the pipeline warns when the image is resized).
+     */
     GenerationRequest.Builder settings() {
         if (prompt.isBlank()) throw new IllegalArgumentException("--prompt is empty");
         SamplerKind kind = sampler == null ? null : SamplerKind.parse(sampler);
@@ -210,14 +248,28 @@ public final class GenerateCommand implements Callable<Integer> {
         if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
         float g = cfg == null ? (named == NamedSchedule.ONE_STEP ? 1f : 7.5f) : cfg;
         if (Float.isNaN(g) || Float.isInfinite(g) || g < 0) throw new IllegalArgumentException("--cfg must be a finite number ≥ 0, got " + cfg);
-        if (width < 8 || width % 8 != 0) throw new IllegalArgumentException("--width must be a positive multiple of 8, got " + width);
-        if (height < 8 || height % 8 != 0) throw new IllegalArgumentException("--height must be a positive multiple of 8, got " + height);
+        if (width != null && (width < 8 || width % 8 != 0)) throw new IllegalArgumentException("--width must be a positive multiple of 8, got " + width);
+        if (height != null && (height < 8 || height % 8 != 0)) throw new IllegalArgumentException("--height must be a positive multiple of 8, got " + height);
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+        if (count < 1) throw new IllegalArgumentException("--count must be at least 1, got " + count);
+        if (previewEvery < 1) throw new IllegalArgumentException("--preview-every must be at least 1, got " + previewEvery);
+        if (initImage == null && strength != null) throw new IllegalArgumentException("--strength needs --init-image");
+        if (initImage == null && mask != null) throw new IllegalArgumentException("--mask needs --init-image");
+        if (strength != null && !(strength > 0 && strength <= 1)) throw new IllegalArgumentException("--strength must be in (0, 1], got " + strength);
+        RgbImage init = initImage == null ? null : PngReader.read(initImage);
+        RgbImage maskImage = mask == null ? null : PngReader.read(mask);
+        int w = width != null ? width : 512, h = height != null ? height : 512;
+        if (init != null) {
+            int[] d = ImagePreprocessor.defaultSize(init, 8);
+            if (d[0] < 8 || d[1] < 8) throw new IllegalArgumentException("init image " + initImage + " is smaller than 8×8");
+            if (width == null) w = d[0];
+            if (height == null) h = d[1];
+        }
         if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         DecoderKind dec = DecoderKind.parse(decoder);
         long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
         return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
-                .seed(s).size(width, height).decoder(dec).batch(batch).clipSkip(clipSkip);
+                .seed(s).size(w, h).decoder(dec).batch(batch).clipSkip(clipSkip).initImage(init).strength(strength).mask(maskImage);
     }
 
     /** The files to write; each must be absent (or --force) and its folder must exist. */
@@ -227,24 +279,63 @@ public final class GenerateCommand implements Callable<Integer> {
         Path dir = output.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) throw new IllegalArgumentException("output folder " + dir + " does not exist");
         List<Path> out = new ArrayList<>();
-        if (batch == 1) {
+        int images = batch * count;
+        if (images == 1) {
             out.add(output);
         } else {
             String stem = name.substring(0, name.length() - 4);
-            for (int i = 1; i <= batch; i++) out.add(output.resolveSibling(stem + "-" + i + ".png"));
+            for (int i = 1; i <= images; i++) out.add(output.resolveSibling(stem + "-" + i + ".png"));
         }
         for (Path p : out) {
             if (Files.isDirectory(p)) throw new IllegalArgumentException("output " + p + " is a folder");
             if (Files.exists(p) && !force) throw new IllegalArgumentException("output " + p + " already exists (use --force to replace it)");
         }
+        if (preview != null) {
+            String pn = preview.getFileName() == null ? "" : preview.getFileName().toString();
+            if (!pn.toLowerCase(Locale.ROOT).endsWith(".png")) throw new IllegalArgumentException("preview " + preview + " must end in .png");
+            Path pd = preview.toAbsolutePath().getParent();
+            if (pd == null || !Files.isDirectory(pd)) throw new IllegalArgumentException("preview folder " + pd + " does not exist");
+            for (Path p : out) {
+                if (p.toAbsolutePath().normalize().equals(preview.toAbsolutePath().normalize())) {
+                    throw new IllegalArgumentException("preview " + preview + " is also an output file");
+                }
+            }
+            if (Files.isDirectory(preview)) throw new IllegalArgumentException("preview " + preview + " is a folder");
+            if (Files.exists(preview) && !force) throw new IllegalArgumentException("preview " + preview + " already exists (use --force to replace it)");
+        }
         return out;
     }
 
-    /** "step 3/20 [######..............] 1.42 s/step, 24 s left" on one rewritten stderr line. */
+    /**
+     * "step 3/20 [######..............] 1.42 s/step, 24 s left" on one rewritten stderr line; with a preview file,
+     * the preview PNG rewritten atomically every {@code every} steps.
+     */
     static final class ProgressBar implements io.sdj.models.pipeline.ProgressListener {
         private final PrintWriter err;
+        private final Path preview;
+        private final int every;
+        private final List<Path> temps;
 
-        ProgressBar(PrintWriter err) { this.err = err; }
+        ProgressBar(PrintWriter err) { this(err, null, 0, new ArrayList<>()); }
+
+        ProgressBar(PrintWriter err, Path preview, int every, List<Path> temps) {
+            this.err = err;
+            this.preview = preview;
+            this.every = preview == null ? 0 : every;
+            this.temps = temps;
+        }
+
+        @Override
+        public int previewEvery() { return every; }
+
+        @Override
+        public void onPreview(int step, int total, RgbImage image) {
+            try {
+                writeAtomically(preview, PngWriter.encode(image, "preview after step " + step + " of " + total), true, temps);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot write preview " + preview + ": " + e.getMessage(), e);
+            }
+        }
 
         @Override
         public void onStep(int step, int total, Duration elapsed, double secondsPerStep) {

@@ -47,8 +47,6 @@ class VerifyCommandTest {
      */
     static final Map<String, String> PENDING_KINDS = Map.ofEntries(
             Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"),
-            Map.entry("pipeline_img2img", "issue 14: img2img"),
-            Map.entry("pipeline_inpaint", "issue 14: inpainting"),
             Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
             Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
             Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"),

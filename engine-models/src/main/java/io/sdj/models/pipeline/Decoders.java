@@ -15,7 +15,10 @@ final class Decoders {
     private Decoders() {}
 
     static LatentDecoder vae(JsonNode config, WeightSource w) {
-        AutoencoderKL vae = AutoencoderKL.load(config, w);
+        return vae(AutoencoderKL.load(config, w));
+    }
+
+    static LatentDecoder vae(AutoencoderKL vae) {
         if (!vae.hasDecoder()) return null;
         return (ws, latents, trace) -> {
             Tensor y = vae.decodeLatents(ws, latents, io.sdj.models.Trace.NONE);

@@ -7,7 +7,9 @@ import java.util.Locale;
 /**
  * The generation settings as the AUTOMATIC1111 web UI writes them into a PNG "parameters" text chunk:
  * the prompt, a "Negative prompt:" line when there is one, then
- * {@code Steps: N, Sampler: X, CFG scale: F, Seed: S, Size: WxH, Model: M}.
+ * {@code Steps: N, Sampler: X, CFG scale: F, Seed: S, Size: WxH, Model: M}; img2img and inpainting add
+ * {@code Denoising strength: S} (Steps stays the scheduled count, as in A1111, which runs strength × steps of them),
+ * inpainting also {@code Mask blur: 0} (the keys A1111's img2img tab writes; the mask is used as given, unblurred).
  */
 public final class GenerationParameters {
     private GenerationParameters() {}
@@ -24,6 +26,8 @@ public final class GenerationParameters {
                 .append(", Model: ").append(model == null || model.isEmpty() ? "unknown" : model.replace(",", " ").replace("\n", " "));
         if (r.clipSkip() > 0) sb.append(", Clip skip: ").append(r.clipSkip() + 1);
         if (r.decoder() == DecoderKind.TAESD) sb.append(", VAE: TAESD");
+        if (r.mode() != GenerationMode.TXT2IMG) sb.append(", Denoising strength: ").append(strength(r.effectiveStrength()));
+        if (r.mode() == GenerationMode.INPAINT) sb.append(", Mask blur: 0");
         if (r.batch() > 1) sb.append(", Batch size: ").append(r.batch()).append(", Batch pos: ").append(batchIndex);
         return sb.toString();
     }
@@ -39,6 +43,12 @@ public final class GenerationParameters {
             case LCM -> "LCM";
             case ONE_STEP -> "One step";
         };
+    }
+
+    /** 0.6 for 0.6, 1 for 1.0 (A1111 writes the slider value). */
+    static String strength(double v) {
+        if (v == Math.rint(v)) return String.format(Locale.ROOT, "%d", (long) v);
+        return Double.toString(v);
     }
 
     /** 7 for 7.0, 7.5 for 7.5 (shortest round-trip form otherwise). */

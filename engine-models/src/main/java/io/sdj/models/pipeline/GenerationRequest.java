@@ -11,13 +11,18 @@ import java.util.function.Consumer;
  * Everything one text-to-image call needs, validated on construction (build it with {@link #builder()}).
  * {@code negativePrompt} may be empty. Sampling: {@code schedule} (a named recipe such as 8-step, which fixes sampler
  * and steps) or {@code sampler}/{@code steps}; null means the model's default ({@link NamedSchedule#DEFAULT}).
- * {@code initialLatents} (optional, [batch·C·h·w] floats) replaces the seeded draw, as diffusers' {@code latents=}.
+ * {@code initialLatents} (optional, [batch·C·h·w] floats) replaces the seeded draw of the starting noise, as diffusers'
+ * {@code latents=} (img2img: the noise added to the encoded image).
+ * <p>Modes ({@link #mode()}): no {@code initImage} = text-to-image; an {@code initImage} = image-to-image, noised to
+ * {@code strength} (0 &lt; strength ≤ 1, default 0.8 as diffusers) and denoised from there; an {@code initImage} and a
+ * {@code mask} (white = repaint) = inpainting (strength default 1). The images are resized to width × height
+ * (PIL Lanczos, as diffusers); without an explicit size that is the init image's size rounded down to multiples of 8.
  */
 public record GenerationRequest(String prompt, String negativePrompt, Integer steps, SamplerKind sampler,
                                 NamedSchedule schedule, float guidance,
                                 long seed, int width, int height, DecoderKind decoder, int batch, int clipSkip,
                                 float[] initialLatents, ProgressListener listener, Cancellation cancellation,
-                                Trace trace, Consumer<String> warnings) {
+                                Trace trace, Consumer<String> warnings, RgbImage initImage, Double strength, RgbImage mask) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -39,6 +44,22 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         listener = listener == null ? ProgressListener.NONE : listener;
         cancellation = cancellation == null ? new Cancellation() : cancellation;
         trace = trace == null ? Trace.NONE : trace;
+        if (mask != null && initImage == null) throw new IllegalArgumentException("a mask needs an init image (the image to inpaint)");
+        if (strength != null) {
+            if (initImage == null) throw new IllegalArgumentException("strength needs an init image (it sets how much of it is repainted)");
+            if (!(strength > 0 && strength <= 1)) throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+        }
+    }
+
+    /** Which pipeline runs: inpainting (init image + mask), image-to-image (init image) or text-to-image. */
+    public GenerationMode mode() {
+        return initImage == null ? GenerationMode.TXT2IMG : mask == null ? GenerationMode.IMG2IMG : GenerationMode.INPAINT;
+    }
+
+    /** The strength that runs: as given, else diffusers' default (img2img 0.8, inpainting 1.0); 1 for text-to-image. */
+    public double effectiveStrength() {
+        if (strength != null) return strength;
+        return mode() == GenerationMode.IMG2IMG ? 0.8 : 1.0;
     }
 
     /** Where warnings (a prompt truncated to the text encoder's 77 tokens) go; null = java.util.logging. */
@@ -73,6 +94,9 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         private Cancellation cancellation;
         private Trace trace;
         private Consumer<String> warnings;
+        private RgbImage initImage, mask;
+        private Double strength;
+        private boolean sizeSet;
 
         public Builder prompt(String v) { prompt = v; return this; }
         public Builder negativePrompt(String v) { negative = v; return this; }
@@ -81,7 +105,7 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         public Builder schedule(NamedSchedule v) { schedule = v; return this; }
         public Builder guidance(float v) { guidance = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
-        public Builder size(int w, int h) { width = w; height = h; return this; }
+        public Builder size(int w, int h) { width = w; height = h; sizeSet = true; return this; }
         public Builder decoder(DecoderKind v) { decoder = v; return this; }
         public Builder batch(int v) { batch = v; return this; }
         public Builder clipSkip(int v) { clipSkip = v; return this; }
@@ -90,10 +114,26 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         public Builder cancellation(Cancellation v) { cancellation = v; return this; }
         public Builder trace(Trace v) { trace = v; return this; }
         public Builder warnings(Consumer<String> v) { warnings = v; return this; }
+        /** The image to start from (img2img, or inpainting with {@link #mask}). */
+        public Builder initImage(RgbImage v) { initImage = v; return this; }
+        /** How far the init image is noised: 1 = fully (all steps run), 0.5 = half the steps. */
+        public Builder strength(Double v) { strength = v; return this; }
+        public Builder strength(double v) { strength = v; return this; }
+        /** Inpainting mask: white (≥ 50 % grey) = repaint, black = keep. */
+        public Builder mask(RgbImage v) { mask = v; return this; }
 
         public GenerationRequest build() {
-            return new GenerationRequest(prompt, negative, steps, sampler, schedule, guidance, seed, width, height, decoder, batch,
-                    clipSkip, latents, listener, cancellation, trace, warnings);
+            int w = width, h = height;
+            if (initImage != null && !sizeSet) {
+                int[] d = ImagePreprocessor.defaultSize(initImage, 8);
+                if (d[0] < 8 || d[1] < 8) {
+                    throw new IllegalArgumentException("init image " + initImage.width() + "×" + initImage.height() + " is smaller than 8×8");
+                }
+                w = d[0];
+                h = d[1];
+            }
+            return new GenerationRequest(prompt, negative, steps, sampler, schedule, guidance, seed, w, h, decoder, batch,
+                    clipSkip, latents, listener, cancellation, trace, warnings, initImage, strength, mask);
         }
     }
 }

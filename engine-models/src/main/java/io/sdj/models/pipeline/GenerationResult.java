@@ -7,10 +7,16 @@ import java.util.List;
 /**
  * The outcome of one generation: the images (one per batch row), the pixels before quantisation
  * ([batch, H, W, 3] floats in [0, 1], as diffusers' {@code output_type="np"}), the sampler that ran and its
- * timesteps, the timing breakdown and the request.
+ * timesteps (the executed ones: img2img runs the tail of the schedule), the number of steps the schedule was made
+ * for, the timing breakdown and the request ({@link #mode()} says which pipeline ran).
  */
 public record GenerationResult(List<RgbImage> images, float[] pixels, SamplerKind sampler, float[] timesteps,
-                               Timings timings, GenerationRequest request, String modelName) {
+                               Timings timings, GenerationRequest request, String modelName, int scheduledSteps) {
+    public GenerationResult(List<RgbImage> images, float[] pixels, SamplerKind sampler, float[] timesteps,
+                            Timings timings, GenerationRequest request, String modelName) {
+        this(images, pixels, sampler, timesteps, timings, request, modelName, timesteps.length);
+    }
+
     public GenerationResult {
         images = List.copyOf(images);
         pixels = pixels.clone();
@@ -30,6 +36,9 @@ public record GenerationResult(List<RgbImage> images, float[] pixels, SamplerKin
      */
     public String parameters(int index) {
         if (index < 0 || index >= images.size()) throw new IndexOutOfBoundsException("image " + index + " of " + images.size());
-        return GenerationParameters.text(request, sampler, timesteps.length, modelName, index);
+        return GenerationParameters.text(request, sampler, scheduledSteps, modelName, index);
     }
+
+    /** Which pipeline ran (text-to-image, img2img, inpainting). */
+    public GenerationMode mode() { return request.mode(); }
 }

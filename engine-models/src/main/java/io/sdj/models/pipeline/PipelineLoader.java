@@ -97,7 +97,12 @@ public final class PipelineLoader {
             throw new IllegalArgumentException("model '" + modelName + "': the UNet attends to " + cross
                     + "-wide text embeddings but the text encoder produces " + text.hiddenSize());
         }
-        LatentDecoder vae = src.components().contains("vae") ? Decoders.vae(src.config("vae"), src.weights("vae")) : null;
+        io.sdj.models.vae.AutoencoderKL vaeModel = src.components().contains("vae")
+                ? io.sdj.models.vae.AutoencoderKL.load(src.config("vae"), src.weights("vae")) : null;
+        LatentDecoder vae = vaeModel == null ? null : Decoders.vae(vaeModel);
+        LatentEncoder vaeEncoder = vaeModel == null ? null : Encoders.vae(vaeModel);
+        LatentEncoder taesdEncoder = src.components().contains("taesd_encoder")
+                ? Encoders.taesd(io.sdj.models.taesd.TaesdEncoder.load(src.weights("taesd_encoder"))) : null;
         String taesdName = src.components().contains("taesd_decoder") ? "taesd_decoder" : src.components().contains("taesd") ? "taesd" : null;
         LatentDecoder taesd = taesdName == null ? null : Decoders.taesd(src.weights(taesdName));
         if (vae == null && taesd == null) {
@@ -105,8 +110,13 @@ public final class PipelineLoader {
         }
         int scale = src.components().contains("vae") ? Decoders.vaeScaleFactor(src.config("vae")) : 8;
         SchedulerConfig scheduler = SchedulerConfig.fromJson(src.config("scheduler"));
-        return new Txt2Img(new PipelineParts(tokenizer, text, unet::forward, uc.inChannels(),
+        int latentChannels = uc.outChannels();
+        if (uc.inChannels() != latentChannels && uc.inChannels() != 2 * latentChannels + 1) {
+            throw new IllegalArgumentException("model '" + modelName + "': the UNet takes " + uc.inChannels() + " input channels and gives "
+                    + latentChannels + "; expected equal counts, or " + (2 * latentChannels + 1) + " inputs for an inpainting UNet");
+        }
+        return new Txt2Img(new PipelineParts(tokenizer, text, unet::forward, latentChannels,
                 uc.timeCondProjDim() == null ? 0 : uc.timeCondProjDim(), vae, taesd, scale,
-                scheduler, SamplerFactory.STANDARD, TorchGenerator::new, modelName, src));
+                scheduler, SamplerFactory.STANDARD, TorchGenerator::new, modelName, src, vaeEncoder, taesdEncoder, uc.inChannels()));
     }
 }

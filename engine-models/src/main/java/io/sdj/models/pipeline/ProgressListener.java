@@ -2,7 +2,12 @@ package io.sdj.models.pipeline;
 
 import java.time.Duration;
 
-/** Told after every denoising step; called on the generating thread, so it must be quick. */
+/**
+ * Told after every denoising step; called on the generating thread, so it must be quick. A listener that wants live
+ * previews returns N &gt; 0 from {@link #previewEvery()}: after every N-th step (not the last, whose image is the
+ * result) it gets {@link #onPreview} with a cheap rendering of the predicted clean latents (TAESD when the model has
+ * one, else {@link LatentPreview#linear}).
+ */
 @FunctionalInterface
 public interface ProgressListener {
     ProgressListener NONE = (step, total, elapsed, secondsPerStep) -> { };
@@ -14,4 +19,10 @@ public interface ProgressListener {
      * @param secondsPerStep  mean seconds per step so far
      */
     void onStep(int step, int total, Duration elapsed, double secondsPerStep);
+
+    /** Preview interval in steps; 0 (default) = no previews. */
+    default int previewEvery() { return 0; }
+
+    /** A preview of the latents after step {@code step} (first image of a batch). */
+    default void onPreview(int step, int total, RgbImage preview) { }
 }

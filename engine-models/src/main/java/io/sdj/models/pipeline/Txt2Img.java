@@ -3,20 +3,22 @@ package io.sdj.models.pipeline;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
-import io.sdj.models.clip.ClipTextOutput;
-import io.sdj.models.clip.ClipTokenizer;
 import io.sdj.models.sampling.NamedSchedule;
+import io.sdj.models.sampling.NoiseSchedule;
 import io.sdj.models.sampling.NoiseSource;
+import io.sdj.models.sampling.OneStepSampler;
 import io.sdj.models.sampling.Sampler;
 import io.sdj.models.sampling.SamplerKind;
 import io.sdj.models.sampling.SchedulerConfig;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Text-to-image generation as diffusers' {@code StableDiffusionPipeline} runs it: prompt (and negative prompt) →
+ * The Stable Diffusion pipelines — text-to-image, img2img, inpainting — as compositions of the four stages diffusers'
+ * pipelines share: encode prompt ({@link PromptEncoder}), prepare latents (from noise, or from an encoded image and a
+ * start step), denoise ({@link DenoisingLoop}: guidance, optional inpainting channels or mask blending), decode.
+ * Text-to-image as diffusers' {@code StableDiffusionPipeline} runs it: prompt (and negative prompt) →
  * CLIP embeddings → seeded Gaussian latents × init_noise_sigma → per step: scale the input, UNet on the batch
  * [negative, positive] when guidance > 1 (classifier-free guidance, uncond + g·(cond − uncond)) or on the positive
  * batch alone, sampler step → decode with the VAE (latents ÷ scaling factor, (x/2 + 0.5) clamped) or TAESD.
@@ -28,9 +30,16 @@ import java.util.List;
 public final class Txt2Img implements AutoCloseable {
     private final PipelineParts parts;
     private final Workspace ws = new Workspace();
+    private final PromptEncoder promptEncoder;
 
     public Txt2Img(PipelineParts parts) {
+        this(parts, new ClipPromptEncoder(parts));
+    }
+
+    /** A pipeline whose stage 1 is {@code promptEncoder} (e.g. a weighted-prompt encoder). */
+    public Txt2Img(PipelineParts parts, PromptEncoder promptEncoder) {
         this.parts = parts;
+        this.promptEncoder = promptEncoder;
     }
 
     /** Loads a model: an sdj flat model file or a diffusers pipeline folder (see {@link PipelineLoader}). */
@@ -75,114 +84,200 @@ public final class Txt2Img implements AutoCloseable {
         public Request cancellation(Cancellation v) { b.cancellation(v); return this; }
         public Request trace(Trace v) { b.trace(v); return this; }
         public Request warnings(java.util.function.Consumer<String> v) { b.warnings(v); return this; }
+        public Request initImage(RgbImage v) { b.initImage(v); return this; }
+        public Request strength(double v) { b.strength(v); return this; }
+        public Request mask(RgbImage v) { b.mask(v); return this; }
         public GenerationRequest build() { return b.build(); }
         public GenerationResult generate() { return Txt2Img.this.generate(build()); }
     }
 
-    /** Runs one generation; throws {@link java.util.concurrent.CancellationException} when cancelled. */
+    /**
+     * Runs one generation; throws {@link java.util.concurrent.CancellationException} when cancelled. The mode is the
+     * request's ({@link GenerationRequest#mode()}); every mode is the same four stages: {@link #encodePrompt},
+     * latents ({@link #latentsFromNoise}, {@link #latentsFromImage}, {@link #inpaintingLatents}), {@link DenoisingLoop}
+     * and {@link #decode}.
+     */
     public synchronized GenerationResult generate(GenerationRequest r) {
         LatentDecoder decoder = r.decoder() == DecoderKind.VAE ? parts.vae() : parts.taesd();
         if (decoder == null) {
             throw new IllegalArgumentException("model '" + parts.modelName() + "' has no " + r.decoder().cliName() + " decoder");
         }
+        GenerationMode mode = r.mode();
         int n = r.batch(), c = parts.latentChannels();
         int f = parts.vaeScaleFactor();
         if (r.width() % f != 0 || r.height() % f != 0) {
             throw new IllegalArgumentException("width and height must be multiples of " + f + ", got " + r.width() + "×" + r.height());
         }
+        if (parts.inpaintingDenoiser() && mode != GenerationMode.INPAINT) {
+            throw new IllegalArgumentException("model '" + parts.modelName() + "' is an inpainting model (its UNet takes "
+                    + parts.denoiserInChannels() + " channels): give an init image and a mask");
+        }
+        LatentEncoder encoder = null;
+        if (mode != GenerationMode.TXT2IMG) {
+            encoder = r.decoder() == DecoderKind.TAESD && parts.taesdEncoder() != null ? parts.taesdEncoder() : parts.vaeEncoder();
+            if (encoder == null) {
+                throw new IllegalArgumentException("model '" + parts.modelName() + "' has no VAE encoder, needed to encode the init image");
+            }
+            RgbImage img = r.initImage();
+            if ((img.width() != r.width() || img.height() != r.height()) && r.warnings() != null) {
+                int[] d = ImagePreprocessor.defaultSize(img, f);
+                boolean rounded = d[0] == r.width() && d[1] == r.height();
+                r.warnings().accept("init image " + img.width() + "×" + img.height() + " is resized to " + r.width() + "×" + r.height()
+                        + (rounded ? " (its size rounded down to multiples of " + f + ", as diffusers does)" : " (Lanczos, as diffusers)"));
+            }
+        }
         int h = r.height() / f, w = r.width() / f;
         boolean embedGuidance = parts.timeCondProjDim() > 0;
         boolean cfg = r.classifierFreeGuidance() && !embedGuidance;
-        Trace trace = r.trace();
         r.cancellation().check("before the text encoder");
 
         // 1. text embeddings
         long t0 = System.nanoTime();
-        ClipTokenizer tok = parts.tokenizer();
-        if (r.warnings() != null) {
-            tok = tok.withTruncationListener(m -> r.warnings().accept(m));
-        }
-        int[] cond = tok.encode(r.prompt());
-        ClipTokenizer negTok = r.warnings() == null ? tok : parts.tokenizer().withTruncationListener(m -> r.warnings().accept("negative " + m));
-        int[][] ids = cfg ? new int[][]{negTok.encode(r.negativePrompt()), cond} : new int[][]{cond};
-        ClipTextOutput enc = parts.textEncoder().forward(ws, ids, Trace.NONE);
-        Tensor emb = enc.promptEmbeddings(r.clipSkip());           // [1 or 2, T, D]
-        int tokens = emb.dim(1), dim = emb.dim(2), row = tokens * dim;
-        float[] e = emb.data();
-        if (cfg) {
-            trace.record("negative_prompt_embeds", Tensor.of(java.util.Arrays.copyOfRange(e, 0, row), 1, tokens, dim));
-            trace.record("prompt_embeds", Tensor.of(java.util.Arrays.copyOfRange(e, row, 2 * row), 1, tokens, dim));
-        } else {
-            trace.record("prompt_embeds", emb);
-        }
-        int rows = cfg ? 2 * n : n;
-        Tensor context = Tensor.zeros(rows, tokens, dim);
-        for (int i = 0; i < rows; i++) {
-            int src = cfg && i >= n ? row : 0;   // [uncond × n, cond × n]; without CFG the single row is cond
-            System.arraycopy(e, src, context.data(), i * row, row);
-        }
+        Tensor context = encodePrompt(r, cfg);
         long textNanos = System.nanoTime() - t0;
 
-        // 2. sampler, seeded latents
+        // 2. schedule, seeded latents (the generator's draws in diffusers' order)
         NamedSchedule.Choice plan = plan(r);
-        Sampler sampler = parts.samplers().create(plan.kind(), plan.config(), plan.steps());
+        Sampler sampler = createSampler(plan, r);
+        int start = firstStep(plan, sampler, r);
         NoiseSource noise = parts.noise().apply(r.seed());
-        float[] timesteps = sampler.timesteps();
-        int numel = n * c * h * w;
-        float[] init = r.initialLatents();
-        if (init == null) {
-            init = noise.next(n, c, h, w);
-        } else if (init.length != numel) {
-            throw new IllegalArgumentException("initial latents hold " + init.length + " values, expected " + numel
-                    + " for [" + n + "," + c + "," + h + "," + w + "]");
-        }
-        Tensor latents = Tensor.zeros(n, c, h, w);
-        float sigma = sampler.initNoiseSigma();
-        for (int i = 0; i < numel; i++) latents.data()[i] = init[i] * sigma;
+        Prepared p = switch (mode) {
+            case TXT2IMG -> new Prepared(latentsFromNoise(r, sampler, noise, n, c, h, w), null, null);
+            case IMG2IMG -> new Prepared(latentsFromImage(r, encoder, sampler, start, noise, n, c, h, w), null, null);
+            case INPAINT -> inpaintingLatents(r, encoder, sampler, start, noise, n, c, h, w);
+        };
+        int rows = cfg ? 2 * n : n;
         Tensor timestepCond = embedGuidance
                 ? Tensor.of(GuidanceEmbedding.of(r.guidance(), parts.timeCondProjDim(), rows), rows, parts.timeCondProjDim())
                 : null;
 
         // 3. denoising loop
+        float[] all = sampler.timesteps();
+        float[] timesteps = java.util.Arrays.copyOfRange(all, start, all.length);
         long[] stepNanos = new long[timesteps.length];
-        long loopStart = System.nanoTime();
-        float[] ts = new float[rows];
-        for (int i = 0; i < timesteps.length; i++) {
-            r.cancellation().check("before step " + (i + 1) + " of " + timesteps.length);
-            long s0 = System.nanoTime();
-            Tensor scaled = sampler.scaleModelInput(latents, timesteps[i]);
-            Tensor input = ws.take(rows, c, h, w);
-            System.arraycopy(scaled.data(), 0, input.data(), 0, numel);
-            if (cfg) System.arraycopy(scaled.data(), 0, input.data(), numel, numel);
-            java.util.Arrays.fill(ts, timesteps[i]);
-            trace.record("unet_input." + i, input);
-            Tensor out = parts.denoiser().predict(ws, input, ts, context, timestepCond, Trace.NONE);
-            ws.release(input);
-            trace.record("unet_output." + i, out);
-            Tensor guided = out;
-            if (cfg) {
-                guided = ws.take(n, c, h, w);
-                float[] o = out.data(), g = guided.data();
-                float scale = r.guidance();
-                for (int k = 0; k < numel; k++) {
-                    float u = o[k], t = o[numel + k];
-                    g[k] = u + scale * (t - u);
-                }
-                ws.release(out);
-            }
-            latents = sampler.step(guided, timesteps[i], latents, noise).prevSample();
-            ws.release(guided);
-            trace.record("step_latents." + i, latents);
-            stepNanos[i] = System.nanoTime() - s0;
-            long elapsed = System.nanoTime() - loopStart;
-            r.listener().onStep(i + 1, timesteps.length, Duration.ofNanos(elapsed), elapsed / 1e9 / (i + 1));
-        }
+        Tensor latents = DenoisingLoop.run(ws, parts, r, sampler, start, p.latents(), context, timestepCond, cfg, noise,
+                p.extra(), p.blend(), stepNanos);
 
         // 4. decode
         r.cancellation().check("before decoding");
         long d0 = System.nanoTime();
-        Tensor images = decoder.decode(ws, latents, trace);
+        Decoded images = decode(r, decoder, latents);
         long decodeNanos = System.nanoTime() - d0;
+        return new GenerationResult(images.images(), images.nhwc(), plan.kind(), timesteps,
+                new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName(), plan.steps());
+    }
+
+    /** Starting latents, and the inpainting extras (9-channel input, or 4-channel blending), of one run. */
+    private record Prepared(Tensor latents, DenoisingLoop.ExtraChannels extra, DenoisingLoop.Blend blend) { }
+
+    private record Decoded(List<RgbImage> images, float[] nhwc) { }
+
+    /** Stage 1: the prompt encoder's [rows, T, D] context. */
+    Tensor encodePrompt(GenerationRequest r, boolean cfg) {
+        return promptEncoder.encode(ws, r, cfg);
+    }
+
+    /** Stage 2, text-to-image: one Gaussian draw [n, C, h, w] (or the request's latents) × init_noise_sigma. */
+    private static Tensor latentsFromNoise(GenerationRequest r, Sampler sampler, NoiseSource noise, int n, int c, int h, int w) {
+        float[] init = startingNoise(r, noise, n, c, h, w);
+        Tensor latents = Tensor.zeros(n, c, h, w);
+        float sigma = sampler.initNoiseSigma();
+        for (int i = 0; i < init.length; i++) latents.data()[i] = init[i] * sigma;
+        return latents;
+    }
+
+    private static float[] startingNoise(GenerationRequest r, NoiseSource noise, int n, int c, int h, int w) {
+        int numel = n * c * h * w;
+        float[] init = r.initialLatents();
+        if (init == null) return noise.next(n, c, h, w);
+        if (init.length != numel) {
+            throw new IllegalArgumentException("initial latents hold " + init.length + " values, expected " + numel
+                    + " for [" + n + "," + c + "," + h + "," + w + "]");
+        }
+        return init;
+    }
+
+    /**
+     * Stage 2, img2img: the init image encoded (the VAE's sample noise is the generator's first draw), repeated for
+     * the batch, then noised to the first executed step with the second draw ({@code add_noise}, no init_noise_sigma).
+     */
+    private Tensor latentsFromImage(GenerationRequest r, LatentEncoder encoder, Sampler sampler, int start, NoiseSource noise,
+                                    int n, int c, int h, int w) {
+        Tensor image = ImagePreprocessor.normalized(r.initImage(), r.width(), r.height());
+        r.trace().record("image_normalized", image);
+        Tensor init = repeat(encoder.encode(ws, image, noise, "image", r.trace()), n);
+        r.trace().record("init_latents", init);
+        Tensor noisy = LatentNoising.addNoise(sampler, init, startingNoise(r, noise, n, c, h, w), start);
+        r.trace().record("noisy_init_latents", noisy);
+        return noisy;
+    }
+
+    /**
+     * Stage 2, inpainting, in diffusers' draw order: the init image's latents (4-channel UNet, or strength &lt; 1)
+     * first, then the starting noise (× init_noise_sigma at strength 1, else added to the image latents), then the
+     * masked image's latents (drawn even when a 4-channel UNet does not use them). The mask is binarised and taken at
+     * every 8th pixel (nearest) for the latents.
+     */
+    private Prepared inpaintingLatents(GenerationRequest r, LatentEncoder encoder, Sampler sampler, int start, NoiseSource noise,
+                                       int n, int c, int h, int w) {
+        Trace trace = r.trace();
+        Tensor image = ImagePreprocessor.normalized(r.initImage(), r.width(), r.height());
+        Tensor maskCondition = ImagePreprocessor.maskCondition(r.mask(), r.width(), r.height());
+        trace.record("image_normalized", image);
+        trace.record("mask_condition", maskCondition);
+        boolean fullStrength = r.effectiveStrength() == 1.0;
+        boolean nineChannel = parts.inpaintingDenoiser();
+        Tensor imageLatents = null;
+        if (!nineChannel || !fullStrength) {
+            imageLatents = repeat(encoder.encode(ws, image, noise, "image", trace), n);
+            trace.record("image_latents", imageLatents);
+        }
+        float[] initial = startingNoise(r, noise, n, c, h, w);
+        Tensor latents;
+        if (fullStrength) {
+            latents = Tensor.zeros(n, c, h, w);
+            float sigma = sampler.initNoiseSigma();
+            for (int i = 0; i < initial.length; i++) latents.data()[i] = initial[i] * sigma;
+        } else {
+            latents = LatentNoising.addNoise(sampler, imageLatents, initial, start);
+        }
+        trace.record("initial_latents", latents);
+        int bigW = r.width(), f = parts.vaeScaleFactor();
+        float[] mc = maskCondition.data();
+        Tensor masked = Tensor.zeros(1, 3, r.height(), bigW);
+        int plane = r.height() * bigW;
+        for (int ch = 0; ch < 3; ch++) {
+            for (int q = 0; q < plane; q++) masked.data()[ch * plane + q] = mc[q] < 0.5f ? image.data()[ch * plane + q] : 0f;
+        }
+        trace.record("masked_image", masked);
+        Tensor maskedLatents = repeat(encoder.encode(ws, masked, noise, "masked_image", trace), n);
+        trace.record("masked_image_latents", maskedLatents);
+        float[] ml = new float[h * w];
+        for (int i = 0; i < h; i++) {
+            for (int j = 0; j < w; j++) ml[i * w + j] = mc[(i * f) * bigW + j * f];
+        }
+        Tensor maskLatents = repeat(Tensor.of(ml, 1, 1, h, w), n);
+        trace.record("mask_latents", Tensor.of(ml, 1, 1, h, w));
+        if (nineChannel) return new Prepared(latents, new DenoisingLoop.ExtraChannels(maskLatents, maskedLatents), null);
+        return new Prepared(latents, null, new DenoisingLoop.Blend(maskLatents, imageLatents, initial));
+    }
+
+    /** [1, ...] repeated to [n, ...]. */
+    private static Tensor repeat(Tensor x, int n) {
+        if (n == 1) return x;
+        int[] shape = x.shape();
+        int per = x.numel();
+        shape[0] = n;
+        float[] out = new float[n * per];
+        for (int b = 0; b < n; b++) System.arraycopy(x.data(), 0, out, b * per, per);
+        return Tensor.of(out, shape);
+    }
+
+    /** Stage 4: the decoder's images, as 8-bit images and as NHWC floats in [0, 1]. */
+    private Decoded decode(GenerationRequest r, LatentDecoder decoder, Tensor latents) {
+        int n = latents.dim(0);
+        Trace trace = r.trace();
+        Tensor images = decoder.decode(ws, latents, trace);
         int height = r.height(), width = r.width();
         if (images.rank() != 4 || images.dim(0) != n || images.dim(1) != 3 || images.dim(2) != height || images.dim(3) != width) {
             throw new IllegalStateException("decoder returned " + images + ", expected [" + n + ", 3, " + height + ", " + width + "]");
@@ -194,12 +289,41 @@ public final class Txt2Img implements AutoCloseable {
         int plane = height * width;
         for (int b = 0; b < n; b++) {
             for (int ch = 0; ch < 3; ch++) {
-                for (int p = 0; p < plane; p++) nhwc[(b * plane + p) * 3 + ch] = pix[(b * 3 + ch) * plane + p];
+                for (int q = 0; q < plane; q++) nhwc[(b * plane + q) * 3 + ch] = pix[(b * 3 + ch) * plane + q];
             }
             out.add(RgbImage.fromNchw(pix, b, height, width));
         }
         ws.release(images);
-        return new GenerationResult(out, nhwc, plan.kind(), timesteps, new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName());
+        return new Decoded(out, nhwc);
+    }
+
+    /**
+     * The sampler of a run. Text-to-image and full strength: the plan's. The 1-step schedule below full strength runs
+     * its single evaluation at timestep round(strength · T) − 1 (T = training timesteps: 0.5 → 499), i.e. the last
+     * step of trailing ⌈1/strength⌉ steps, as SD-Turbo's img2img is run.
+     */
+    private Sampler createSampler(NamedSchedule.Choice plan, GenerationRequest r) {
+        double s = r.effectiveStrength();
+        if (plan.kind() == SamplerKind.ONE_STEP && s < 1.0) {
+            SchedulerConfig cfg = plan.config().forKind(SamplerKind.ONE_STEP);
+            int t = Math.max(0, (int) Math.round(s * cfg.numTrainTimesteps()) - 1);
+            return new OneStepSampler(cfg, NoiseSchedule.of(cfg), OneStepSampler.InputScaling.SIGMA, t);
+        }
+        return parts.samplers().create(plan.kind(), plan.config(), plan.steps());
+    }
+
+    /**
+     * The index of the first executed timestep, as diffusers' {@code get_timesteps}: of N scheduled steps the last
+     * min(int(N · strength), N) run (at least one: a strength too small for any step runs the last step alone); the
+     * samplers' schedules with a repeated timestep (PNDM) are cut at the same index.
+     */
+    static int firstStep(NamedSchedule.Choice plan, Sampler sampler, GenerationRequest r) {
+        if (r.mode() == GenerationMode.TXT2IMG) return 0;
+        int total = sampler.timesteps().length;
+        if (sampler.kind() == SamplerKind.ONE_STEP) return 0;
+        int steps = plan.steps();
+        int run = Math.max(1, Math.min((int) (steps * r.effectiveStrength()), steps));
+        return Math.max(0, Math.min(steps - run, total - 1));
     }
 
     /**

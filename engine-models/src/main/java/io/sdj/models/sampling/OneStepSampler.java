@@ -33,12 +33,23 @@ public final class OneStepSampler implements Sampler {
     }
 
     public OneStepSampler(SchedulerConfig config, NoiseSchedule schedule, InputScaling scaling) {
+        this(config, schedule, scaling, -1);
+    }
+
+    /**
+     * The single evaluation at {@code timestep} instead of the last training timestep (img2img below full strength
+     * starts from a partly noised image); −1 = the last (trailing) timestep.
+     */
+    public OneStepSampler(SchedulerConfig config, NoiseSchedule schedule, InputScaling scaling, int timestep) {
         this.config = config.forKind(SamplerKind.ONE_STEP).withTimestepSpacing(TimestepSpacing.TRAILING);
         this.config.requireCommonSupport(SamplerKind.ONE_STEP);
         this.scaling = scaling;
-        this.timestep = TimestepLayout.ddim(this.config, 1)[0];
-        this.alpha = schedule.alphaCumprod(timestep);
-        this.sigma = schedule.sigmas()[timestep];
+        if (timestep >= this.config.numTrainTimesteps()) {
+            throw new IllegalArgumentException("one-step: timestep " + timestep + " is outside [0, " + this.config.numTrainTimesteps() + ")");
+        }
+        this.timestep = timestep >= 0 ? timestep : TimestepLayout.ddim(this.config, 1)[0];
+        this.alpha = schedule.alphaCumprod(this.timestep);
+        this.sigma = schedule.sigmas()[this.timestep];
     }
 
     @Override public SamplerKind kind() { return SamplerKind.ONE_STEP; }

@@ -17,6 +17,8 @@ public final class ComponentRunners {
             case "taesd_decoder" -> new TaesdCaseRunner(true);
             case "taesd_encoder" -> new TaesdCaseRunner(false);
             case "pipeline" -> new PipelineCaseRunner();
+            case "pipeline_img2img" -> new ImageConditionedCaseRunner(false);
+            case "pipeline_inpaint" -> new ImageConditionedCaseRunner(true);
             default -> null;
         };
     }

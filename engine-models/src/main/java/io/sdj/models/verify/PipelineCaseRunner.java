@@ -63,7 +63,7 @@ public final class PipelineCaseRunner implements ComponentRunner {
     }
 
     /** Stacks the traced tensors prefix0..prefix(n−1) into one [n, *shape] output (skipped when any is missing). */
-    private static void putStacked(java.util.function.BiConsumer<String, Produced> sink, String name, Map<String, float[]> seen,
+    static void putStacked(java.util.function.BiConsumer<String, Produced> sink, String name, Map<String, float[]> seen,
                                    Map<String, int[]> shapes, String prefix, int n) {
         if (n == 0 || !seen.containsKey(prefix + 0)) return;
         int[] shape = shapes.get(prefix + 0);
@@ -80,7 +80,7 @@ public final class PipelineCaseRunner implements ComponentRunner {
         sink.accept(name, Produced.of(all, stacked));
     }
 
-    private static long[] longs(int[] a) {
+    static long[] longs(int[] a) {
         long[] r = new long[a.length];
         for (int i = 0; i < a.length; i++) r[i] = a[i];
         return r;

@@ -169,4 +169,20 @@ class Txt2ImgFlowTest {
         Txt2Img lcm = new Txt2Img(new FakeParts().parts(16, false));
         assertThat(lcm.plan(GenerationRequest.builder().schedule(NamedSchedule.EIGHT_STEP).build()).kind()).isEqualTo(SamplerKind.LCM);
     }
+
+    @Test
+    void previewsUseTaesdWhenTheModelHasOneAndTheFirstBatchRow() {
+        Txt2Img p = new Txt2Img(new FakeParts().parts(0, true));
+        java.util.List<RgbImage> previews = new java.util.ArrayList<>();
+        ProgressListener l = new ProgressListener() {
+            @Override public void onStep(int step, int total, java.time.Duration elapsed, double s) { }
+            @Override public int previewEvery() { return 1; }
+            @Override public void onPreview(int step, int total, RgbImage preview) { previews.add(preview); }
+        };
+        GenerationResult r = p.request().prompt("a").guidance(1f).steps(3).size(16, 8).batch(2).seed(3).listener(l).generate();
+        assertThat(previews).hasSize(2);                       // after steps 1 and 2, not after the last
+        assertThat(previews.get(0).width()).isEqualTo(16);     // decoded at the output size, one image
+        assertThat(previews.get(0).height()).isEqualTo(8);
+        assertThat(r.images()).hasSize(2);
+    }
 }
