@@ -19,7 +19,9 @@ import java.util.concurrent.Callable;
         description = {"Convert a model to an sdj flat file.",
                 "SOURCE: a diffusers folder (model_index.json), a component folder (config.json + *.safetensors),",
                 "a .safetensors file (an SD 1.x/2.x single-file LDM checkpoint is detected and mapped to diffusers keys),",
-                "or a sharded *.safetensors.index.json; or a hub id org/name[@revision][/file], pulled into the Hugging Face cache first."})
+                "a pickled PyTorch file (.ckpt, .pth, .bin, .pt; read without running any code from it: LDM checkpoints,",
+                "TAESD .pth, LoRA .pt), or a sharded *.safetensors.index.json;",
+                "or a hub id org/name[@revision][/file], pulled into the Hugging Face cache first."})
 public final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -14,6 +14,8 @@ import io.sdj.models.pipeline.Txt2Img;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
 import io.sdj.weights.hub.HubException;
+import io.sdj.weights.hub.HubModels;
+import io.sdj.weights.hub.HubReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -86,8 +88,14 @@ public final class GenerateCommand implements Callable<Integer> {
     Path preview;
     @Option(names = "--preview-every", description = "preview interval in steps (default 1)")
     int previewEvery = 1;
-    @Option(names = "--decoder", description = "vae or taesd (default vae)")
-    String decoder = "vae";
+    @Option(names = "--decoder", description = "vae or taesd (default vae; taesd when --taesd is given)")
+    String decoder;
+    @Option(names = "--taesd", paramLabel = "<file|folder|org/name>", description = "a standalone TAESD decoder to use: taesd.py .pth/.safetensors file or diffusers AutoencoderTiny folder, or its hub id (org/name or org/name/file, pulled on first use)")
+    String taesd;
+    @Option(names = "--lora", paramLabel = "<file[:multiplier]>", description = "merge a LoRA (kohya or PEFT; .safetensors or .pt), multiplier default 1; repeatable")
+    List<String> loraOptions = new ArrayList<>();
+    @Option(names = "--lora-dir", paramLabel = "<folder>", description = "where <lora:name:multiplier> tags of the prompt are looked up (name.safetensors, .pt, .ckpt, .pth, .bin)")
+    Path loraDir;
     @Option(names = "--batch", description = "images per run (default 1)")
     int batch = 1;
     @Option(names = "--clip-skip", description = "0 (default) or 1: use the penultimate text encoder layer")
@@ -99,6 +107,53 @@ public final class GenerateCommand implements Callable<Integer> {
     Path output;
     @Option(names = "--force", description = "replace existing output files")
     boolean force;
+
+    /** A LoRA to merge: its file and multiplier. */
+    record LoraChoice(Path file, float multiplier) {}
+
+    private List<LoraChoice> loras = List.of();
+
+    /**
+     * The LoRAs of {@code --lora file[:multiplier]} and of the prompt's {@code <lora:name:multiplier>} tags (looked up in
+     * {@code --lora-dir}); a LoRA named both ways is merged once, with the prompt's multiplier.
+     */
+    List<LoraChoice> loraChoices() {
+        java.util.Map<String, LoraChoice> byName = new java.util.LinkedHashMap<>();
+        for (String spec : loraOptions) {
+            Path file = Path.of(spec);
+            float mult = 1f;
+            int colon = spec.lastIndexOf(':');
+            if (colon > 0 && !Files.exists(file)) {
+                String tail = spec.substring(colon + 1);
+                try {
+                    mult = Float.parseFloat(tail);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--lora " + spec + ": '" + tail + "' is not a multiplier (use file:0.8)");
+                }
+                file = Path.of(spec.substring(0, colon));
+            }
+            if (!Float.isFinite(mult)) throw new IllegalArgumentException("--lora " + spec + ": the multiplier must be finite");
+            if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--lora " + spec + ": no such file " + file);
+            byName.put(io.sdj.models.lora.LoraFile.stem(file), new LoraChoice(file, mult));
+        }
+        for (io.sdj.models.pipeline.LoraTags.Tag t : io.sdj.models.pipeline.LoraTags.parse(prompt)) {
+            LoraChoice given = byName.get(t.name());
+            if (given != null) {
+                byName.put(t.name(), new LoraChoice(given.file(), t.multiplier()));
+                continue;
+            }
+            if (loraDir == null) throw new IllegalArgumentException("the prompt names <lora:" + t.name() + "> but no --lora-dir was given to find it in");
+            if (!Files.isDirectory(loraDir)) throw new IllegalArgumentException("--lora-dir " + loraDir + " is not a folder");
+            Path found = null;
+            for (String ext : new String[]{".safetensors", ".pt", ".ckpt", ".pth", ".bin"}) {
+                Path p = loraDir.resolve(t.name() + ext);
+                if (p.normalize().getParent() != null && p.normalize().getParent().equals(loraDir.normalize()) && Files.isRegularFile(p)) { found = p; break; }
+            }
+            if (found == null) throw new IllegalArgumentException("the prompt names <lora:" + t.name() + "> but " + loraDir + " has no " + t.name() + ".safetensors (or .pt, .ckpt, .pth, .bin)");
+            byName.put(t.name(), new LoraChoice(found, t.multiplier()));
+        }
+        return List.copyOf(byName.values());
+    }
 
     /** Set by the Ctrl-C hook (and by tests) to stop the run within one step. */
     final Cancellation cancel = new Cancellation();
@@ -113,6 +168,7 @@ public final class GenerateCommand implements Callable<Integer> {
             req = settings();
             first = req.build();   // the request's own checks, before the model is loaded
             outputs = outputPaths();
+            loras = loraChoices();
         } catch (IllegalArgumentException e) {
             err.println("sdj generate: " + e.getMessage());
             err.flush();
@@ -122,7 +178,11 @@ public final class GenerateCommand implements Callable<Integer> {
 
         Txt2Img pipeline;
         try {
-            pipeline = Txt2Img.load(ModelArgument.resolve(model, offline, err));
+            var loader = Txt2Img.builder(ModelArgument.resolve(model, offline, err))
+                    .taesd(taesd == null ? null : ModelArgument.resolve(taesd, offline, err))
+                    .warnings(m -> { err.println("sdj generate: warning: " + m); err.flush(); });
+            for (LoraChoice l : loras) loader.lora(l.file(), l.multiplier());
+            pipeline = loader.load();
         } catch (CancellationException e) {
             err.println();
             err.println("sdj generate: " + e.getMessage());
@@ -266,7 +326,10 @@ public final class GenerateCommand implements Callable<Integer> {
             if (height == null) h = d[1];
         }
         if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        DecoderKind dec = DecoderKind.parse(decoder);
+        DecoderKind dec = decoder == null ? (taesd != null ? DecoderKind.TAESD : DecoderKind.VAE) : DecoderKind.parse(decoder);
+        if (taesd != null && !HubModels.isLocal(taesd) && HubReference.parse(taesd).isEmpty()) {
+            throw new IllegalArgumentException("--taesd " + taesd + ": no such file or folder");
+        }
         long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
         return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
                 .seed(s).size(w, h).decoder(dec).batch(batch).clipSkip(clipSkip).initImage(init).strength(strength).mask(maskImage);

@@ -57,7 +57,7 @@ public final class InfoCommand implements Callable<Integer> {
     private static boolean isFlat(Path p) {
         if (!Files.isRegularFile(p)) return false;
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        return !(n.endsWith(".safetensors") || n.endsWith(".index.json"));
+        return !(n.endsWith(".safetensors") || n.endsWith(".index.json") || io.sdj.weights.TorchCheckpoint.isPickleName(p));
     }
 
     @Override

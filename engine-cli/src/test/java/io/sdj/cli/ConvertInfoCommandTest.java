@@ -53,6 +53,22 @@ class ConvertInfoCommandTest {
     }
 
     @Test
+    void infoAndConvertReadPickledFiles() {
+        Path golden = pipeline().getParent();
+        Path ckpt = golden.resolve("ckpt-sd1-tiny/model-legacy.ckpt"), pth = golden.resolve("taesd-pool-decoder/taesd_decoder.pth");
+        Assumptions.assumeTrue(Files.isRegularFile(ckpt) && Files.isRegularFile(pth), "golden checkpoint cases absent");
+        Run i = sdj("info", ckpt.toString());
+        assertThat(i.exit()).as(i.err()).isZero();
+        assertThat(i.out()).contains("ldm-checkpoint (not converted)", "detected=sd1", "unet", "vae", "text_encoder", "F16×");
+        Path out = tmp.resolve("taef2-like.sdj");
+        Run c = sdj("convert", pth.toString(), "-o", out.toString());
+        assertThat(c.exit()).as(c.err()).isZero();
+        Run j = sdj("info", out.toString(), "--check");
+        assertThat(j.exit()).as(j.err()).isZero();
+        assertThat(j.out()).contains("taesd_decoder", "check: all");
+    }
+
+    @Test
     void checkNamesTheCorruptedTensor() throws IOException {
         Path out = tmp.resolve("tiny.sdj");
         assertThat(sdj("convert", pipeline().toString(), "-o", out.toString()).exit()).isZero();

@@ -49,12 +49,7 @@ class VerifyCommandTest {
             Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"),
             Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
             Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
-            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"),
-            Map.entry("lora", "issue 15: LoRA"),
-            Map.entry("checkpoint", "issue 15: pickled checkpoints"),
-            Map.entry("checkpoint_hostile", "issue 15: pickled checkpoints"),
-            Map.entry("taesd_decoder+pool", "issue 15: the TAESD pool branch"),
-            Map.entry("taesd_encoder+pool", "issue 15: the TAESD pool branch"));
+            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"));
 
     /**
      * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient

@@ -181,7 +181,7 @@ public final class LdmCheckpoint {
     // ------------------------------------------------------------------------------------------------------------
 
     /** Imports the checkpoint (takes ownership of {@code st}). */
-    static ModelSource importFrom(Safetensors st, Path file, Path configFrom) {
+    static ModelSource importFrom(TensorFile st, Path file, Path configFrom) {
         ObjectNode prov = JsonNodeFactory.instance.objectNode()
                 .put("source", file.toAbsolutePath().normalize().toString()).put("source_format", "ldm-checkpoint");
         ImportedModel model = new ImportedModel("StableDiffusionPipeline", prov);
@@ -193,7 +193,7 @@ public final class LdmCheckpoint {
             Set<String> unetKeys = new TreeSet<>(), vaeKeys = new TreeSet<>(), teKeys = new TreeSet<>();
             List<String> ignored = new ArrayList<>();
             for (String k : st.names()) {
-                String dt = st.entry(k).dtype();
+                String dt = st.dtype(k);
                 boolean isFloat = dt.equals("F32") || dt.equals("F16") || dt.equals("BF16");
                 if (k.startsWith(UNET) && isFloat) unetKeys.add(k.substring(UNET.length()));
                 else if (k.startsWith(VAE) && !k.startsWith(VAE + "loss.") && isFloat) vaeKeys.add(k.substring(VAE.length()));
@@ -207,7 +207,7 @@ public final class LdmCheckpoint {
             WeightMap unet = new WeightMap(file + " [unet]");
             for (String k : unetKeys) {
                 String full = UNET + k;
-                unet.put(unetKey(k, lpb, unetKeys, file), () -> st.weight(full));
+                unet.put(unetKey(k, lpb, unetKeys, file), () -> st.get(full));
             }
             // VAE
             int upBlocks = 0;
@@ -220,7 +220,7 @@ public final class LdmCheckpoint {
                 String full = VAE + k;
                 String name = vaeKey(k, upBlocks, file);
                 boolean squeeze = name.contains(".mid_block.attentions.0.to_") && k.endsWith(".weight");
-                vae.put(name, squeeze ? () -> squeezeConv1x1(st.weight(full), file) : () -> st.weight(full));
+                vae.put(name, squeeze ? () -> squeezeConv1x1(st.get(full), file) : () -> st.get(full));
             }
             // text encoder
             WeightMap te = new WeightMap(file + " [text_encoder]");
@@ -268,7 +268,7 @@ public final class LdmCheckpoint {
         return new WeightTensor(t.name(), t.dtype(), new int[]{s[0], s[1]}, t.data(), t.scales());
     }
 
-    private static int clip(Safetensors st, Set<String> keys, WeightMap te, List<String> ignored) {
+    private static int clip(TensorFile st, Set<String> keys, WeightMap te, List<String> ignored) {
         int layers = 0;
         Pattern layer = Pattern.compile("text_model\\.encoder\\.layers\\.(\\d+)\\..+");
         for (String full : keys) {
@@ -277,13 +277,13 @@ public final class LdmCheckpoint {
             if (name.equals("text_model.embeddings.position_ids")) { ignored.add(full); continue; }
             Matcher m = layer.matcher(name);
             if (m.matches()) layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
-            te.put(name, () -> st.weight(full));
+            te.put(name, () -> st.get(full));
         }
         return layers;
     }
 
     /** OpenCLIP → CLIPTextModel; the last resblock is dropped as diffusers does (SD2 conditions on the penultimate layer). */
-    private static int openClip(Safetensors st, Path file, Set<String> keys, WeightMap te, List<String> ignored) {
+    private static int openClip(TensorFile st, Path file, Set<String> keys, WeightMap te, List<String> ignored) {
         int blocks = 0;
         for (String full : keys) {
             Matcher m = RESBLOCK.matcher(full.startsWith(OPEN_CLIP) ? full.substring(OPEN_CLIP.length()) : "");
@@ -298,10 +298,10 @@ public final class LdmCheckpoint {
                 continue;
             }
             switch (k) {
-                case "token_embedding.weight" -> { te.put("text_model.embeddings.token_embedding.weight", () -> st.weight(full)); continue; }
-                case "positional_embedding" -> { te.put("text_model.embeddings.position_embedding.weight", () -> st.weight(full)); continue; }
-                case "ln_final.weight" -> { te.put("text_model.final_layer_norm.weight", () -> st.weight(full)); continue; }
-                case "ln_final.bias" -> { te.put("text_model.final_layer_norm.bias", () -> st.weight(full)); continue; }
+                case "token_embedding.weight" -> { te.put("text_model.embeddings.token_embedding.weight", () -> st.get(full)); continue; }
+                case "positional_embedding" -> { te.put("text_model.embeddings.position_embedding.weight", () -> st.get(full)); continue; }
+                case "ln_final.weight" -> { te.put("text_model.final_layer_norm.weight", () -> st.get(full)); continue; }
+                case "ln_final.bias" -> { te.put("text_model.final_layer_norm.bias", () -> st.get(full)); continue; }
                 default -> { }
             }
             Matcher m = RESBLOCK.matcher(k);
@@ -316,7 +316,7 @@ public final class LdmCheckpoint {
                     String[] names = {"q_proj", "k_proj", "v_proj"};
                     for (int part = 0; part < 3; part++) {
                         int pp = part;
-                        te.put(p + "self_attn." + names[part] + "." + suffix, () -> thirdOf(st.weight(full), pp, file));
+                        te.put(p + "self_attn." + names[part] + "." + suffix, () -> thirdOf(st.get(full), pp, file));
                     }
                 }
                 default -> {
@@ -325,7 +325,7 @@ public final class LdmCheckpoint {
                     String name = null;
                     for (String[] x : map) if (rest.startsWith(x[0])) name = p + x[1] + rest.substring(x[0].length());
                     if (name == null) throw new WeightsFormatException(file + ": unexpected OpenCLIP tensor '" + full + "'");
-                    te.put(name, () -> st.weight(full));
+                    te.put(name, () -> st.get(full));
                 }
             }
         }

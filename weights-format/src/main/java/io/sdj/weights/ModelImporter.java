@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  *       {@code config.json} when present);</li>
  *   <li>a sharded {@code *.safetensors.index.json}.</li>
  * </ul>
- * Pickle checkpoints ({@code .ckpt}, {@code .bin}, {@code .pt}, {@code .pth}) are refused: there is no Python here.
+ * Pickled PyTorch checkpoints ({@code .ckpt}, {@code .bin}, {@code .pt}, {@code .pth}) are read like safetensors files
+ * by {@link TorchCheckpoint}, which runs no code from them.
  */
 public final class ModelImporter {
     private ModelImporter() {}
@@ -55,16 +56,12 @@ public final class ModelImporter {
         }
         String name = source.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".index.json")) return singleComponent(source, options.component(), configBeside(source), "sharded-safetensors");
-        if (name.endsWith(".safetensors")) {
-            Safetensors st = Safetensors.open(source);
+        if (name.endsWith(".safetensors") || TorchCheckpoint.isPickleName(source)) {
+            TensorFile st = TensorFile.open(source);
             // importFrom owns (and on failure closes) the mapping
             if (LdmCheckpoint.isLdm(st.names())) return LdmCheckpoint.importFrom(st, source, options.configFrom());
             st.close();
-            return singleComponent(source, options.component(), configBeside(source), "safetensors");
-        }
-        if (name.endsWith(".ckpt") || name.endsWith(".bin") || name.endsWith(".pt") || name.endsWith(".pth")) {
-            throw new WeightsFormatException(source + ": pickle checkpoints are not supported (they need Python to read safely); "
-                    + "use the .safetensors version of the model");
+            return singleComponent(source, options.component(), configBeside(source), st instanceof Safetensors ? "safetensors" : "torch-checkpoint");
         }
         throw new WeightsFormatException(source + ": not a diffusers folder, component folder, .safetensors or .safetensors.index.json");
     }
@@ -150,9 +147,12 @@ public final class ModelImporter {
             throw new WeightsFormatException(dir + ": several weight files, cannot tell which to use: "
                     + st.stream().map(p -> p.getFileName().toString()).toList());
         }
+        for (String preferred : List.of("diffusion_pytorch_model.bin", "pytorch_model.bin")) {
+            Path p = dir.resolve(preferred);
+            if (files.contains(p)) return p;
+        }
         if (!required) return null;
-        boolean pickle = files.stream().anyMatch(p -> p.getFileName().toString().endsWith(".bin"));
-        throw new WeightsFormatException(dir + ": no .safetensors weights" + (pickle ? " (only pickle .bin files, which are not supported)" : ""));
+        throw new WeightsFormatException(dir + ": no weights (.safetensors or diffusion_pytorch_model.bin / pytorch_model.bin)");
     }
 
     /** One component from a weights file (or null weights for config-only) and an optional config file. */
@@ -186,6 +186,11 @@ public final class ModelImporter {
     /** A component name from the keys when the config does not say. */
     private static String guessComponent(WeightSource w) {
         boolean any = false;
+        if (w.contains("1.weight") && w.contains("19.weight")) return "taesd_decoder";
+        if (w.contains("0.weight") && w.contains("14.weight") && !w.contains("19.weight")) return "taesd_encoder";
+        for (String n : w.names()) {
+            if (n.startsWith("lora_unet_") || n.startsWith("lora_te_") || n.contains(".lora_A.") || n.contains(".lora_down.")) return "lora";
+        }
         for (String n : w.names()) {
             any = true;
             if (n.startsWith("down_blocks.") || n.startsWith("conv_in.") && w.contains("time_embedding.linear_1.weight")) return "unet";
@@ -232,14 +237,14 @@ public final class ModelImporter {
             }
             return map;
         }
-        Safetensors st = owner.own(Safetensors.open(file));
+        TensorFile st = owner.own(TensorFile.open(file));
         for (String n : st.names()) addTensor(map, st, n, dropped);
         return map;
     }
 
-    private static void addTensor(WeightMap map, Safetensors st, String name, List<String> dropped) {
-        String dt = st.entry(name).dtype();
-        if (dt.equals("F32") || dt.equals("F16") || dt.equals("BF16")) map.put(name, () -> st.weight(name));
+    private static void addTensor(WeightMap map, TensorFile st, String name, List<String> dropped) {
+        String dt = st.dtype(name);
+        if (TensorFile.isFloat(dt)) map.put(name, () -> st.get(name));
         else dropped.add(name + " (" + dt + ")");
     }
 

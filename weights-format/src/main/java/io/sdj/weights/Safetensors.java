@@ -32,7 +32,7 @@ import java.util.Map;
  * or overlap and ending exactly at the end of the file, and element count × dtype size = byte length.
  * Tensors are zero-copy slices of the mapping; close the file to unmap.
  */
-public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSource {
+public final class Safetensors implements TensorFile {
     /** The reference implementation refuses headers above 100 MB. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
@@ -181,6 +181,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
         return new Entry(name, dtype, shape, begin, end);
     }
 
+    @Override
     public Path path() { return path; }
 
     public Map<String, Entry> entries() { return entries; }
@@ -190,6 +191,12 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
     @Override
     public boolean contains(String name) { return entries.containsKey(name); }
 
+    @Override
+    public String dtype(String name) { return entry(name).dtype(); }
+
+    @Override
+    public long[] shape(String name) { return entry(name).shape().clone(); }
+
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) throw new WeightsFormatException(path + ": no tensor named '" + name + "'");
@@ -197,6 +204,7 @@ public final class Safetensors implements AutoCloseable, io.sdj.core.WeightSourc
     }
 
     /** The raw bytes of a tensor (zero-copy). */
+    @Override
     public MemorySegment bytes(String name) {
         Entry e = entry(name);
         return data.asSlice(e.begin(), e.end() - e.begin());

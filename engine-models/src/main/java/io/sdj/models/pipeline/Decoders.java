@@ -29,8 +29,7 @@ final class Decoders {
         };
     }
 
-    static LatentDecoder taesd(WeightSource w) {
-        TaesdDecoder taesd = TaesdDecoder.load(w);
+    static LatentDecoder taesd(TaesdDecoder taesd) {
         return (ws, latents, trace) -> {
             Tensor y = taesd.forward(ws, latents, io.sdj.models.Trace.NONE);
             trace.record("taesd_decoder_output", y);

@@ -16,7 +16,19 @@ public final class GenerationParameters {
 
     /** The parameters of image {@code batchIndex} of a run that used {@code sampler} for {@code steps} steps. */
     public static String text(GenerationRequest r, SamplerKind sampler, int steps, String model, int batchIndex) {
+        return text(r, sampler, steps, model, batchIndex, java.util.List.of());
+    }
+
+    /**
+     * As above, with the LoRAs merged into the model: a LoRA the prompt does not name gets its {@code <lora:name:m>}
+     * tag appended to the prompt (so the text reproduces the image in other tools), and
+     * {@code Lora hashes: "name: hash, ..."} (A1111's short hashes) ends the settings line.
+     */
+    public static String text(GenerationRequest r, SamplerKind sampler, int steps, String model, int batchIndex, java.util.List<AppliedLora> loras) {
         StringBuilder sb = new StringBuilder(r.prompt());
+        java.util.Set<String> tagged = new java.util.HashSet<>();
+        for (LoraTags.Tag t : LoraTags.parse(r.prompt())) tagged.add(t.name());
+        for (AppliedLora l : loras) if (!tagged.contains(l.name())) sb.append(" <lora:").append(l.name()).append(':').append(number(l.multiplier())).append('>');
         if (!r.negativePrompt().isEmpty()) sb.append("\nNegative prompt: ").append(r.negativePrompt());
         sb.append("\nSteps: ").append(steps)
                 .append(", Sampler: ").append(displayName(sampler))
@@ -29,6 +41,14 @@ public final class GenerationParameters {
         if (r.mode() != GenerationMode.TXT2IMG) sb.append(", Denoising strength: ").append(strength(r.effectiveStrength()));
         if (r.mode() == GenerationMode.INPAINT) sb.append(", Mask blur: 0");
         if (r.batch() > 1) sb.append(", Batch size: ").append(r.batch()).append(", Batch pos: ").append(batchIndex);
+        if (!loras.isEmpty()) {
+            StringBuilder h = new StringBuilder();
+            for (AppliedLora l : loras) {
+                if (h.length() > 0) h.append(", ");
+                h.append(l.name().replace(":", "").replace(",", "").replace("\"", "")).append(": ").append(l.shortHash());
+            }
+            sb.append(", Lora hashes: \"").append(h).append('"');
+        }
         return sb.toString();
     }
 

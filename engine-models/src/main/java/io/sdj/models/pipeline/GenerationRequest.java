@@ -77,6 +77,12 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
     @Override
     public float[] initialLatents() { return initialLatents == null ? null : initialLatents.clone(); }
 
+    /** The same request with another prompt (the pipeline strips A1111 LoRA tags before encoding). */
+    public GenerationRequest withPrompt(String p) {
+        return new GenerationRequest(p, negativePrompt, steps, sampler, schedule, guidance, seed, width, height, decoder, batch, clipSkip,
+                initialLatents, listener, cancellation, trace, warnings, initImage, strength, mask);
+    }
+
     public static Builder builder() { return new Builder(); }
 
     /** Defaults: the model's sampler and steps, guidance 7.5, seed 0, 512×512, VAE decoder, batch 1, no clip skip. */

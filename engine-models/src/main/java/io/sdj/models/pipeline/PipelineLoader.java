@@ -16,11 +16,18 @@ import io.sdj.weights.hub.HubModels;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import io.sdj.models.lora.LoraFile;
+import io.sdj.models.lora.LoraMerge;
+import io.sdj.models.taesd.TaesdDecoder;
+import io.sdj.models.taesd.TaesdFiles;
 
 /**
  * Assembles a {@link Txt2Img} from a model: an sdj flat model file, or (through {@link ModelImporter}) a diffusers
- * pipeline folder or a single-file SD checkpoint in safetensors. Needs the
+ * pipeline folder or a single-file SD checkpoint (safetensors or pickled .ckpt). Needs the
  * components {@code text_encoder}, {@code unet}, {@code scheduler}, the tokenizer files and at least one decoder
  * ({@code vae}, or a TAESD decoder stored as {@code taesd_decoder}/{@code taesd}); errors name what is missing.
  */
@@ -36,7 +43,53 @@ public final class PipelineLoader {
         return load(new HubModels(HubEnvironment.fromSystem()).resolve(modelOrId, HubModels.Options.withProgress(ConsoleProgress.stderr())));
     }
 
-    public static Txt2Img load(Path model) {
+    public static Txt2Img load(Path model) { return new Builder(model).load(); }
+
+    /**
+     * Loading options: LoRAs merged into the UNet and text encoder as their weights are packed (the model file is
+     * only read), and a standalone TAESD decoder (a taesd.py {@code .pth}/{@code .safetensors} file or a diffusers
+     * AutoencoderTiny folder) attached to the model, replacing any TAESD it carries.
+     */
+    public static final class Builder {
+        private final Path model;
+        private final List<Object[]> loras = new ArrayList<>();
+        private Path taesd;
+        private Consumer<String> warnings = m -> { };
+
+        public Builder(Path model) { this.model = model; }
+
+        /** Merges the LoRA file at {@code multiplier} (several may be added; each is applied). */
+        public Builder lora(Path file, float multiplier) {
+            if (!Float.isFinite(multiplier)) throw new IllegalArgumentException("LoRA multiplier must be finite, got " + multiplier);
+            loras.add(new Object[]{file, multiplier});
+            return this;
+        }
+
+        /** Attaches a standalone TAESD decoder. */
+        public Builder taesd(Path fileOrFolder) { taesd = fileOrFolder; return this; }
+
+        /** Receives load-time warnings (LoRA keys that match no module). */
+        public Builder warnings(Consumer<String> w) { warnings = w; return this; }
+
+        public Txt2Img load() {
+            LoraMerge merge;
+            List<LoraMerge.Use> uses = new ArrayList<>();
+            try {
+                for (Object[] l : loras) uses.add(new LoraMerge.Use(LoraFile.open((Path) l[0]), (Float) l[1]));
+            } catch (RuntimeException e) {
+                uses.forEach(u -> u.file().close());
+                throw e;
+            }
+            merge = new LoraMerge(uses);
+            try {
+                return loadWith(model, merge, taesd, warnings);
+            } finally {
+                merge.closeFiles();
+            }
+        }
+    }
+
+    private static Txt2Img loadWith(Path model, LoraMerge merge, Path taesdFile, Consumer<String> warnings) {
         if (!Files.exists(model)) throw new IllegalArgumentException("model not found: " + model);
         if (Files.isDirectory(model) && !Files.isRegularFile(model.resolve("model_index.json"))) {
             throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
@@ -49,7 +102,7 @@ public final class PipelineLoader {
         }
         try {
             String name = modelName(model);
-            return fromSource(src, name);
+            return fromSource(src, name, merge, taesdFile, warnings);
         } catch (RuntimeException e) {
             src.close();
             throw e;
@@ -76,6 +129,10 @@ public final class PipelineLoader {
 
     /** Builds the pipeline over an open model; the pipeline closes {@code src} when it is closed. */
     public static Txt2Img fromSource(ModelSource src, String modelName) {
+        return fromSource(src, modelName, new LoraMerge(List.of()), null, m -> { });
+    }
+
+    private static Txt2Img fromSource(ModelSource src, String modelName, LoraMerge merge, Path taesdFile, Consumer<String> warnings) {
         for (String c : new String[]{"text_encoder", "unet", "scheduler"}) {
             if (!src.components().contains(c)) {
                 throw new IllegalArgumentException("model '" + modelName + "' has no " + c + " (it has " + src.components() + ")");
@@ -89,8 +146,9 @@ public final class PipelineLoader {
             }
         }
         ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
-        ClipTextModel text = ClipTextModel.load(src.config("text_encoder"), src.weights("text_encoder"));
-        UNet2DConditionModel unet = UNet2DConditionModel.load(src.config("unet"), src.weights("unet"));
+        ClipTextModel text = ClipTextModel.load(src.config("text_encoder"), merge.apply(LoraFile.Part.TEXT_ENCODER, src.weights("text_encoder")));
+        UNet2DConditionModel unet = UNet2DConditionModel.load(src.config("unet"), merge.apply(LoraFile.Part.UNET, src.weights("unet")));
+        merge.unmatchedReport().forEach(warnings);
         UNetConfig uc = unet.config();
         int cross = uc.crossAttentionDim()[0];
         if (cross != text.hiddenSize()) {
@@ -104,7 +162,20 @@ public final class PipelineLoader {
         LatentEncoder taesdEncoder = src.components().contains("taesd_encoder")
                 ? Encoders.taesd(io.sdj.models.taesd.TaesdEncoder.load(src.weights("taesd_encoder"))) : null;
         String taesdName = src.components().contains("taesd_decoder") ? "taesd_decoder" : src.components().contains("taesd") ? "taesd" : null;
-        LatentDecoder taesd = taesdName == null ? null : Decoders.taesd(src.weights(taesdName));
+        LatentDecoder taesd;
+        if (taesdFile != null) {
+            try (TaesdFiles files = TaesdFiles.open(taesdFile)) {
+                TaesdDecoder dec = TaesdDecoder.load(files.decoder());
+                if (dec.latentChannels() != uc.outChannels()) {
+                    throw new IllegalArgumentException("TAESD " + taesdFile + " decodes " + dec.latentChannels() + "-channel latents but the UNet of '"
+                            + modelName + "' makes " + uc.outChannels() + " (taesd/taesdxl: 4, taesd3/taef1: 16, taef2: 32)");
+                }
+                taesd = Decoders.taesd(dec);
+                if (files.hasEncoder()) taesdEncoder = Encoders.taesd(io.sdj.models.taesd.TaesdEncoder.load(files.encoder()));
+            }
+        } else {
+            taesd = taesdName == null ? null : Decoders.taesd(TaesdDecoder.load(src.weights(taesdName)));
+        }
         if (vae == null && taesd == null) {
             throw new IllegalArgumentException("model '" + modelName + "' has no decoder (neither vae nor taesd_decoder)");
         }
@@ -115,8 +186,10 @@ public final class PipelineLoader {
             throw new IllegalArgumentException("model '" + modelName + "': the UNet takes " + uc.inChannels() + " input channels and gives "
                     + latentChannels + "; expected equal counts, or " + (2 * latentChannels + 1) + " inputs for an inpainting UNet");
         }
+        List<AppliedLora> applied = new ArrayList<>();
+        for (LoraMerge.Use u : merge.uses()) applied.add(new AppliedLora(u.file().name(), u.multiplier(), u.file().shortHash()));
         return new Txt2Img(new PipelineParts(tokenizer, text, unet::forward, latentChannels,
                 uc.timeCondProjDim() == null ? 0 : uc.timeCondProjDim(), vae, taesd, scale,
-                scheduler, SamplerFactory.STANDARD, TorchGenerator::new, modelName, src, vaeEncoder, taesdEncoder, uc.inChannels()));
+                scheduler, SamplerFactory.STANDARD, TorchGenerator::new, modelName, src, vaeEncoder, taesdEncoder, uc.inChannels()), applied);
     }
 }

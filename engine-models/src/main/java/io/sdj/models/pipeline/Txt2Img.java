@@ -31,6 +31,7 @@ public final class Txt2Img implements AutoCloseable {
     private final PipelineParts parts;
     private final Workspace ws = new Workspace();
     private final PromptEncoder promptEncoder;
+    private final List<AppliedLora> loras;
 
     public Txt2Img(PipelineParts parts) {
         this(parts, new ClipPromptEncoder(parts));
@@ -38,9 +39,31 @@ public final class Txt2Img implements AutoCloseable {
 
     /** A pipeline whose stage 1 is {@code promptEncoder} (e.g. a weighted-prompt encoder). */
     public Txt2Img(PipelineParts parts, PromptEncoder promptEncoder) {
+        this(parts, promptEncoder, List.of());
+    }
+
+    /** A pipeline whose weights have {@code loras} merged (recorded in the PNG parameters). */
+    public Txt2Img(PipelineParts parts, PromptEncoder promptEncoder, List<AppliedLora> loras) {
         this.parts = parts;
         this.promptEncoder = promptEncoder;
+        this.loras = List.copyOf(loras);
     }
+
+    /** As {@link #Txt2Img(PipelineParts, PromptEncoder, List)} with the CLIP prompt encoder. */
+    public Txt2Img(PipelineParts parts, List<AppliedLora> loras) {
+        this(parts, new ClipPromptEncoder(parts), loras);
+    }
+
+    /**
+     * A loader with options: {@code Txt2Img.builder(model).lora(file, 0.8).taesd(taesdFile).load()} merges LoRAs
+     * into the weights as they are loaded and attaches a standalone TAESD decoder.
+     */
+    public static PipelineLoader.Builder builder(java.nio.file.Path model) {
+        return new PipelineLoader.Builder(model);
+    }
+
+    /** The LoRAs merged into this pipeline's weights. */
+    public List<AppliedLora> loras() { return loras; }
 
     /** Loads a model: an sdj flat model file or a diffusers pipeline folder (see {@link PipelineLoader}). */
     public static Txt2Img load(java.nio.file.Path model) {
@@ -164,7 +187,7 @@ public final class Txt2Img implements AutoCloseable {
         Decoded images = decode(r, decoder, latents);
         long decodeNanos = System.nanoTime() - d0;
         return new GenerationResult(images.images(), images.nhwc(), plan.kind(), timesteps,
-                new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName(), plan.steps());
+                new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName(), plan.steps(), loras);
     }
 
     /** Starting latents, and the inpainting extras (9-channel input, or 4-channel blending), of one run. */
@@ -172,9 +195,23 @@ public final class Txt2Img implements AutoCloseable {
 
     private record Decoded(List<RgbImage> images, float[] nhwc) { }
 
-    /** Stage 1: the prompt encoder's [rows, T, D] context. */
+    /**
+     * Stage 1: the prompt encoder's [rows, T, D] context. A1111's LoRA tags ({@code <lora:name:m>}) choose LoRAs at load
+     * time and are removed from the prompt first; a tag naming a LoRA that was not merged (or at another multiplier) is
+     * warned about.
+     */
     Tensor encodePrompt(GenerationRequest r, boolean cfg) {
-        return promptEncoder.encode(ws, r, cfg);
+        List<LoraTags.Tag> tags = LoraTags.parse(r.prompt());
+        if (tags.isEmpty()) return promptEncoder.encode(ws, r, cfg);
+        if (r.warnings() != null) {
+            for (LoraTags.Tag t : tags) {
+                AppliedLora l = loras.stream().filter(a -> a.name().equals(t.name())).findFirst().orElse(null);
+                if (l == null) r.warnings().accept("prompt names <lora:" + t.name() + "> but no such LoRA was merged when the model was loaded");
+                else if (l.multiplier() != t.multiplier()) r.warnings().accept("prompt gives <lora:" + t.name() + "> multiplier " + t.multiplier()
+                        + " but it was merged at " + l.multiplier());
+            }
+        }
+        return promptEncoder.encode(ws, r.withPrompt(LoraTags.strip(r.prompt())), cfg);
     }
 
     /** Stage 2, text-to-image: one Gaussian draw [n, C, h, w] (or the request's latents) × init_noise_sigma. */

@@ -24,6 +24,9 @@ import java.util.Map;
  * 13-15 Block×3 16 upsample 2×  17 conv(no bias)
  * 18 Block      19 conv(64→3)
  * </pre>
+ * The latent channel count L is read from the first conv (4 for taesd/taesdxl, 16 for taesd3/taef1, 32 for taef2);
+ * blocks holding {@code pool.*} weights (the blocks at latent resolution of releases built with
+ * {@code use_midblock_gn}) run their pool branch first ({@link TaesdBlock}).
  * The output of every layer is traced as {@code layer.i}.
  */
 public final class TaesdDecoder {
@@ -52,12 +55,18 @@ public final class TaesdDecoder {
     public int latentChannels() { return latentChannels; }
 
     /** Parameter names and shapes of {@code Decoder(latentChannels)}, in layer order (for synthetic weights). */
-    public static Map<String, int[]> parameterShapes(int latentChannels) {
+    public static Map<String, int[]> parameterShapes(int latentChannels) { return parameterShapes(latentChannels, false); }
+
+    /** As {@link #parameterShapes(int)}; with {@code pool}, the blocks at latent resolution (3-5) have the pool branch. */
+    public static Map<String, int[]> parameterShapes(int latentChannels, boolean pool) {
         Map<String, int[]> m = new LinkedHashMap<>();
         conv(m, "1", WIDTH, latentChannels, true);
         for (int stage = 0; stage < 3; stage++) {
             int base = 3 + 5 * stage;
-            for (int j = 0; j < 3; j++) block(m, Integer.toString(base + j));
+            for (int j = 0; j < 3; j++) {
+                block(m, Integer.toString(base + j));
+                if (pool && stage == 0) pool(m, Integer.toString(base + j));
+            }
             conv(m, Integer.toString(base + 4), WIDTH, WIDTH, false);
         }
         block(m, "18");
@@ -68,6 +77,14 @@ public final class TaesdDecoder {
     static void conv(Map<String, int[]> m, String name, int out, int in, boolean bias) {
         m.put(name + ".weight", new int[] {out, in, 3, 3});
         if (bias) m.put(name + ".bias", new int[] {out});
+    }
+
+    /** The pool branch of a block ({@code use_midblock_gn}): 1×1 conv to 4×, GroupNorm, ReLU, 1×1 conv back. */
+    static void pool(Map<String, int[]> m, String name) {
+        m.put(name + ".pool.0.weight", new int[] {4 * WIDTH, WIDTH, 1, 1});
+        m.put(name + ".pool.1.weight", new int[] {4 * WIDTH});
+        m.put(name + ".pool.1.bias", new int[] {4 * WIDTH});
+        m.put(name + ".pool.3.weight", new int[] {WIDTH, 4 * WIDTH, 1, 1});
     }
 
     static void block(Map<String, int[]> m, String name) {

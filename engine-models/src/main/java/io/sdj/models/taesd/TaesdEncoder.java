@@ -21,6 +21,7 @@ import java.util.Map;
  * 10 conv(stride 2, no bias) 11-13 Block×3
  * 14 conv(64→L)
  * </pre>
+ * L is read from the last conv; blocks holding {@code pool.*} weights run their pool branch first ({@link TaesdBlock}).
  * The output of every layer is traced as {@code layer.i}.
  */
 public final class TaesdEncoder {
@@ -49,14 +50,20 @@ public final class TaesdEncoder {
     public int latentChannels() { return latentChannels; }
 
     /** Parameter names and shapes of {@code Encoder(latentChannels)}, in layer order (for synthetic weights). */
-    public static Map<String, int[]> parameterShapes(int latentChannels) {
+    public static Map<String, int[]> parameterShapes(int latentChannels) { return parameterShapes(latentChannels, false); }
+
+    /** As {@link #parameterShapes(int)}; with {@code pool}, the blocks at latent resolution (11-13) have the pool branch. */
+    public static Map<String, int[]> parameterShapes(int latentChannels, boolean pool) {
         Map<String, int[]> m = new LinkedHashMap<>();
         TaesdDecoder.conv(m, "0", WIDTH, 3, true);
         TaesdDecoder.block(m, "1");
         for (int stage = 0; stage < 3; stage++) {
             int base = 2 + 4 * stage;
             TaesdDecoder.conv(m, Integer.toString(base), WIDTH, WIDTH, false);
-            for (int j = 1; j <= 3; j++) TaesdDecoder.block(m, Integer.toString(base + j));
+            for (int j = 1; j <= 3; j++) {
+                TaesdDecoder.block(m, Integer.toString(base + j));
+                if (pool && stage == 2) TaesdDecoder.pool(m, Integer.toString(base + j));
+            }
         }
         TaesdDecoder.conv(m, "14", latentChannels, WIDTH, true);
         return m;

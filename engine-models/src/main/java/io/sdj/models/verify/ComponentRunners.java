@@ -19,6 +19,16 @@ public final class ComponentRunners {
             case "pipeline" -> new PipelineCaseRunner();
             case "pipeline_img2img" -> new ImageConditionedCaseRunner(false);
             case "pipeline_inpaint" -> new ImageConditionedCaseRunner(true);
+            case "lora" -> new LoraCaseRunner();
+            default -> null;
+        };
+    }
+
+    /** The runner of a case kind that checks itself (no outputs.safetensors), or null. */
+    public static SelfCheckingRunner selfChecking(String component) {
+        return switch (component) {
+            case "checkpoint" -> new CheckpointCaseRunner();
+            case "checkpoint_hostile" -> new HostileCheckpointCaseRunner();
             default -> null;
         };
     }

@@ -17,8 +17,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TaesdGoldenTest {
 
     @Test
-    void decoderMatchesTaesdPy() {
-        try (GoldenFixture f = GoldenFixture.open("taesd-decoder")) {
+    void decoderMatchesTaesdPy() { decoderCase("taesd-decoder"); }
+
+    @Test
+    void poolDecoderMatchesTaesdPy() { decoderCase("taesd-pool-decoder"); }
+
+    @Test
+    void encoderMatchesTaesdPy() { encoderCase("taesd-encoder"); }
+
+    @Test
+    void poolEncoderMatchesTaesdPy() { encoderCase("taesd-pool-encoder"); }
+
+    private static void decoderCase(String name) {
+        try (GoldenFixture f = GoldenFixture.open(name)) {
             TaesdDecoder dec = TaesdDecoder.load(f.model);
             Workspace ws = new Workspace();
             String traced = "r2"; // intermediates are recorded for the small run
@@ -33,9 +44,8 @@ class TaesdGoldenTest {
         }
     }
 
-    @Test
-    void encoderMatchesTaesdPy() {
-        try (GoldenFixture f = GoldenFixture.open("taesd-encoder")) {
+    private static void encoderCase(String name) {
+        try (GoldenFixture f = GoldenFixture.open(name)) {
             TaesdEncoder enc = TaesdEncoder.load(f.model);
             Workspace ws = new Workspace();
             String traced = "r1";
@@ -52,15 +62,62 @@ class TaesdGoldenTest {
 
     @Test
     void fixtureWeightsHaveExactlyTheExpectedNamesAndShapes() {
-        for (String c : new String[] {"taesd-decoder", "taesd-encoder"}) {
+        for (String c : new String[] {"taesd-decoder", "taesd-encoder", "taesd-pool-decoder", "taesd-pool-encoder"}) {
             try (GoldenFixture f = GoldenFixture.open(c)) {
-                Map<String, int[]> shapes = c.endsWith("decoder") ? TaesdDecoder.parameterShapes(4) : TaesdEncoder.parameterShapes(4);
+                boolean pool = c.contains("pool");
+                int latent = pool ? 32 : 4;
+                Map<String, int[]> shapes = c.endsWith("decoder") ? TaesdDecoder.parameterShapes(latent, pool) : TaesdEncoder.parameterShapes(latent, pool);
                 assertThat(shapes.keySet()).as(c).containsExactlyInAnyOrderElementsOf(f.model.names());
                 for (var e : shapes.entrySet()) {
                     assertThat(f.model.entry(e.getKey()).intShape()).as(c + " " + e.getKey()).containsExactly(e.getValue());
                 }
             }
         }
+    }
+
+    @Test
+    void latentChannelsComeFromTheWeights() {
+        for (int l : new int[] {4, 16, 32}) {
+            try (RandomWeights d = new RandomWeights(TaesdDecoder.parameterShapes(l, l == 32), 5, "d");
+                 RandomWeights e = new RandomWeights(TaesdEncoder.parameterShapes(l, l == 32), 6, "e")) {
+                TaesdDecoder dec = TaesdDecoder.load(d);
+                TaesdEncoder enc = TaesdEncoder.load(e);
+                assertThat(dec.latentChannels()).isEqualTo(l);
+                assertThat(enc.latentChannels()).isEqualTo(l);
+                Workspace ws = new Workspace();
+                Tensor z = enc.forward(ws, Tensor.zeros(1, 3, 16, 24), Trace.NONE);
+                assertThat(z.shape()).containsExactly(1, l, 2, 3);
+                assertThat(dec.forward(ws, z, Trace.NONE).shape()).containsExactly(1, 3, 16, 24);
+            }
+        }
+    }
+
+    /** The released {@code .pth} of the pool cases, read by the safe checkpoint reader, gives the fixture's outputs. */
+    @Test
+    void poolDecoderFromItsPthFile() {
+        try (GoldenFixture f = GoldenFixture.open("taesd-pool-decoder");
+             io.sdj.weights.TorchCheckpoint pth = io.sdj.weights.TorchCheckpoint.open(f.gc.file("taesd_decoder.pth"))) {
+            assertThat(pth.dtype("3.pool.0.weight")).isEqualTo("F16");
+            TaesdDecoder dec = TaesdDecoder.load(pth);
+            Workspace ws = new Workspace();
+            Tensor image = dec.forward(ws, f.input("r2/latents"), Trace.NONE);
+            f.assertOutput("r2/image", image, List.of());
+        }
+    }
+
+    @Test
+    void standaloneFilesSayWhichHalfTheyHold() {
+        try (GoldenFixture f = GoldenFixture.open("taesd-pool-encoder");
+             TaesdFiles files = TaesdFiles.open(f.gc.file("taesd_encoder.pth"))) {
+            assertThat(files.hasEncoder()).isTrue();
+            assertThat(files.hasDecoder()).isFalse();
+            assertThatThrownBy(files::decoder).hasMessageContaining("taesd_encoder.pth").hasMessageContaining("holds a TAESD encoder, not a decoder");
+            TaesdEncoder enc = TaesdEncoder.load(files.encoder());
+            assertThat(enc.latentChannels()).isEqualTo(32);
+            Tensor z = enc.forward(new Workspace(), f.input("r1/image"), Trace.NONE);
+            f.assertOutput("r1/latents", z, List.of());
+        }
+        assertThatThrownBy(() -> TaesdFiles.open(java.nio.file.Path.of("no-such-taesd.pth"))).hasMessageContaining("TAESD weights not found: no-such-taesd.pth");
     }
 
     @Test

@@ -126,7 +126,10 @@ public final class HubModels {
                     }
                     default -> {
                         if (!present.contains(c + "/config.json")) out.add(c + "/config.json");
-                        if (present.stream().noneMatch(f -> f.startsWith(c + "/") && f.endsWith(".safetensors"))) out.add(c + "/*.safetensors");
+                        if (present.stream().noneMatch(f -> f.startsWith(c + "/") && (f.endsWith(".safetensors")
+                                || f.equals(c + "/diffusion_pytorch_model.bin") || f.equals(c + "/pytorch_model.bin")))) {
+                            out.add(c + "/*.safetensors");
+                        }
                         else out.addAll(missingShards(repo, commit, c + "/", present));
                     }
                 }

@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
  * component sdj reads ({@code unet}, {@code vae}, {@code text_encoder}, {@code tokenizer}, {@code scheduler}), the
  * files directly in its folder — configs, tokenizer files and the {@code .safetensors} weights (with their sharding
  * index): the {@code variant} ones ({@code *.fp16.safetensors}, {@code *.safetensors.index.fp16.json}) when asked
- * for and present, else the plain ones. Other components (safety checker, feature extractor, image encoder) and other
- * weight formats ({@code .bin}, {@code .ckpt}, ONNX, Flax) are left out. A component repository ({@code config.json}
+ * for and present, else the plain ones; only where a component has no safetensors at all, its pickled
+ * {@code diffusion_pytorch_model.bin} / {@code pytorch_model.bin}. Other components (safety checker, feature extractor,
+ * image encoder) and other weight formats ({@code .ckpt}, ONNX, Flax) are left out. A component repository ({@code config.json}
  * at the top) is one such folder.
  */
 public final class PipelineFiles {
@@ -82,11 +83,20 @@ public final class PipelineFiles {
                     all.add(f);
                 }
             }
+            List<String> pickled = new ArrayList<>();
+            for (String name : List.of("diffusion_pytorch_model.bin", "pytorch_model.bin")) {
+                if (files.contains(prefix + name)) {
+                    pickled.add(prefix + name);
+                    break;
+                }
+            }
             if (kinds.size() == 1) {
                 out.addAll(all);
+            } else if (!pickled.isEmpty()) {
+                out.addAll(pickled);   // read without running code (TorchCheckpoint)
             } else {
                 String where = prefix.isEmpty() ? repo : repo + ": " + component;
-                throw new HubException(where + " has no .safetensors weights sdj can read"
+                throw new HubException(where + " has no weights sdj can read (.safetensors, or a pickled diffusion_pytorch_model.bin / pytorch_model.bin)"
                         + (kinds.isEmpty() ? "" : " without --variant (it has the variants " + kinds + ")")
                         + (unreadable.isEmpty() ? "" : " (it has " + unreadable + ")"));
             }

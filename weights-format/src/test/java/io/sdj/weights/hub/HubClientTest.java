@@ -332,8 +332,11 @@ class HubClientTest {
         assertThat(PipelineFiles.variantOf("diffusion_pytorch_model.safetensors.index.fp16.json")).isEqualTo("fp16");
         assertThat(PipelineFiles.variantOf("diffusion_pytorch_model.safetensors")).isNull();
         assertThat(PipelineFiles.variantOf("diffusion_pytorch_model-00001-of-00002.safetensors")).isNull();
-        assertThatThrownBy(() -> PipelineFiles.forFolder("o/n", "unet/", "unet", List.of("unet/config.json", "unet/diffusion_pytorch_model.bin"), null))
-                .isInstanceOf(HubException.class).hasMessageContaining("o/n: unet has no .safetensors").hasMessageContaining("diffusion_pytorch_model.bin");
+        // pickled weights only where there are no safetensors (they are read without running code)
+        assertThat(PipelineFiles.forFolder("o/n", "unet/", "unet", List.of("unet/config.json", "unet/diffusion_pytorch_model.bin"), null))
+                .containsExactly("unet/config.json", "unet/diffusion_pytorch_model.bin");
+        assertThatThrownBy(() -> PipelineFiles.forFolder("o/n", "unet/", "unet", List.of("unet/config.json", "unet/flax_model.msgpack"), null))
+                .isInstanceOf(HubException.class).hasMessageContaining("o/n: unet has no weights sdj can read").hasMessageContaining("flax_model.msgpack");
         assertThat(PipelineFiles.matching(List.of("a/b.json", "c.json", "d.txt"), List.of("*.json"))).containsExactly("a/b.json", "c.json");
     }
 }
