@@ -39,6 +39,8 @@ class HubCommandsEndToEndTest {
         assumeTrue(Files.isDirectory(golden), "golden case pipeline-sd1-tiny not found at " + golden.toAbsolutePath());
         Map<String, byte[]> tree = new java.util.HashMap<>(FakeHub.tree(golden));
         tree.keySet().removeIf(f -> !f.contains("/") && !f.equals("model_index.json"));   // the case's own files
+        Path taesd = golden.resolveSibling("taesd-decoder/taesd_decoder.pth");
+        if (Files.isRegularFile(taesd)) tree.put("taesd/taesd_decoder.pth", Files.readAllBytes(taesd));
         hub = new FakeHub(REPO, tree);
     }
 
@@ -95,6 +97,15 @@ class HubCommandsEndToEndTest {
         assertThat(new String(Files.readAllBytes(png), StandardCharsets.ISO_8859_1)).contains("Seed: 7").contains("Model: tiny-sd");
         Path snapshot = tmp.resolve("hf-home/hub/models--sdj-test--tiny-sd/snapshots/" + hub.commit);
         assertThat(snapshot.resolve("unet/diffusion_pytorch_model.safetensors")).isSymbolicLink();
+
+        if (hub.bytes("taesd/taesd_decoder.pth") != null) {   // --taesd takes a hub id (here one file) too
+            Path fast = tmp.resolve("fast.png");
+            Run t = sdj("generate", "--model", REPO, "--taesd", REPO + "/taesd/taesd_decoder.pth", "--prompt", "a red fox", "--steps", "1",
+                    "--seed", "7", "--width", "32", "--height", "32", "--threads", "1", "-o", fast.toString());
+            assertThat(t.code()).as(t.err()).isZero();
+            assertThat(t.err()).contains("taesd/taesd_decoder.pth  ");
+            assertThat(ImageIO.read(fast.toFile()).getWidth()).isEqualTo(32);
+        }
 
         hub.close();
         int requests = hub.seen.size();

@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 /**
  * A hub on loopback, answering the way huggingface.co does: {@code HEAD}/{@code GET}
  * {@code /{repo}/resolve/{rev}/{path}} with {@code X-Repo-Commit} and {@code ETag} (the git blob id) for small files,
- * and for LFS files ({@code *.safetensors}) a 302 to a second server under another host name ({@code 127.0.0.2},
+ * and for LFS files ({@code *.safetensors}, {@code .pth}, {@code .bin}, {@code .ckpt}) a 302 to a second server under another host name ({@code 127.0.0.2},
  * the "CDN") with {@code X-Linked-Etag} (the sha256) and {@code X-Linked-Size}; the CDN honours {@code Range}. Also
  * {@code /api/models/{repo}/revision/{rev}}. Errors carry {@code X-Error-Code} like the hub's: an unknown repository
  * is a 401, an unknown revision or file a 404. Every request is recorded; faults can be injected per file.
@@ -85,7 +85,9 @@ public final class FakeHub implements AutoCloseable {
 
     public String cdnHost() { return cdnHost; }
 
-    public static boolean isLfs(String path) { return path.endsWith(".safetensors"); }
+    public static boolean isLfs(String path) {
+        return path.endsWith(".safetensors") || path.endsWith(".pth") || path.endsWith(".bin") || path.endsWith(".ckpt");
+    }
 
     public String sha256(String path) { return hex(digest("SHA-256", files.get(path))); }
 
