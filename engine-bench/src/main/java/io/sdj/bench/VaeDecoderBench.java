@@ -7,6 +7,7 @@ import io.sdj.models.vae.AutoencoderKL;
 import io.sdj.models.vae.RandomWeights;
 import io.sdj.models.vae.VaeConfig;
 import io.sdj.models.vae.VaeParameterShapes;
+import io.sdj.models.vae.VaeTiling;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -31,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * One SD VAE decode (SD topology from the bundled {@code sd-vae.json}: block_out_channels [128, 256, 512, 512],
  * 2 layers per block, 32 groups; deterministic synthetic weights) of a batch-1 latent of {@code size}² (64 → 512²
  * image, ≈ 2515 GFLOP). Each measured iteration is one decode (single shot: one decode takes seconds). At 64² the
- * workspace holds ≈ 1.35 GB of activation buffers, hence {@code -Xmx4g}.
+ * workspace holds ≈ 1.35 GB of activation buffers, hence {@code -Xmx4g}; an untiled 128² latent (1024²) needs about
+ * 4× that: give it {@code -jvmArgsAppend -Xmx12g}. {@code -p tiling=on} decodes in diffusers' 64-latent tiles.
  * <p>Run through {@link #main} for GFLOP/s beside the times:
  * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp engine-bench/target/benchmarks.jar
  * io.sdj.bench.VaeDecoderBench [JMH options, e.g. -p size=32]}.
@@ -45,6 +47,10 @@ import java.util.concurrent.TimeUnit;
 public class VaeDecoderBench {
     @Param({"64"})
     public int size;
+
+    /** "off": one untiled decode; "on": diffusers' tiling with the SD VAE's default 512-pixel (64-latent) tiles. */
+    @Param({"off"})
+    public String tiling;
 
     private AutoencoderKL vae;
     private Workspace ws;
@@ -69,7 +75,9 @@ public class VaeDecoderBench {
 
     @Benchmark
     public float decode() {
-        Tensor image = vae.decode(ws, latents, Trace.NONE);
+        Tensor image = tiling.equals("on")
+                ? vae.decode(ws, latents, VaeTiling.defaults(vae.config()), () -> { }, Trace.NONE)
+                : vae.decode(ws, latents, Trace.NONE);
         float v = image.data()[0];
         ws.release(image);
         return v;

@@ -11,6 +11,9 @@ import io.sdj.models.pipeline.PngReader;
 import io.sdj.models.pipeline.RgbImage;
 import io.sdj.models.pipeline.PngWriter;
 import io.sdj.models.pipeline.Txt2Img;
+import io.sdj.models.pipeline.VaeTilingMode;
+import io.sdj.models.clip.PromptSyntax;
+import io.sdj.models.sampling.RngKind;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
 import io.sdj.weights.hub.HubException;
@@ -100,6 +103,12 @@ public final class GenerateCommand implements Callable<Integer> {
     int batch = 1;
     @Option(names = "--clip-skip", description = "0 (default) or 1: use the penultimate text encoder layer")
     int clipSkip = 0;
+    @Option(names = "--prompt-syntax", description = "a1111 (default: (word:1.3) weights, [less], BREAK; long prompts in 75-token chunks) or plain (text as is, still chunked)")
+    String promptSyntax = "a1111";
+    @Option(names = "--rng", description = "noise for a seed: cpu (default, diffusers' CPU generator) or cuda (torch's GPU Philox stream: A1111's and GPU users' seeds)")
+    String rng = "cpu";
+    @Option(names = "--vae-tiling", description = "on, off or auto (default: tiles when the decode would need more than 2 GiB, i.e. above ~640x640)")
+    String vaeTiling = "auto";
     @Option(names = "--threads", description = "worker threads (default: all processors)")
     Integer threads;
     @Option(names = {"-o", "--output"}, required = true,
@@ -331,8 +340,14 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--taesd " + taesd + ": no such file or folder");
         }
         long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+        PromptSyntax syntax = PromptSyntax.parse(promptSyntax);
+        if (syntax == PromptSyntax.A1111) {
+            io.sdj.models.clip.PromptAttentionParser.parse(prompt);     // a bad weight is bad input, found before loading
+            io.sdj.models.clip.PromptAttentionParser.parse(negative);
+        }
         return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
-                .seed(s).size(w, h).decoder(dec).batch(batch).clipSkip(clipSkip).initImage(init).strength(strength).mask(maskImage);
+                .seed(s).size(w, h).decoder(dec).batch(batch).clipSkip(clipSkip).initImage(init).strength(strength).mask(maskImage)
+                .promptSyntax(syntax).rng(RngKind.parse(rng)).vaeTiling(VaeTilingMode.parse(vaeTiling));
     }
 
     /** The files to write; each must be absent (or --force) and its folder must exist. */

@@ -53,7 +53,7 @@ class GenerateCommandEndToEndTest {
         assertThat(code).as(err.toString()).isZero();
         assertThat(err.toString()).contains("step 2/2").contains("wrote " + out);
         String params = readPng(out, 64, 48);
-        assertThat(params).isEqualTo("a fox\nNegative prompt: blurry\nSteps: 2, Sampler: DDIM, CFG scale: 7.5, Seed: 51, Size: 64x48, Model: pipeline-sd1-tiny");
+        assertThat(params).isEqualTo("a fox\nNegative prompt: blurry\nSteps: 2, Sampler: DDIM, CFG scale: 7.5, Seed: 51, Size: 64x48, Model: pipeline-sd1-tiny, RNG: CPU");
         byte[] first = Files.readAllBytes(out);
         if (out.getFileSystem().supportedFileAttributeViews().contains("posix")) {
             // not the owner-only permissions of a temporary file: the PNG is an ordinary output file
@@ -85,14 +85,84 @@ class GenerateCommandEndToEndTest {
         assertThat(pixels(tmp.resolve("again-1.png"))).isEqualTo(pixels(tmp.resolve("b-1.png")));
     }
 
+    /** A long weighted prompt: no truncation warning, and the tokens after the first 75 change the image. */
     @Test
-    void aTruncatedPromptIsWarnedAboutOnOneLine() {
+    void aLongWeightedPromptIsEncodedInChunksNotTruncated() throws IOException {
+        String head = "highly detailed, ".repeat(25);                 // 75 tokens: the first chunk
+        String longPrompt = head + "(a red fox:1.4) in the snow, [blurry], BREAK (golden hour:1.2)";
         StringWriter err = new StringWriter();
-        String longPrompt = "highly detailed, ".repeat(40);
-        assertThat(run(err, "--prompt", longPrompt, "--steps", "1", "--cfg", "1", "--width", "32", "--height", "32",
-                "-o", tmp.resolve("w.png").toString())).isZero();
-        assertThat(err.toString().lines().filter(l -> l.contains("warning")).toList()).singleElement().asString()
-                .startsWith("sdj generate: warning: prompt is longer than the 75 tokens").contains("truncated");
+        Path weighted = tmp.resolve("w.png"), cut = tmp.resolve("cut.png"), plain = tmp.resolve("plain.png");
+        String[] common = {"--steps", "1", "--sampler", "ddim", "--cfg", "1", "--seed", "5", "--width", "32", "--height", "32"};
+        assertThat(run(err, concat(common, "--prompt", longPrompt, "-o", weighted.toString()))).as(err.toString()).isZero();
+        assertThat(err.toString()).doesNotContain("warning").doesNotContain("truncated");
+        assertThat(readPng(weighted, 32, 32)).startsWith(longPrompt + "\nSteps: 1, ").endsWith(", RNG: CPU");
+        assertThat(run(new StringWriter(), concat(common, "--prompt", head, "-o", cut.toString()))).isZero();
+        assertThat(pixels(weighted)).isNotEqualTo(pixels(cut));
+        // the same text read literally is another conditioning (brackets, weights and BREAK are text), and says so
+        assertThat(run(new StringWriter(), concat(common, "--prompt", longPrompt, "--prompt-syntax", "plain", "-o", plain.toString()))).isZero();
+        assertThat(pixels(plain)).isNotEqualTo(pixels(weighted));
+        assertThat(readPng(plain, 32, 32)).endsWith(", RNG: CPU, Emphasis: None");
+        StringWriter bad = new StringWriter();
+        assertThat(run(bad, concat(common, "--prompt", "a (cat:1.2.3)", "-o", tmp.resolve("bad.png").toString()))).isEqualTo(2);
+        assertThat(bad.toString().strip()).isEqualTo("sdj generate: prompt: weight '1.2.3' is not a number (in \"a (cat:1.2.3)\")");
+        assertThat(tmp.resolve("bad.png")).doesNotExist();
+    }
+
+    /** --rng cuda: the PNG says RNG: NV, and the image is the one the Philox draw of the seed gives as initial latents. */
+    @Test
+    void rngCudaStartsFromThePhiloxDrawOfTheSeed() throws Exception {
+        Path cuda = tmp.resolve("cuda.png"), cpu = tmp.resolve("cpu.png");
+        String[] common = {"--prompt", "a fox", "--steps", "2", "--sampler", "ddim", "--cfg", "1", "--seed", "42", "--width", "32", "--height", "32"};
+        StringWriter err = new StringWriter();
+        assertThat(run(err, concat(common, "--rng", "cuda", "-o", cuda.toString()))).as(err.toString()).isZero();
+        assertThat(run(new StringWriter(), concat(common, "-o", cpu.toString()))).isZero();
+        assertThat(readPng(cuda, 32, 32)).endsWith("Seed: 42, Size: 32x32, Model: pipeline-sd1-tiny, RNG: NV");
+        assertThat(pixels(cuda)).isNotEqualTo(pixels(cpu));
+        try (io.sdj.models.pipeline.Txt2Img p = io.sdj.models.pipeline.Txt2Img.load(model)) {
+            var r = p.request().prompt("a fox").steps(2).sampler(io.sdj.models.sampling.SamplerKind.DDIM).guidance(1).seed(42)
+                    .size(32, 32).initialLatents(new io.sdj.models.sampling.PhiloxGenerator(42).randn(1, 4, 4, 4)).generate();
+            BufferedImage expected = ImageIO.read(new java.io.ByteArrayInputStream(
+                    io.sdj.models.pipeline.PngWriter.encode(r.images().get(0), r.parameters(0))));
+            assertThat(pixels(cuda)).isEqualTo(expected.getRGB(0, 0, 32, 32, null, 0, 32));
+        }
+        StringWriter bad = new StringWriter();
+        assertThat(run(bad, concat(common, "--rng", "gpu2", "-o", tmp.resolve("x.png").toString()))).isEqualTo(2);
+        assertThat(bad.toString().strip()).isEqualTo("sdj generate: unknown rng 'gpu2' (use cpu or cuda)");
+    }
+
+    /**
+     * --vae-tiling on at 192×160 (the tiny VAE's tiles are 128 px, 16 latents): tiled, so the seams' blending makes it
+     * differ from the untiled decode; auto leaves an image this small untiled.
+     */
+    @Test
+    void vaeTilingOnDecodesInTiles() throws IOException {
+        Path on = tmp.resolve("on.png"), off = tmp.resolve("off.png"), auto = tmp.resolve("auto.png");
+        String[] common = {"--prompt", "a fox", "--steps", "1", "--sampler", "ddim", "--cfg", "1", "--seed", "7", "--width", "192", "--height", "160"};
+        StringWriter err = new StringWriter();
+        assertThat(run(err, concat(common, "--vae-tiling", "on", "-o", on.toString()))).as(err.toString()).isZero();
+        assertThat(run(new StringWriter(), concat(common, "--vae-tiling", "off", "-o", off.toString()))).isZero();
+        assertThat(run(new StringWriter(), concat(common, "-o", auto.toString()))).isZero();
+        readPng(on, 192, 160);
+        int[] a = pixels(on), b = pixels(off);
+        assertThat(a).isNotEqualTo(b);
+        // tiles blend smoothly: most pixels stay close to the untiled decode
+        int close = 0;
+        for (int i = 0; i < a.length; i++) {
+            int d = 0;
+            for (int sh = 0; sh < 24; sh += 8) d = Math.max(d, Math.abs(((a[i] >> sh) & 255) - ((b[i] >> sh) & 255)));
+            if (d <= 64) close++;
+        }
+        assertThat(close).isGreaterThan(a.length / 2);
+        assertThat(pixels(auto)).isEqualTo(b);
+        StringWriter bad = new StringWriter();
+        assertThat(run(bad, concat(common, "--vae-tiling", "maybe", "-o", tmp.resolve("x.png").toString()))).isEqualTo(2);
+        assertThat(bad.toString().strip()).isEqualTo("sdj generate: unknown VAE tiling 'maybe' (use on, off or auto)");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     @Test

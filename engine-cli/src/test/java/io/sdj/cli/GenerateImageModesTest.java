@@ -98,7 +98,7 @@ class GenerateImageModesTest {
         assertThat(code).as(err.toString()).isZero();
         assertThat(err.toString()).contains("step 4/4").contains("img2img, seed 81, 128×128, strength 0.6");
         assertThat(readPng(out, 128, 128)).isEqualTo("a photograph of an astronaut riding a horse, oil painting\nNegative prompt: blurry, low quality\n"
-                + "Steps: 8, Sampler: DDIM, CFG scale: 7.5, Seed: 81, Size: 128x128, Model: pipeline-img2img-sd1-tiny, Denoising strength: 0.6");
+                + "Steps: 8, Sampler: DDIM, CFG scale: 7.5, Seed: 81, Size: 128x128, Model: pipeline-img2img-sd1-tiny, Denoising strength: 0.6, RNG: CPU");
         assertPixelsMatch(out, model, "r0/image");
     }
 
@@ -113,7 +113,7 @@ class GenerateImageModesTest {
                 "--mask", mask.toString(), "--steps", "4", "--sampler", "ddim", "--seed", "91", "-o", out.toString());
         assertThat(code).as(err.toString()).isZero();
         assertThat(err.toString()).contains("inpaint, seed 91, 128×128, strength 1.0");
-        assertThat(readPng(out, 128, 128)).endsWith("Seed: 91, Size: 128x128, Model: pipeline-inpaint-sd1-tiny, Denoising strength: 1, Mask blur: 0");
+        assertThat(readPng(out, 128, 128)).endsWith("Seed: 91, Size: 128x128, Model: pipeline-inpaint-sd1-tiny, Denoising strength: 1, Mask blur: 0, RNG: CPU");
         assertPixelsMatch(out, model, "r0/image");
     }
 

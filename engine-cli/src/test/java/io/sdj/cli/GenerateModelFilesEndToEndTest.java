@@ -80,7 +80,7 @@ class GenerateModelFilesEndToEndTest {
 
         String hash = addnetHash(lora);
         assertThat(readPng(withFile)).isEqualTo("a lighthouse <lora:lora:0.8>\nSteps: 2, Sampler: DDIM, CFG scale: 1, Seed: 7, Size: 32x32, "
-                + "Model: pipeline-sd1-tiny, Lora hashes: \"lora: " + hash + "\"");
+                + "Model: pipeline-sd1-tiny, RNG: CPU, Lora hashes: \"lora: " + hash + "\"");
         assertThat(readPng(withTag)).isEqualTo(readPng(withFile));
         // the tag is not tokenised and the merge is the same either way; without the LoRA the image differs
         assertThat(pixels(withTag)).isEqualTo(pixels(withFile));
@@ -146,7 +146,7 @@ class GenerateModelFilesEndToEndTest {
         Path a = tmp.resolve("pth.png"), b = tmp.resolve("folder.png");
         StringWriter e1 = new StringWriter(), e2 = new StringWriter(), e3 = new StringWriter();
         assertThat(generate(e1, pipeline, a, "a cat", "--taesd", pth.toString())).as(e1.toString()).isZero();
-        assertThat(readPng(a)).endsWith(", VAE: TAESD");
+        assertThat(readPng(a)).endsWith(", VAE: TAESD, RNG: CPU");
 
         // the same weights as a diffusers AutoencoderTiny folder (decoder.layers.N = taesd.py layer N + 1)
         Path repo = Files.createDirectories(tmp.resolve("taesd-repo/vae"));

@@ -46,10 +46,7 @@ class VerifyCommandTest {
      * kind may fail or be unsupported; every other case must pass. Remove a kind here when its feature lands.
      */
     static final Map<String, String> PENDING_KINDS = Map.ofEntries(
-            Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"),
-            Map.entry("prompt_weighting", "issue 14: A1111 prompt weighting"),
-            Map.entry("rng_philox", "issue 14: CUDA-compatible noise"),
-            Map.entry("vae_tiled_decoder", "issue 14: tiled VAE decode"));
+            Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"));
 
     /**
      * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient

@@ -138,6 +138,17 @@ public final class ClipTokenizer {
         return new ClipTokenizer(vocab, bpe, specials, bosId, eosId, padId, unkId, maxLength, Objects.requireNonNull(listener));
     }
 
+    /**
+     * This tokenizer with its pad token as ordinary text when it is not also BOS, EOS or UNK, as open_clip's tokenizer
+     * reads SD2 prompts: diffusers' SD2 tokenizer pads with {@code "!"} and therefore splits every {@code "!"} of the
+     * text out as the pad id, open_clip (and so A1111) encodes it with the BPE like any other character.
+     */
+    public ClipTokenizer withOrdinaryPadToken() {
+        if (padId == eosId || padId == bosId || padId == unkId) return this;
+        List<SpecialToken> kept = specials.stream().filter(s -> s.id() != padId).toList();
+        return new ClipTokenizer(vocab, bpe, kept, bosId, eosId, padId, unkId, maxLength, truncationListener);
+    }
+
     public int maxLength() { return maxLength; }
     public int bosId() { return bosId; }
     public int eosId() { return eosId; }

@@ -3,33 +3,34 @@ package io.sdj.models.pipeline;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
-import io.sdj.models.clip.ClipTextOutput;
-import io.sdj.models.clip.ClipTokenizer;
+import io.sdj.models.clip.PromptSyntax;
+import io.sdj.models.clip.WeightedPromptEncoder;
 
 import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The plain prompt encoding of diffusers' {@code encode_prompt}: each prompt tokenized to the text encoder's 77
- * tokens (longer prompts are truncated, with a warning), encoded by CLIP (optionally the penultimate layer,
- * {@code clip_skip}), the rows repeated for the batch.
+ * Stage 1 with the model's CLIP text encoder, as AUTOMATIC1111 conditions the UNet ({@link WeightedPromptEncoder}):
+ * the request's prompt syntax (A1111 weights and {@code BREAK}, or plain text), prompts of any length in 75-token
+ * chunks (nothing is truncated), optional clip skip, the rows repeated for the batch. With classifier-free guidance
+ * the prompt and the negative prompt are encoded in one batch and the one with fewer chunks is padded with the encoded
+ * empty prompt, so the UNet runs both as one batch. A plain prompt of ≤ 75 tokens gives exactly the embeddings of
+ * diffusers' {@code encode_prompt}.
  */
 public final class ClipPromptEncoder implements PromptEncoder {
-    private final PipelineParts parts;
+    private final Map<PromptSyntax, WeightedPromptEncoder> encoders = new EnumMap<>(PromptSyntax.class);
 
     public ClipPromptEncoder(PipelineParts parts) {
-        this.parts = parts;
+        for (PromptSyntax s : PromptSyntax.values()) encoders.put(s, new WeightedPromptEncoder(parts.tokenizer(), parts.textEncoder(), s));
     }
 
     @Override
     public Tensor encode(Workspace ws, GenerationRequest r, boolean cfg) {
-        ClipTokenizer tok = parts.tokenizer();
-        if (r.warnings() != null) tok = tok.withTruncationListener(m -> r.warnings().accept(m));
-        int[] cond = tok.encode(r.prompt());
-        ClipTokenizer negTok = r.warnings() == null ? tok
-                : parts.tokenizer().withTruncationListener(m -> r.warnings().accept("negative " + m));
-        int[][] ids = cfg ? new int[][]{negTok.encode(r.negativePrompt()), cond} : new int[][]{cond};
-        ClipTextOutput enc = parts.textEncoder().forward(ws, ids, Trace.NONE);
-        Tensor emb = enc.promptEmbeddings(r.clipSkip());           // [1 or 2, T, D]
+        WeightedPromptEncoder enc = encoders.get(r.promptSyntax());
+        List<String> prompts = cfg ? List.of(r.negativePrompt(), r.prompt()) : List.of(r.prompt());
+        Tensor emb = enc.encode(ws, prompts, r.clipSkip(), 1, Trace.NONE);   // [1 or 2, 77·k, D]
         int tokens = emb.dim(1), dim = emb.dim(2), row = tokens * dim;
         float[] e = emb.data();
         Trace trace = r.trace();

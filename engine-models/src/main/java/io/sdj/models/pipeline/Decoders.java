@@ -3,6 +3,9 @@ package io.sdj.models.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
+import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
+import io.sdj.models.vae.VaeTiling;
 import io.sdj.models.taesd.TaesdDecoder;
 import io.sdj.models.vae.AutoencoderKL;
 
@@ -20,12 +23,21 @@ final class Decoders {
 
     static LatentDecoder vae(AutoencoderKL vae) {
         if (!vae.hasDecoder()) return null;
-        return (ws, latents, trace) -> {
-            Tensor y = vae.decodeLatents(ws, latents, io.sdj.models.Trace.NONE);
-            trace.record("vae_decoder_output", y);
-            float[] d = y.data();
-            for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
-            return y;
+        return new LatentDecoder() {
+            @Override
+            public Tensor decode(Workspace ws, Tensor latents, Trace trace) {
+                return decode(ws, latents, VaeTilingMode.OFF, () -> { }, trace);
+            }
+
+            @Override
+            public Tensor decode(Workspace ws, Tensor latents, VaeTilingMode mode, Runnable betweenTiles, Trace trace) {
+                VaeTiling tiling = mode.forDecode(vae.config(), latents.dim(2), latents.dim(3));
+                Tensor y = vae.decodeLatents(ws, latents, tiling, betweenTiles, Trace.NONE);
+                trace.record("vae_decoder_output", y);
+                float[] d = y.data();
+                for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
+                return y;
+            }
         };
     }
 

@@ -10,6 +10,10 @@ import java.util.Locale;
  * {@code Steps: N, Sampler: X, CFG scale: F, Seed: S, Size: WxH, Model: M}; img2img and inpainting add
  * {@code Denoising strength: S} (Steps stays the scheduled count, as in A1111, which runs strength × steps of them),
  * inpainting also {@code Mask blur: 0} (the keys A1111's img2img tab writes; the mask is used as given, unblurred).
+ * {@code RNG: CPU} or {@code RNG: NV} names the noise source as A1111 does for sources other than its default "GPU"
+ * (so A1111 reproduces the seed with the right generator: our default is torch's CPU generator, which A1111 calls
+ * CPU; {@code --rng cuda} is A1111's NV, equal to a GPU's draws); {@code Emphasis: None} marks the plain prompt syntax
+ * when a prompt has brackets (where A1111 writes it too).
  */
 public final class GenerationParameters {
     private GenerationParameters() {}
@@ -40,6 +44,8 @@ public final class GenerationParameters {
         if (r.decoder() == DecoderKind.TAESD) sb.append(", VAE: TAESD");
         if (r.mode() != GenerationMode.TXT2IMG) sb.append(", Denoising strength: ").append(strength(r.effectiveStrength()));
         if (r.mode() == GenerationMode.INPAINT) sb.append(", Mask blur: 0");
+        sb.append(", RNG: ").append(r.rng().a1111Name());
+        if (r.promptSyntax() == io.sdj.models.clip.PromptSyntax.PLAIN && hasBrackets(r)) sb.append(", Emphasis: None");
         if (r.batch() > 1) sb.append(", Batch size: ").append(r.batch()).append(", Batch pos: ").append(batchIndex);
         if (!loras.isEmpty()) {
             StringBuilder h = new StringBuilder();
@@ -50,6 +56,11 @@ public final class GenerationParameters {
             sb.append(", Lora hashes: \"").append(h).append('"');
         }
         return sb.toString();
+    }
+
+    private static boolean hasBrackets(GenerationRequest r) {
+        String t = r.prompt() + r.negativePrompt();
+        return t.contains("(") || t.contains("[");
     }
 
     /** The sampler names the A1111 web UI uses. */

@@ -1,6 +1,8 @@
 package io.sdj.models.pipeline;
 
 import io.sdj.models.Trace;
+import io.sdj.models.clip.PromptSyntax;
+import io.sdj.models.sampling.RngKind;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
 
@@ -17,12 +19,16 @@ import java.util.function.Consumer;
  * {@code strength} (0 &lt; strength ≤ 1, default 0.8 as diffusers) and denoised from there; an {@code initImage} and a
  * {@code mask} (white = repaint) = inpainting (strength default 1). The images are resized to width × height
  * (PIL Lanczos, as diffusers); without an explicit size that is the init image's size rounded down to multiples of 8.
+ * <p>{@code promptSyntax}: A1111 weights and {@code BREAK} (default) or plain text; either way long prompts are encoded
+ * in 75-token chunks. {@code rng}: where the seeded noise comes from (default {@link RngKind#CPU}, diffusers' CPU
+ * generator). {@code vaeTiling}: whether the VAE decodes (and encodes) in tiles (default {@link VaeTilingMode#AUTO}).
  */
 public record GenerationRequest(String prompt, String negativePrompt, Integer steps, SamplerKind sampler,
                                 NamedSchedule schedule, float guidance,
                                 long seed, int width, int height, DecoderKind decoder, int batch, int clipSkip,
                                 float[] initialLatents, ProgressListener listener, Cancellation cancellation,
-                                Trace trace, Consumer<String> warnings, RgbImage initImage, Double strength, RgbImage mask) {
+                                Trace trace, Consumer<String> warnings, RgbImage initImage, Double strength, RgbImage mask,
+                                PromptSyntax promptSyntax, RngKind rng, VaeTilingMode vaeTiling) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -44,6 +50,9 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         listener = listener == null ? ProgressListener.NONE : listener;
         cancellation = cancellation == null ? new Cancellation() : cancellation;
         trace = trace == null ? Trace.NONE : trace;
+        promptSyntax = promptSyntax == null ? PromptSyntax.A1111 : promptSyntax;
+        rng = rng == null ? RngKind.CPU : rng;
+        vaeTiling = vaeTiling == null ? VaeTilingMode.AUTO : vaeTiling;
         if (mask != null && initImage == null) throw new IllegalArgumentException("a mask needs an init image (the image to inpaint)");
         if (strength != null) {
             if (initImage == null) throw new IllegalArgumentException("strength needs an init image (it sets how much of it is repainted)");
@@ -80,12 +89,15 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
     /** The same request with another prompt (the pipeline strips A1111 LoRA tags before encoding). */
     public GenerationRequest withPrompt(String p) {
         return new GenerationRequest(p, negativePrompt, steps, sampler, schedule, guidance, seed, width, height, decoder, batch, clipSkip,
-                initialLatents, listener, cancellation, trace, warnings, initImage, strength, mask);
+                initialLatents, listener, cancellation, trace, warnings, initImage, strength, mask, promptSyntax, rng, vaeTiling);
     }
 
     public static Builder builder() { return new Builder(); }
 
-    /** Defaults: the model's sampler and steps, guidance 7.5, seed 0, 512×512, VAE decoder, batch 1, no clip skip. */
+    /**
+     * Defaults: the model's sampler and steps, guidance 7.5, seed 0, 512×512, VAE decoder, batch 1, no clip skip, A1111
+     * prompt syntax, CPU noise, VAE tiling when the image is large ({@link VaeTilingMode#AUTO}).
+     */
     public static final class Builder {
         private String prompt = "", negative = "";
         private int width = 512, height = 512, batch = 1, clipSkip = 0;
@@ -103,6 +115,9 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         private RgbImage initImage, mask;
         private Double strength;
         private boolean sizeSet;
+        private PromptSyntax promptSyntax;
+        private RngKind rng;
+        private VaeTilingMode vaeTiling;
 
         public Builder prompt(String v) { prompt = v; return this; }
         public Builder negativePrompt(String v) { negative = v; return this; }
@@ -128,6 +143,13 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
         /** Inpainting mask: white (≥ 50 % grey) = repaint, black = keep. */
         public Builder mask(RgbImage v) { mask = v; return this; }
 
+        /** How prompt text is read: A1111 weights (default) or plain. */
+        public Builder promptSyntax(PromptSyntax v) { promptSyntax = v; return this; }
+        /** Where the seeded noise comes from: CPU (default, diffusers' CPU generator) or CUDA (torch's Philox stream). */
+        public Builder rng(RngKind v) { rng = v; return this; }
+        /** VAE tiling: on, off or auto (default: tiles when an untiled decode would need a lot of memory). */
+        public Builder vaeTiling(VaeTilingMode v) { vaeTiling = v; return this; }
+
         public GenerationRequest build() {
             int w = width, h = height;
             if (initImage != null && !sizeSet) {
@@ -139,7 +161,7 @@ public record GenerationRequest(String prompt, String negativePrompt, Integer st
                 h = d[1];
             }
             return new GenerationRequest(prompt, negative, steps, sampler, schedule, guidance, seed, w, h, decoder, batch,
-                    clipSkip, latents, listener, cancellation, trace, warnings, initImage, strength, mask);
+                    clipSkip, latents, listener, cancellation, trace, warnings, initImage, strength, mask, promptSyntax, rng, vaeTiling);
         }
     }
 }

@@ -8,4 +8,12 @@ import io.sdj.models.Trace;
 @FunctionalInterface
 public interface LatentDecoder {
     Tensor decode(Workspace ws, Tensor latents, Trace trace);
+
+    /**
+     * {@link #decode(Workspace, Tensor, Trace)} with a tiling choice; {@code betweenTiles} runs before every tile (a
+     * cancellation check may throw from it). Decoders that do not tile (TAESD) ignore both.
+     */
+    default Tensor decode(Workspace ws, Tensor latents, VaeTilingMode tiling, Runnable betweenTiles, Trace trace) {
+        return decode(ws, latents, trace);
+    }
 }

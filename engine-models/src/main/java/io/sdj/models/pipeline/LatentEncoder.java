@@ -14,4 +14,10 @@ import io.sdj.models.sampling.NoiseSource;
 public interface LatentEncoder {
     /** A new tensor (not from {@code ws}); {@code name} prefixes what is recorded to {@code trace}. */
     Tensor encode(Workspace ws, Tensor image, NoiseSource noise, String name, Trace trace);
+
+    /** {@link #encode(Workspace, Tensor, NoiseSource, String, Trace)} with a tiling choice (TAESD ignores it). */
+    default Tensor encode(Workspace ws, Tensor image, NoiseSource noise, String name, VaeTilingMode tiling, Runnable betweenTiles,
+                          Trace trace) {
+        return encode(ws, image, noise, name, trace);
+    }
 }

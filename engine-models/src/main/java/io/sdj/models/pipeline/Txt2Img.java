@@ -110,6 +110,9 @@ public final class Txt2Img implements AutoCloseable {
         public Request initImage(RgbImage v) { b.initImage(v); return this; }
         public Request strength(double v) { b.strength(v); return this; }
         public Request mask(RgbImage v) { b.mask(v); return this; }
+        public Request promptSyntax(io.sdj.models.clip.PromptSyntax v) { b.promptSyntax(v); return this; }
+        public Request rng(io.sdj.models.sampling.RngKind v) { b.rng(v); return this; }
+        public Request vaeTiling(VaeTilingMode v) { b.vaeTiling(v); return this; }
         public GenerationRequest build() { return b.build(); }
         public GenerationResult generate() { return Txt2Img.this.generate(build()); }
     }
@@ -163,7 +166,7 @@ public final class Txt2Img implements AutoCloseable {
         NamedSchedule.Choice plan = plan(r);
         Sampler sampler = createSampler(plan, r);
         int start = firstStep(plan, sampler, r);
-        NoiseSource noise = parts.noise().apply(r.seed());
+        NoiseSource noise = noise(r);
         Prepared p = switch (mode) {
             case TXT2IMG -> new Prepared(latentsFromNoise(r, sampler, noise, n, c, h, w), null, null);
             case IMG2IMG -> new Prepared(latentsFromImage(r, encoder, sampler, start, noise, n, c, h, w), null, null);
@@ -188,6 +191,19 @@ public final class Txt2Img implements AutoCloseable {
         long decodeNanos = System.nanoTime() - d0;
         return new GenerationResult(images.images(), images.nhwc(), plan.kind(), timesteps,
                 new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName(), plan.steps(), loras);
+    }
+
+    /**
+     * The run's seeded generator: the parts' CPU generator (diffusers' {@code torch.Generator("cpu")}, or what a test
+     * injects) or torch's CUDA Philox stream. One generator gives every draw of the run, in diffusers' order.
+     */
+    private NoiseSource noise(GenerationRequest r) {
+        return r.rng() == io.sdj.models.sampling.RngKind.CPU ? parts.noise().apply(r.seed()) : r.rng().create(r.seed());
+    }
+
+    /** The check between VAE tiles: a cancelled run stops before the next tile. */
+    private static Runnable betweenTiles(GenerationRequest r) {
+        return () -> r.cancellation().check("between VAE tiles");
     }
 
     /** Starting latents, and the inpainting extras (9-channel input, or 4-channel blending), of one run. */
@@ -242,7 +258,7 @@ public final class Txt2Img implements AutoCloseable {
                                     int n, int c, int h, int w) {
         Tensor image = ImagePreprocessor.normalized(r.initImage(), r.width(), r.height());
         r.trace().record("image_normalized", image);
-        Tensor init = repeat(encoder.encode(ws, image, noise, "image", r.trace()), n);
+        Tensor init = repeat(encoder.encode(ws, image, noise, "image", r.vaeTiling(), betweenTiles(r), r.trace()), n);
         r.trace().record("init_latents", init);
         Tensor noisy = LatentNoising.addNoise(sampler, init, startingNoise(r, noise, n, c, h, w), start);
         r.trace().record("noisy_init_latents", noisy);
@@ -266,7 +282,7 @@ public final class Txt2Img implements AutoCloseable {
         boolean nineChannel = parts.inpaintingDenoiser();
         Tensor imageLatents = null;
         if (!nineChannel || !fullStrength) {
-            imageLatents = repeat(encoder.encode(ws, image, noise, "image", trace), n);
+            imageLatents = repeat(encoder.encode(ws, image, noise, "image", r.vaeTiling(), betweenTiles(r), trace), n);
             trace.record("image_latents", imageLatents);
         }
         float[] initial = startingNoise(r, noise, n, c, h, w);
@@ -287,7 +303,7 @@ public final class Txt2Img implements AutoCloseable {
             for (int q = 0; q < plane; q++) masked.data()[ch * plane + q] = mc[q] < 0.5f ? image.data()[ch * plane + q] : 0f;
         }
         trace.record("masked_image", masked);
-        Tensor maskedLatents = repeat(encoder.encode(ws, masked, noise, "masked_image", trace), n);
+        Tensor maskedLatents = repeat(encoder.encode(ws, masked, noise, "masked_image", r.vaeTiling(), betweenTiles(r), trace), n);
         trace.record("masked_image_latents", maskedLatents);
         float[] ml = new float[h * w];
         for (int i = 0; i < h; i++) {
@@ -314,7 +330,7 @@ public final class Txt2Img implements AutoCloseable {
     private Decoded decode(GenerationRequest r, LatentDecoder decoder, Tensor latents) {
         int n = latents.dim(0);
         Trace trace = r.trace();
-        Tensor images = decoder.decode(ws, latents, trace);
+        Tensor images = decoder.decode(ws, latents, r.vaeTiling(), betweenTiles(r), trace);
         int height = r.height(), width = r.width();
         if (images.rank() != 4 || images.dim(0) != n || images.dim(1) != 3 || images.dim(2) != height || images.dim(3) != width) {
             throw new IllegalStateException("decoder returned " + images + ", expected [" + n + ", 3, " + height + ", " + width + "]");

@@ -77,14 +77,33 @@ public final class AutoencoderKL {
         return y;
     }
 
+    /**
+     * {@link #decode} with diffusers' tiling ({@link VaeTiling}) when the latent is larger than one tile, otherwise
+     * the plain decode. {@code betweenTiles} runs before every tile (a cancellation check may throw from it); the
+     * trace receives each raw tile as {@code tile_<row>_<col>}. Does not release {@code z}.
+     */
+    public Tensor decode(Workspace ws, Tensor z, VaeTiling tiling, Runnable betweenTiles, Trace trace) {
+        requireImage("VAE decode: latents", z, config.latentChannels(), 1);
+        if (tiling == null || !tiling.tilesLatent(z.dim(2), z.dim(3))) return decode(ws, z, trace);
+        if (decoder == null) throw new IllegalStateException(origin + ": this VAE has no decoder weights (decoder.*)");
+        int blend = tiling.decodeBlend(), f = config.downscale();
+        return VaeTiling.run(ws, z, tiling.latentTile(), tiling.decodeStep(), blend, tiling.sampleTile() - blend, n -> n * f,
+                tile -> decode(ws, tile, Trace.NONE), betweenTiles, trace);
+    }
+
     /** Decodes UNet-space latents: {@code decode(latents / scalingFactor + shiftFactor)}. Does not release {@code latents}. */
     public Tensor decodeLatents(Workspace ws, Tensor latents, Trace trace) {
+        return decodeLatents(ws, latents, null, () -> { }, trace);
+    }
+
+    /** {@link #decodeLatents(Workspace, Tensor, Trace)} with tiling as {@link #decode(Workspace, Tensor, VaeTiling, Runnable, Trace)}. */
+    public Tensor decodeLatents(Workspace ws, Tensor latents, VaeTiling tiling, Runnable betweenTiles, Trace trace) {
         requireImage("VAE decode: latents", latents, config.latentChannels(), 1);
         Tensor z = ws.take(latents.shape());
         float[] src = latents.data(), dst = z.data();
         float s = config.scalingFactor(), shift = config.shiftFactor();
         for (int i = 0, n = latents.numel(); i < n; i++) dst[i] = src[i] / s + shift;
-        Tensor y = decode(ws, z, trace);
+        Tensor y = decode(ws, z, tiling, betweenTiles, trace);
         ws.release(z);
         return y;
     }
@@ -96,13 +115,30 @@ public final class AutoencoderKL {
     public LatentDistribution encode(Workspace ws, Tensor x, Trace trace) {
         if (encoder == null) throw new IllegalStateException(origin + ": this VAE has no encoder weights (encoder.*)");
         requireImage("VAE encode: image", x, config.inChannels(), 1);
-        Tensor h = encoder.forward(ws, x, trace);
-        Tensor moments = h;
-        if (quantConv != null) {
-            moments = quantConv.forward(ws, h);
-            ws.release(h);
-        }
+        return LatentDistribution.of(ws, encodeMoments(ws, x, trace));
+    }
+
+    /**
+     * {@link #encode} with diffusers' tiling when the image is larger than one sample tile: the moments of the tiles
+     * are blended as {@link VaeTiling} describes, then split into the distribution. Does not release {@code x}.
+     */
+    public LatentDistribution encode(Workspace ws, Tensor x, VaeTiling tiling, Runnable betweenTiles, Trace trace) {
+        requireImage("VAE encode: image", x, config.inChannels(), 1);
+        if (tiling == null || !tiling.tilesImage(x.dim(2), x.dim(3))) return encode(ws, x, trace);
+        if (encoder == null) throw new IllegalStateException(origin + ": this VAE has no encoder weights (encoder.*)");
+        int blend = tiling.encodeBlend(), down = config.blockCount() - 1;
+        Tensor moments = VaeTiling.run(ws, x, tiling.sampleTile(), tiling.encodeStep(), blend, tiling.latentTile() - blend,
+                n -> n >> down, tile -> encodeMoments(ws, tile, Trace.NONE), betweenTiles, trace);
         return LatentDistribution.of(ws, moments);
+    }
+
+    /** encoder → quant_conv: the moments [N, 2·latent, h, w]. */
+    private Tensor encodeMoments(Workspace ws, Tensor x, Trace trace) {
+        Tensor h = encoder.forward(ws, x, trace);
+        if (quantConv == null) return h;
+        Tensor moments = quantConv.forward(ws, h);
+        ws.release(h);
+        return moments;
     }
 
     /** FLOPs (2 × multiply-adds of convolutions, linears and attention matmuls) of one decode of n latents h×w. */

@@ -16,10 +16,13 @@ import java.util.List;
  *
  * @param shiftFactor added after dividing by {@code scalingFactor} when going from UNet space to decoder input
  *                    (0 when the config has none or null, as for SD 1.x/2.x/XL)
+ * @param sampleSize  the image size the VAE was trained on ({@code sample_size}, diffusers' default 32); only the
+ *                    default tile size of {@link VaeTiling} depends on it
  */
 public record VaeConfig(int inChannels, int outChannels, int latentChannels, List<Integer> blockOutChannels,
                         int layersPerBlock, int normNumGroups, float scalingFactor, float shiftFactor,
-                        boolean midBlockAddAttention, boolean useQuantConv, boolean usePostQuantConv) {
+                        boolean midBlockAddAttention, boolean useQuantConv, boolean usePostQuantConv,
+                        int sampleSize) {
 
     /** GroupNorm epsilon used everywhere in the diffusers VAE (resnets, attention, conv_norm_out). */
     public static final float NORM_EPS = 1e-6f;
@@ -38,6 +41,7 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, Lis
                     + inChannels + ", out " + outChannels + ", latent " + latentChannels + ", layers " + layersPerBlock
                     + ", groups " + normNumGroups);
         }
+        if (sampleSize < 1) throw new IllegalArgumentException("VAE config: sample_size must be ≥ 1, got " + sampleSize);
         if (!(scalingFactor > 0) || Float.isInfinite(scalingFactor)) {
             throw new IllegalArgumentException("VAE config: scaling_factor must be a positive number, got " + scalingFactor);
         }
@@ -87,7 +91,8 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, Lis
                 j.hasNonNull("shift_factor") ? (float) j.get("shift_factor").asDouble() : 0f,
                 j.path("mid_block_add_attention").asBoolean(true),
                 j.path("use_quant_conv").asBoolean(true),
-                j.path("use_post_quant_conv").asBoolean(true));
+                j.path("use_post_quant_conv").asBoolean(true),
+                j.path("sample_size").canConvertToInt() ? j.get("sample_size").intValue() : 32);
     }
 
     /** Reads a config from a classpath resource, e.g. the bundled SD VAE topology {@code sd-vae.json}. */

@@ -9,11 +9,14 @@ public final class ComponentRunners {
         return switch (component) {
             case "scheduler" -> new SchedulerCaseRunner();
             case "rng" -> new RngCaseRunner();
+            case "rng_philox" -> new PhiloxCaseRunner();
             case "tokenizer" -> new TokenizerCaseRunner();
             case "text_encoder" -> new TextEncoderCaseRunner();
+            case "prompt_weighting" -> new PromptWeightingCaseRunner();
             case "unet" -> new UNetCaseRunner();
             case "vae_decoder" -> new VaeCaseRunner(true);
             case "vae_encoder" -> new VaeCaseRunner(false);
+            case "vae_tiled_decoder" -> new VaeTiledCaseRunner();
             case "taesd_decoder" -> new TaesdCaseRunner(true);
             case "taesd_encoder" -> new TaesdCaseRunner(false);
             case "pipeline" -> new PipelineCaseRunner();

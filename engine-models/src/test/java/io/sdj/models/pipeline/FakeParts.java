@@ -30,6 +30,7 @@ final class FakeParts {
     final List<Integer> denoiserBatches = new ArrayList<>();
     final List<float[]> denoiserTimesteps = new ArrayList<>();
     final List<Tensor> timestepConds = new ArrayList<>();
+    final List<int[]> contextShapes = new ArrayList<>();
     Runnable onDenoise = () -> { };
 
     PipelineParts parts(int timeCondProjDim, boolean withTaesd) {
@@ -43,6 +44,7 @@ final class FakeParts {
         Denoiser denoiser = (ws, sample, ts, context, cond, trace) -> {
             onDenoise.run();
             denoiserBatches.add(sample.dim(0));
+            contextShapes.add(context.shape());
             denoiserTimesteps.add(ts.clone());
             if (cond != null) timestepConds.add(cond.copy());
             if (context.dim(0) != sample.dim(0)) throw new IllegalStateException("context batch " + context + " vs sample " + sample);

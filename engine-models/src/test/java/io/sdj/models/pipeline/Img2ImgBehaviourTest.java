@@ -90,13 +90,13 @@ class Img2ImgBehaviourTest {
                 .seed(7).initImage(photo).strength(0.6).generate();
         assertThat(r.timesteps()).hasSize(4);
         assertThat(r.parameters(0)).isEqualTo("a cat\nNegative prompt: dog\nSteps: 8, Sampler: DDIM, CFG scale: 7.5, Seed: 7, "
-                + "Size: 64x48, Model: pipeline-sd1-tiny, Denoising strength: 0.6");
+                + "Size: 64x48, Model: pipeline-sd1-tiny, Denoising strength: 0.6, RNG: CPU");
         byte[] m = new byte[3 * 64 * 48];
         java.util.Arrays.fill(m, 0, m.length / 2, (byte) 255);
         GenerationResult in = pipeline.request().prompt("a cat").guidance(1f).steps(2).sampler(SamplerKind.DDIM).seed(7)
                 .initImage(photo).mask(new RgbImage(64, 48, m)).generate();
         assertThat(in.mode()).isEqualTo(GenerationMode.INPAINT);
-        assertThat(in.parameters(0)).endsWith("Denoising strength: 1, Mask blur: 0");
+        assertThat(in.parameters(0)).endsWith("Denoising strength: 1, Mask blur: 0, RNG: CPU");
         GenerationResult t = pipeline.request().prompt("a cat").guidance(1f).steps(1).sampler(SamplerKind.DDIM).size(32, 32).generate();
         assertThat(t.mode()).isEqualTo(GenerationMode.TXT2IMG);
         assertThat(t.parameters(0)).doesNotContain("Denoising");

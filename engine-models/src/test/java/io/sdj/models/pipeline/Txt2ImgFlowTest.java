@@ -106,16 +106,20 @@ class Txt2ImgFlowTest {
         assertThat(f.denoiserBatches).hasSize(2);
     }
 
+    /**
+     * Prompts longer than the encoder's window are encoded in chunks (here 4 tokens each), never truncated; with CFG the
+     * shorter of prompt and negative prompt is padded to the same number of chunks, so the UNet gets one batch.
+     */
     @Test
-    void truncatedPromptsAreReportedToTheWarningsConsumer() {
-        Txt2Img p = new Txt2Img(new FakeParts().parts(0, false));
+    void longPromptsAreChunkedNotTruncatedAndTheNegativeIsPaddedToTheirLength() {
+        FakeParts f = new FakeParts();
+        Txt2Img p = new Txt2Img(f.parts(0, false));
         List<String> warnings = new ArrayList<>();
-        p.request().prompt("a b c a b").negativePrompt("a b c a b c").steps(1).guidance(2f).size(8, 8).warnings(warnings::add).generate();
-        assertThat(warnings).hasSize(2);
-        assertThat(warnings.get(0)).startsWith("prompt is longer than the 4 tokens").contains("truncated");
-        assertThat(warnings.get(1)).startsWith("negative prompt is longer");
-        warnings.clear();
-        p.request().prompt("a b").steps(1).size(8, 8).warnings(warnings::add).generate();
+        p.request().prompt("a b c a b c a b c").negativePrompt("a").steps(1).guidance(2f).size(8, 8).warnings(warnings::add).generate();
+        assertThat(warnings).isEmpty();
+        assertThat(f.contextShapes.get(0)).containsExactly(2, 3 * FakeParts.TOKENS, FakeParts.DIM);   // 9 tokens → 3 chunks
+        p.request().prompt("a b").steps(1).guidance(1f).size(8, 8).warnings(warnings::add).generate();
+        assertThat(f.contextShapes.get(1)).containsExactly(1, FakeParts.TOKENS, FakeParts.DIM);
         assertThat(warnings).isEmpty();
     }
 

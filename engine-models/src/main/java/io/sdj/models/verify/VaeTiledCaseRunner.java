@@ -1,0 +1,56 @@
+package io.sdj.models.verify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sdj.core.Tensor;
+import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
+import io.sdj.models.vae.AutoencoderKL;
+import io.sdj.models.vae.VaeTiling;
+import io.sdj.weights.Safetensors;
+
+/**
+ * The {@code vae_tiled_decoder} case: {@link AutoencoderKL#decode(Workspace, Tensor, VaeTiling, Runnable, Trace)} of
+ * every run's latents with the run's tile sizes and overlap; intermediates are the raw tiles ({@code tile_<row>_<col>})
+ * and, for the traced run, the same latents decoded without tiling ({@code untiled_image}).
+ */
+public final class VaeTiledCaseRunner implements ComponentRunner {
+
+    @Override
+    public CaseOutputs run(GoldenCase c, boolean intermediates) {
+        CaseOutputs out = new CaseOutputs();
+        String traced = Recorder.tracedPrefix(c);
+        try (ConvertedModel m = ConvertedModel.of(c.dir());
+             Safetensors in = Safetensors.open(c.file("inputs.safetensors"))) {
+            String comp = m.onlyComponent();
+            AutoencoderKL vae = AutoencoderKL.load(m.model().config(comp), m.model().weights(comp));
+            Workspace ws = new Workspace();
+            for (String run : c.runNames()) {
+                JsonNode r = c.run(run);
+                VaeTiling tiling = tiling(r, vae, run);
+                Trace trace = Recorder.forRun(out, intermediates, traced, run);
+                Tensor z = Recorder.tensor(in, run + "/latents");
+                Tensor image = vae.decode(ws, z, tiling, () -> { }, trace);
+                out.put(run + "/image", Produced.of(image));
+                ws.release(image);
+                if (trace != Trace.NONE) {
+                    Tensor untiled = vae.decode(ws, z, Trace.NONE);
+                    trace.record("untiled_image", untiled);
+                    ws.release(untiled);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The run's tile settings; each one the run leaves out takes diffusers' default for this VAE. */
+    static VaeTiling tiling(JsonNode r, AutoencoderKL vae, String run) {
+        VaeTiling d = VaeTiling.defaults(vae.config());
+        JsonNode s = r.path("tile_sample_min_size"), l = r.path("tile_latent_min_size"), f = r.path("tile_overlap_factor");
+        try {
+            return new VaeTiling(s.isMissingNode() ? d.sampleTile() : s.asInt(), l.isMissingNode() ? d.latentTile() : l.asInt(),
+                    f.isMissingNode() ? d.overlapFactor() : f.asDouble());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(run + ": " + e.getMessage(), e);
+        }
+    }
+}
