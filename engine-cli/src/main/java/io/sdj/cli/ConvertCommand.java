@@ -67,6 +67,13 @@ public final class ConvertCommand implements Callable<Integer> {
         ModelWriter.Result r;
         try (ModelSource src = ModelImporter.importFrom(ModelArgument.resolve(source, offline, spec.commandLine().getErr()), new ModelImporter.Options(component,
                 configFrom == null ? null : ModelArgument.resolve(configFrom, offline, spec.commandLine().getErr())))) {
+            var skipped = src.provenance().path("dropped_tensors");
+            if (skipped.isArray() && !skipped.isEmpty()) {
+                java.util.List<String> names = new java.util.ArrayList<>();
+                skipped.forEach(n -> names.add(n.asText()));
+                spec.commandLine().getErr().printf("sdj: warning: skipped %d integer buffer%s that no model reads: %s%n", names.size(),
+                        names.size() == 1 ? "" : "s", io.sdj.core.Quote.capped(String.join(", ", names)));
+            }
             r = ModelWriter.write(src, output, dt, force, null);
             spec.commandLine().getOut().printf("wrote %s: %s, %d tensors, %s (%s)%n", r.path(), String.join(" + ", src.components()),
                     r.tensors(), InfoCommand.bytes(r.bytes()), dt == null ? "source dtypes" : dt.name());

@@ -50,7 +50,7 @@ import java.util.concurrent.TimeUnit;
         description = "Generate images from a text prompt (txt2img), from an init image (img2img: --init-image, --strength) or "
                 + "repaint the white part of a mask (inpainting: --init-image, --mask), and write them as PNG (with A1111-style parameters).")
 public final class GenerateCommand implements Callable<Integer> {
-    static final int EXIT_BAD_INPUT = 2, EXIT_BAD_MODEL = 3, EXIT_CANCELLED = 130;
+    static final int EXIT_BAD_INPUT = ExitCodes.BAD_INPUT, EXIT_BAD_MODEL = ExitCodes.BAD_MODEL, EXIT_CANCELLED = ExitCodes.CANCELLED;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -60,7 +60,7 @@ public final class GenerateCommand implements Callable<Integer> {
     String model;
     @Option(names = "--offline", description = "never use the network: a hub id must be in the cache (also HF_HUB_OFFLINE=1)")
     boolean offline;
-    @Option(names = "--prompt", required = true, description = "what to draw")
+    @Option(names = "--prompt", required = true, description = "what to draw (may be empty: unconditional)")
     String prompt;
     @Option(names = "--negative", description = "what to avoid (used when --cfg > 1)")
     String negative = "";
@@ -72,8 +72,9 @@ public final class GenerateCommand implements Callable<Integer> {
     String sampler;
     @Option(names = "--cfg", description = "classifier-free guidance scale (default 7.5; 1 = off)")
     Float cfg;
-    @Option(names = "--seed", description = "random seed (default: a random one, printed)")
-    Long seed;
+    @Option(names = "--seed", paramLabel = "<seed>", description = "random seed, 0 to 18446744073709551615 as torch accepts (negative values wrap "
+            + "as in torch); -1 or absent: a random seed, printed and recorded in the PNG")
+    String seed;
     @Option(names = "--width", description = "image width, a multiple of 8 (default 512; with --init-image its width rounded down to a multiple of 8)")
     Integer width;
     @Option(names = "--height", description = "image height, a multiple of 8 (default 512; with --init-image its height rounded down to a multiple of 8)")
@@ -201,6 +202,10 @@ public final class GenerateCommand implements Callable<Integer> {
             err.println("sdj generate: " + e.getMessage());
             err.flush();
             return EXIT_BAD_MODEL;
+        } catch (io.sdj.core.DirectMemory.ShortageException e) {
+            err.println("sdj generate: " + e.getMessage());
+            err.flush();
+            return ExitCodes.OUT_OF_MEMORY;
         }
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -221,7 +226,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             for (int run = 0; run < count; run++) {
                 long runSeed = first.seed() + run;
-                if (count > 1) err.println("image " + (run + 1) + " of " + count + ", seed " + runSeed);
+                if (count > 1) err.println("image " + (run + 1) + " of " + count + ", seed " + Long.toUnsignedString(runSeed));
                 GenerationRequest r = req.seed(runSeed).listener(new ProgressBar(err, preview, previewEvery, temps)).cancellation(cancel)
                         .warnings(run == 0 ? m -> { err.println("sdj generate: warning: " + m); err.flush(); } : m -> { }).build();
                 GenerationResult result = pipeline.generate(r);
@@ -234,7 +239,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     err.println("wrote " + target);
                 }
                 if (preview != null) writeAtomically(preview, PngWriter.encode(result.images().get(0), "final image"), true, temps);
-                err.println(String.format(Locale.ROOT, "%s, seed %d, %d×%d%s, %s", r.mode().key(), r.seed(), r.width(), r.height(),
+                err.println(String.format(Locale.ROOT, "%s, seed %s, %d×%d%s, %s", r.mode().key(), Long.toUnsignedString(r.seed()), r.width(), r.height(),
                         r.mode() == GenerationMode.TXT2IMG ? "" : ", strength " + r.effectiveStrength(), result.timings()));
                 err.flush();
             }
@@ -307,7 +312,6 @@ public final class GenerateCommand implements Callable<Integer> {
      * multiples of 8 (the pipeline warns when the image is resized).
      */
     GenerationRequest.Builder settings() {
-        if (prompt.isBlank()) throw new IllegalArgumentException("--prompt is empty");
         SamplerKind kind = sampler == null ? null : SamplerKind.parse(sampler);
         NamedSchedule named = null;
         if (schedule != null) {
@@ -339,7 +343,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (taesd != null && !HubModels.isLocal(taesd) && HubReference.parse(taesd).isEmpty()) {
             throw new IllegalArgumentException("--taesd " + taesd + ": no such file or folder");
         }
-        long s = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+        long s = parseSeed(seed);
         PromptSyntax syntax = PromptSyntax.parse(promptSyntax);
         if (syntax == PromptSyntax.A1111) {
             io.sdj.models.clip.PromptAttentionParser.parse(prompt);     // a bad weight is bad input, found before loading
@@ -348,6 +352,21 @@ public final class GenerateCommand implements Callable<Integer> {
         return GenerationRequest.builder().prompt(prompt).negativePrompt(negative).steps(steps).sampler(kind).schedule(named).guidance(g)
                 .seed(s).size(w, h).decoder(dec).batch(batch).clipSkip(clipSkip).initImage(init).strength(strength).mask(maskImage)
                 .promptSyntax(syntax).rng(RngKind.parse(rng)).vaeTiling(VaeTilingMode.parse(vaeTiling));
+    }
+
+    /**
+     * A seed as torch's {@code manual_seed} takes it: an unsigned 64-bit value (up to 2^64 − 1) or a negative one,
+     * which wraps to 2^64 + s; kept as the long with the same 64 bits. Null or -1 (A1111's "random") draws one.
+     */
+    static long parseSeed(String text) {
+        if (text == null || text.strip().equals("-1")) return new SecureRandom().nextLong() >>> 1 >>> 31; // a 32-bit seed, as other SD tools pick
+        String t = text.strip();
+        try {
+            return t.startsWith("-") ? Long.parseLong(t) : Long.parseUnsignedLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seed must be an integer from -9223372036854775808 to 18446744073709551615 (-1: random), got "
+                    + io.sdj.core.Quote.of(t));
+        }
     }
 
     /** The files to write; each must be absent (or --force) and its folder must exist. */

@@ -60,6 +60,19 @@ public final class InfoCommand implements Callable<Integer> {
         return !(n.endsWith(".safetensors") || n.endsWith(".index.json") || io.sdj.weights.TorchCheckpoint.isPickleName(p));
     }
 
+    /**
+     * The heap a 512×512 decode needs, estimated from the VAE's widest full-resolution layer: about four tensors of
+     * that width (input, output, norm and residual) are alive at once.
+     */
+    static String activationEstimate(ModelSource m) {
+        if (!m.components().contains("vae")) return "";
+        JsonNode b = m.config("vae").path("block_out_channels");
+        int widest = b.isArray() && !b.isEmpty() ? b.get(0).asInt(128) : 128;
+        long bytes = 4L * widest * 512 * 512 * Float.BYTES;
+        return String.format(java.util.Locale.ROOT, ", plus about %s of heap for activations at 512×512 (-Xmx; the VAE decode peaks "
+                + "at about four %d-channel 512×512 tensors)", bytes(bytes), widest);
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -109,6 +122,9 @@ public final class InfoCommand implements Callable<Integer> {
                 if (!s.isEmpty()) out.printf("  %s%n", s);
             }
             out.printf("total: %,d parameters, %s of tensor data%n", totalParams, bytes(totalBytes));
+            long packed = io.sdj.models.pipeline.PipelineLoader.packedWeightBytes(m);
+            out.printf("memory to run: %s off-heap for the packed weights (direct memory, -XX:MaxDirectMemorySize; ./sdj lifts the limit)%s%n",
+                    bytes(packed), activationEstimate(m));
             if (check) {
                 ModelFile mf = (ModelFile) m;
                 List<ModelFile.ChecksumMismatch> bad = mf.verify();
@@ -118,6 +134,9 @@ public final class InfoCommand implements Callable<Integer> {
                     return 1;
                 }
                 out.printf("check: all %d tensors match their CRC32C%n", mf.tensors().size());
+                out.println(mf.headerChecksummed()
+                        ? "check: header (configs, tokenizer files, tensor table) matches its CRC32C"
+                        : "check: header unchecked: format version " + mf.formatVersion() + " has no header checksum (reconvert to get one)");
             }
         }
         return 0;

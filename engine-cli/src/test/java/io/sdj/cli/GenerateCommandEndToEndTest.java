@@ -165,6 +165,17 @@ class GenerateCommandEndToEndTest {
         return r;
     }
 
+    /** diffusers allows an empty prompt (unconditional generation); a seed above 2^63 is recorded as given. */
+    @Test
+    void anEmptyPromptAndAnUnsignedSeedWork() throws IOException {
+        Path out = tmp.resolve("e.png");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "--prompt", "", "--steps", "1", "--cfg", "1", "--seed", "18446744073709551615", "--width", "32", "--height", "32",
+                "-o", out.toString())).as(err.toString()).isZero();
+        assertThat(readPng(out, 32, 32)).startsWith("\nSteps: 1, ").contains("Seed: 18446744073709551615,");
+        assertThat(err.toString()).contains("seed 18446744073709551615,");
+    }
+
     @Test
     void taesdIsRefusedWhenTheModelHasNone() {
         StringWriter err = new StringWriter();

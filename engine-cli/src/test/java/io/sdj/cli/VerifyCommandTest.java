@@ -45,8 +45,7 @@ class VerifyCommandTest {
      * Case kinds of the fixtures whose feature has not landed yet, each with the issue that adds it. A case of such a
      * kind may fail or be unsupported; every other case must pass. Remove a kind here when its feature lands.
      */
-    static final Map<String, String> PENDING_KINDS = Map.ofEntries(
-            Map.entry("unet+efficient_blocks", "issue 11: MobileDiffusion / SnapFusion UNet blocks"));
+    static final Map<String, String> PENDING_KINDS = Map.ofEntries(); // every kind of the fixtures is implemented
 
     /**
      * The kind of a case: its {@code component}, with {@code +efficient_blocks} for a UNet case that uses the efficient
@@ -165,7 +164,7 @@ class VerifyCommandTest {
     @Test
     void aMissingCaseIsAnError() {
         Run r = sdj("verify", tmp.resolve("nothing-here").toString());
-        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.exit()).isEqualTo(ExitCodes.FAILED);
         assertThat(r.err()).contains("nothing-here");
     }
 }

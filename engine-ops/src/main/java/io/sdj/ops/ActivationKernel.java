@@ -108,6 +108,20 @@ final class ActivationKernel implements Activations.Kernel {
         });
     }
 
+    @Override
+    public void swiglu(float[] x, float[] y, int rows, int d) {
+        Parallel.forRange(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int xo = r * 2 * d, yo = r * d;
+                for (int i = 0; i < d; i += L) {
+                    VectorMask<Float> m = SP.indexInRange(i, d);
+                    FloatVector g = VectorMath.silu(FloatVector.fromArray(SP, x, xo + d + i, m));
+                    g.mul(FloatVector.fromArray(SP, x, xo + i, m)).intoArray(y, yo + i, m);
+                }
+            }
+        });
+    }
+
     private static void gegluRow(float[] x, int xo, float[] y, int yo, int d) {
         geluNear(x, xo + d, y, yo, d);
         geluFar(x, xo + d, y, yo, y, yo, d, x, xo);

@@ -16,6 +16,8 @@ public final class Activations {
         void apply(float[] src, float[] dst, int n, Activation act);
 
         void geglu(float[] x, float[] y, int rows, int d);
+
+        void swiglu(float[] x, float[] y, int rows, int d);
     }
 
     private static final Kernel PREFERRED = new ActivationKernel();
@@ -45,14 +47,30 @@ public final class Activations {
         return geglu(ws, x, PREFERRED);
     }
 
+    /** SwiGLU (Shazeer 2020): as {@link #geglu} with SiLU as the gate, hidden · silu(gate), shape [..., d]. */
+    public static Tensor swiglu(Workspace ws, Tensor x) {
+        return gated(ws, x, PREFERRED, true);
+    }
+
+    static Tensor swiglu(Workspace ws, Tensor x, Kernel kernel) {
+        return gated(ws, x, kernel, true);
+    }
+
     static Tensor geglu(Workspace ws, Tensor x, Kernel kernel) {
+        return gated(ws, x, kernel, false);
+    }
+
+    private static Tensor gated(Workspace ws, Tensor x, Kernel kernel, boolean silu) {
         int two = x.dim(-1);
-        if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension of " + x + " is odd");
+        if (two % 2 != 0) throw new IllegalArgumentException((silu ? "swiglu" : "geglu") + ": last dimension of " + x + " is odd");
         int d = two / 2, rows = two == 0 ? 0 : x.numel() / two;
         int[] shape = x.shape();
         shape[shape.length - 1] = d;
         Tensor y = ws.take(shape);
-        if (rows > 0 && d > 0) kernel.geglu(x.data(), y.data(), rows, d);
+        if (rows > 0 && d > 0) {
+            if (silu) kernel.swiglu(x.data(), y.data(), rows, d);
+            else kernel.geglu(x.data(), y.data(), rows, d);
+        }
         return y;
     }
 }

@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Kind#SOFTMAX}: softmax(Q·Kᵀ·s)·V. {@link Kind#RELU} (MobileDiffusion): (ReLU(Q·Kᵀ·s) / Tk)·V.
  * k and v may be the same tensor (shared key/value projection). Causal: query i sees keys j ≤ i.
  * <p>Computed by {@link AttentionKernel}: tiled, online softmax, memory O(tile) per thread, parallel over
- * (batch, head, query tile) and bit-identical for any thread count.
+ * (batch, head, query tile) and bit-identical for any thread count; non-causal ReLU attention with head size
+ * ≥ {@link #RELU_GEMM_MIN_HEAD_DIM} by {@link ReluAttention} (two GEMMs, no exponentials).
  */
 public final class Attention {
     public enum Kind { SOFTMAX, RELU }
@@ -21,8 +22,19 @@ public final class Attention {
         return forward(ws, q, k, v, heads, kind, causal, Float.NaN);
     }
 
+    /**
+     * Head size from which non-causal ReLU attention runs as two GEMMs ({@link ReluAttention}) instead of the tiled
+     * kernel: the GEMMs' short-K first pass pays off once a head has enough channels.
+     */
+    static final int RELU_GEMM_MIN_HEAD_DIM = Integer.getInteger("sdj.attention.reluGemmMinHeadDim", 32);
+
     /** As above with an explicit score scale; NaN means 1/√d. */
     public static Tensor forward(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, Kind kind, boolean causal, float scale) {
+        if (kind == Kind.RELU && !causal && heads >= 1 && q.rank() == 3 && q.dim(2) % heads == 0
+                && q.dim(2) / heads >= RELU_GEMM_MIN_HEAD_DIM && k.rank() == 3 && k.dim(1) > 0) {
+            float s = Float.isNaN(scale) ? (float) (1.0 / Math.sqrt(q.dim(2) / heads)) : scale;
+            if (s > 0) return ReluAttention.forward(ws, q, k, v, heads, s);
+        }
         return forward(ws, q, k, v, heads, kind, causal, scale, PREFERRED);
     }
 

@@ -75,11 +75,15 @@ public final class Gemm {
      */
     public static void multiply(float[] a, int aOff, int lda, int m, PackedMatrix b,
                                 float[] c, int cOff, int ldc, float[] colBias, Activation act, float[] residual) {
+        if (colBias != null && colBias.length < b.cols()) throw new IllegalArgumentException("bias has " + colBias.length + " values, need " + b.cols());
+        multiply(a, aOff, lda, m, b, c, cOff, ldc, GemmEpilogue.of(colBias, null, act, residual));
+    }
+
+    /** As above with the epilogue given (e.g. a gated one, {@link GatedLinear}); null = none. */
+    static void multiply(float[] a, int aOff, int lda, int m, PackedMatrix b, float[] c, int cOff, int ldc, GemmEpilogue e) {
         if (b.layout() != PackedMatrix.Layout.COLUMN_PANELS) throw new IllegalArgumentException("B must be column panels, got " + b);
         int k = b.rows(), n = b.cols();
         if (m <= 0) return;
-        if (colBias != null && colBias.length < n) throw new IllegalArgumentException("bias has " + colBias.length + " values, need " + n);
-        GemmEpilogue e = GemmEpilogue.of(colBias, null, act, residual);
         int kcs = kSlice(k, KC);
         int nc = NC;
         // row blocks of near-equal height (a multiple of MR, at most MC)

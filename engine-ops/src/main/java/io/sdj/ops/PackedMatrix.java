@@ -96,6 +96,20 @@ public final class PackedMatrix {
         return p;
     }
 
+    /** An empty (zero) K × N column-panel matrix, to be filled with {@link #setColumnPanels}. */
+    static PackedMatrix columnPanels(int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n); }
+
+    /**
+     * Overwrites all column panels from {@code src}, laid out as they are stored: panel p, row k, lane t at
+     * {@code src[(p·K + k)·NR + t]} ({@link #panelFloats} floats).
+     */
+    void setColumnPanels(float[] src) {
+        MemorySegment.copy(src, 0, data, F, 0, panelFloats());
+    }
+
+    /** Floats of the column-panel storage: ⌈N/NR⌉·NR·K. */
+    int panelFloats() { return ceilDiv(cols, NR) * NR * rows; }
+
     /** A [M, K] given row-major (a[m·K + k]) as row panels. */
     public static PackedMatrix rowPanels(float[] a, int m, int k) {
         if ((long) m * k > a.length) throw new IllegalArgumentException("A of " + m + "×" + k + " needs " + (long) m * k + " floats, got " + a.length);

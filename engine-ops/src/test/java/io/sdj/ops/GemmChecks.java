@@ -287,7 +287,9 @@ public final class GemmChecks {
                 // stride 1 either side of DepthwiseConv2d.COLUMN_PLANE_MAX: walked by columns, then by rows
                 {1, 2, 64, 128, 1}, {1, 3, 91, 91, 1}, {1, 2, 129, 70, 1},
                 // stride 2, even width: walked by columns up to the bound, by rows past it (odd height: a zero row below)
-                {1, 2, 9, 40, 2}, {1, 2, 65, 130, 2}, {2, 3, 64, 128, 2}};
+                {1, 2, 9, 40, 2}, {1, 2, 65, 130, 2}, {2, 3, 64, 128, 2},
+                // separable, fused at stride 1: several K slices of the pointwise GEMM, pixel tiles across rows
+                {2, 401, 9, 21, 1}, {1, 45, 31, 29, 1}};
         int idx = 0;
         for (int[] cs : cases) {
             int n = cs[0], c = cs[1], h = cs[2], w = cs[3], stride = cs[4];
@@ -317,6 +319,9 @@ public final class GemmChecks {
             SeparableConv2d sep = new SeparableConv2d(wt, bias == null ? null : WeightTensor.ofFloats("b", bias, c), pw,
                     WeightTensor.ofFloats("pb", pb, cout), stride);
             Tensor ys = sep.forward(new Workspace(), x);
+            // the fused path (depthwise inside the pointwise GEMM's tiles, 3×3 stride 1) against the same reference
+            Tensor yf = new SeparableConv2d(wt, bias == null ? null : WeightTensor.ofFloats("b", bias, c), pw,
+                    WeightTensor.ofFloats("pb", pb, cout), stride, true).forward(new Workspace(), x);
             double[] mid = new double[n * c * oh * ow], midAbs = new double[mid.length];
             convRef(x.data(), n, c, h, w, wt, bias, 3, stride, 1, c, mid, midAbs);
             double[] sref = new double[n * cout * oh * ow], sabs = new double[sref.length];
@@ -336,6 +341,7 @@ public final class GemmChecks {
                 }
             }
             compare("separable " + Arrays.toString(cs) + " → " + cout + " " + dt, ys.data(), sref, sabs, c);
+            compare("separable fused " + Arrays.toString(cs) + " → " + cout + " " + dt, yf.data(), sref, sabs, c);
         }
     }
 

@@ -11,10 +11,25 @@ public final class FlatFormat {
 
     /** The first eight bytes of every file. */
     public static final byte[] MAGIC = "SDJMODEL".getBytes(StandardCharsets.US_ASCII);
-    /** The only format version this reader understands. */
-    public static final int VERSION = 1;
-    /** magic(8) version(4) flags(4) header_length(8) data_offset(8) data_length(8). */
-    public static final int PREAMBLE_BYTES = 40;
+    /** The format version the writer produces; the reader also reads {@link #VERSION_1}. */
+    public static final int VERSION = 2;
+    /** The first version: no header checksum (such files are read and reported as "header unchecked"). */
+    public static final int VERSION_1 = 1;
+    /** Version 2: magic(8) version(4) flags(4) header_length(8) data_offset(8) data_length(8) header_crc32c(4) reserved(4). */
+    public static final int PREAMBLE_BYTES = 48;
+    /** Version 1: the same without header_crc32c and reserved. */
+    public static final int PREAMBLE_BYTES_V1 = 40;
+    /** Bytes needed to read the magic and the version. */
+    public static final int VERSION_BYTES = 12;
+
+    /** Preamble size of a format version, or -1 for a version this reader does not understand. */
+    public static int preambleBytes(int version) {
+        return switch (version) {
+            case VERSION_1 -> PREAMBLE_BYTES_V1;
+            case VERSION -> PREAMBLE_BYTES;
+            default -> -1;
+        };
+    }
     /** Every tensor (and every I8 scale vector) starts at a multiple of this, counted from the start of the file. */
     public static final int ALIGNMENT = 64;
     /** A header larger than this is refused (it is JSON: configs, tokenizer files and the tensor table). */

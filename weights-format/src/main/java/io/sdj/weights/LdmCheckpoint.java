@@ -194,7 +194,7 @@ public final class LdmCheckpoint {
             List<String> ignored = new ArrayList<>();
             for (String k : st.names()) {
                 String dt = st.dtype(k);
-                boolean isFloat = dt.equals("F32") || dt.equals("F16") || dt.equals("BF16");
+                boolean isFloat = TensorFile.isFloat(dt);
                 if (k.startsWith(UNET) && isFloat) unetKeys.add(k.substring(UNET.length()));
                 else if (k.startsWith(VAE) && !k.startsWith(VAE + "loss.") && isFloat) vaeKeys.add(k.substring(VAE.length()));
                 else if (k.startsWith("cond_stage_model.") && isFloat) teKeys.add(k);

@@ -39,6 +39,7 @@ public final class ModelFile implements ModelSource {
     static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -63,10 +64,14 @@ public final class ModelFile implements ModelSource {
     private final List<TensorRecord> tensors;
     private final Map<String, Map<String, TensorRecord>> byComponent;
     private final long fileSize;
+    private final int version;
+    private final boolean headerChecked;
 
-    private ModelFile(Path path, Arena arena, MemorySegment file, long dataOffset, JsonNode header, String kind,
+    private ModelFile(Path path, Arena arena, MemorySegment file, int version, boolean headerChecked, long dataOffset, JsonNode header, String kind,
                       Map<String, JsonNode> configs, Map<String, String> tokenizerFiles, List<TensorRecord> tensors) {
         this.path = path;
+        this.version = version;
+        this.headerChecked = headerChecked;
         this.arena = arena;
         this.file = file;
         this.fileSize = file.byteSize();
@@ -93,11 +98,11 @@ public final class ModelFile implements ModelSource {
         } catch (IOException e) {
             throw new WeightsFormatException(path + ": cannot read: " + e, e);
         }
-        if (size < FlatFormat.PREAMBLE_BYTES) {
+        if (size < FlatFormat.PREAMBLE_BYTES_V1) {
             if (size >= FlatFormat.MAGIC.length && !hasMagic(path)) {
                 throw new WeightsFormatException(path + ": not an sdj model file (wrong magic)");
             }
-            throw new WeightsFormatException(path + ": truncated: " + size + " bytes, the preamble alone needs " + FlatFormat.PREAMBLE_BYTES);
+            throw new WeightsFormatException(path + ": truncated: " + size + " bytes, the preamble alone needs " + FlatFormat.PREAMBLE_BYTES_V1);
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -133,23 +138,30 @@ public final class ModelFile implements ModelSource {
             throw new WeightsFormatException(path + ": not an sdj model file (wrong magic " + printable(magic) + ", expected \"SDJMODEL\")");
         }
         int version = all.get(I32, 8);
-        if (version != FlatFormat.VERSION) {
+        int preamble = FlatFormat.preambleBytes(version);
+        if (preamble < 0) {
             throw new WeightsFormatException(path + ": unsupported format version " + Integer.toUnsignedString(version)
-                    + " (this reader understands version " + FlatFormat.VERSION + ")");
+                    + " (this reader understands versions " + FlatFormat.VERSION_1 + " and " + FlatFormat.VERSION + ")");
+        }
+        if (size < preamble) {
+            throw new WeightsFormatException(path + ": truncated: " + size + " bytes, the version " + version + " preamble alone needs " + preamble);
         }
         int flags = all.get(I32, 12);
-        if (flags != 0) throw new WeightsFormatException(path + ": unsupported flags 0x" + Integer.toHexString(flags) + " (version 1 defines none)");
+        if (flags != 0) throw new WeightsFormatException(path + ": unsupported flags 0x" + Integer.toHexString(flags) + " (version " + version + " defines none)");
         long headerLength = all.get(I64, 16);
         long dataOffset = all.get(I64, 24);
         long dataLength = all.get(I64, 32);
         if (headerLength < 2 || headerLength > FlatFormat.MAX_HEADER_BYTES) {
             throw new WeightsFormatException(path + ": header length " + Long.toUnsignedString(headerLength) + " is outside [2, " + FlatFormat.MAX_HEADER_BYTES + "]");
         }
-        if (FlatFormat.PREAMBLE_BYTES + headerLength > size) {
-            throw new WeightsFormatException(path + ": truncated: the header needs " + (FlatFormat.PREAMBLE_BYTES + headerLength)
+        if (preamble + headerLength > size) {
+            throw new WeightsFormatException(path + ": truncated: the header needs " + (preamble + headerLength)
                     + " bytes but the file has " + size);
         }
-        if (dataOffset < FlatFormat.PREAMBLE_BYTES + headerLength || dataOffset % FlatFormat.ALIGNMENT != 0 || dataLength < 0) {
+        if (version >= FlatFormat.VERSION && all.get(I32, 44) != 0) {
+            throw new WeightsFormatException(path + ": corrupt preamble: reserved field is 0x" + Integer.toHexString(all.get(I32, 44)) + ", must be 0");
+        }
+        if (dataOffset < preamble + headerLength || dataOffset % FlatFormat.ALIGNMENT != 0 || dataLength < 0) {
             throw new WeightsFormatException(path + ": corrupt preamble: data offset " + dataOffset + " / length " + dataLength
                     + " (data must start after the header, at a multiple of " + FlatFormat.ALIGNMENT + ")");
         }
@@ -165,14 +177,19 @@ public final class ModelFile implements ModelSource {
         if (expectedSize < size) {
             throw new WeightsFormatException(path + ": " + (size - expectedSize) + " trailing bytes after the data section (expected " + expectedSize + " bytes)");
         }
-        String text = new String(all.asSlice(FlatFormat.PREAMBLE_BYTES, headerLength).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-        JsonNode header;
-        try {
-            header = JSON.readTree(text);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new WeightsFormatException(path + ": header JSON is malformed: " + e.getOriginalMessage(), e);
+        byte[] headerBytes = all.asSlice(preamble, headerLength).toArray(ValueLayout.JAVA_BYTE);
+        boolean headerChecked = version >= FlatFormat.VERSION;
+        if (headerChecked) {
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(headerBytes);
+            long stored = all.get(I32, 40) & 0xFFFFFFFFL;
+            if (crc.getValue() != stored) {
+                throw new WeightsFormatException(path + ": header is corrupted: CRC32C " + FlatFormat.crcHex(crc.getValue())
+                        + " but the preamble records " + FlatFormat.crcHex(stored));
+            }
         }
-        if (header == null || !header.isObject()) throw new WeightsFormatException(path + ": header is not a JSON object");
+        String text = HeaderText.decodeUtf8(path, headerBytes);
+        JsonNode header = HeaderText.parseObject(path, JSON, text);
         JsonNode kindNode = header.get("kind");
         if (kindNode == null || !kindNode.isTextual()) throw new WeightsFormatException(path + ": header has no \"kind\" string");
         JsonNode comps = header.get("components");
@@ -181,7 +198,7 @@ public final class ModelFile implements ModelSource {
         for (Iterator<Map.Entry<String, JsonNode>> it = comps.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> c = it.next();
             JsonNode cfg = c.getValue().isObject() ? c.getValue().get("config") : null;
-            if (cfg == null || !cfg.isObject()) throw new WeightsFormatException(path + ": component '" + c.getKey() + "' has no \"config\" object");
+            if (cfg == null || !cfg.isObject()) throw new WeightsFormatException(path + ": component " + io.sdj.core.Quote.of(c.getKey()) + " has no \"config\" object");
             configs.put(c.getKey(), cfg);
         }
         Map<String, String> tok = new LinkedHashMap<>();
@@ -189,7 +206,7 @@ public final class ModelFile implements ModelSource {
         if (tf != null) {
             if (!tf.isObject()) throw new WeightsFormatException(path + ": \"tokenizer_files\" is not an object");
             tf.fields().forEachRemaining(e -> {
-                if (!e.getValue().isTextual()) throw new WeightsFormatException(path + ": tokenizer file '" + e.getKey() + "' is not a string");
+                if (!e.getValue().isTextual()) throw new WeightsFormatException(path + ": tokenizer file " + io.sdj.core.Quote.of(e.getKey()) + " is not a string");
                 tok.put(e.getKey(), e.getValue().asText());
             });
         }
@@ -200,12 +217,12 @@ public final class ModelFile implements ModelSource {
         for (JsonNode t : table) {
             TensorRecord r = parseTensor(path, t, configs.keySet(), dataLength);
             if (!seen.computeIfAbsent(r.component(), k -> new java.util.HashSet<>()).add(r.name())) {
-                throw new WeightsFormatException(path + ": tensor '" + r.qualifiedName() + "' appears twice in the table");
+                throw new WeightsFormatException(path + ": tensor " + io.sdj.core.Quote.of(r.qualifiedName()) + " appears twice in the table");
             }
             list.add(r);
         }
         checkOverlap(path, list);
-        return new ModelFile(path, arena, all, dataOffset, header, kindNode.asText(), Collections.unmodifiableMap(configs),
+        return new ModelFile(path, arena, all, version, headerChecked, dataOffset, header, kindNode.asText(), Collections.unmodifiableMap(configs),
                 Collections.unmodifiableMap(tok), Collections.unmodifiableList(list));
     }
 
@@ -218,19 +235,19 @@ public final class ModelFile implements ModelSource {
     private static long nonNegativeLong(Path path, String where, JsonNode n, String field) {
         JsonNode v = n.get(field);
         if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0) {
-            throw new WeightsFormatException(path + ": " + where + ": \"" + field + "\" must be a non-negative integer, found " + v);
+            throw new WeightsFormatException(path + ": " + where + ": \"" + field + "\" must be a non-negative integer below 2^63, found " + io.sdj.core.Quote.capped(v));
         }
         return v.asLong();
     }
 
     private static TensorRecord parseTensor(Path path, JsonNode t, Set<String> components, long dataLength) {
-        if (!t.isObject()) throw new WeightsFormatException(path + ": tensor table entry is not an object: " + t);
+        if (!t.isObject()) throw new WeightsFormatException(path + ": tensor table entry is not an object: " + io.sdj.core.Quote.capped(t));
         JsonNode cn = t.get("component"), nn = t.get("name");
-        if (nn == null || !nn.isTextual()) throw new WeightsFormatException(path + ": tensor table entry without a \"name\": " + t);
-        if (cn == null || !cn.isTextual()) throw new WeightsFormatException(path + ": tensor '" + nn.asText() + "' has no \"component\"");
-        String where = "tensor '" + cn.asText() + "/" + nn.asText() + "'";
+        if (nn == null || !nn.isTextual()) throw new WeightsFormatException(path + ": tensor table entry without a \"name\": " + io.sdj.core.Quote.capped(t));
+        if (cn == null || !cn.isTextual()) throw new WeightsFormatException(path + ": tensor " + io.sdj.core.Quote.of(nn.asText()) + " has no \"component\"");
+        String where = "tensor " + io.sdj.core.Quote.of(cn.asText() + "/" + nn.asText());
         if (!components.contains(cn.asText())) {
-            throw new WeightsFormatException(path + ": " + where + " belongs to component '" + cn.asText() + "' which the header does not declare");
+            throw new WeightsFormatException(path + ": " + where + " belongs to component " + io.sdj.core.Quote.of(cn.asText()) + " which the header does not declare");
         }
         JsonNode dn = t.get("dtype");
         if (dn == null || !dn.isTextual()) throw new WeightsFormatException(path + ": " + where + ": missing dtype");
@@ -239,14 +256,14 @@ public final class ModelFile implements ModelSource {
             case "F16" -> DType.F16;
             case "BF16" -> DType.BF16;
             case "I8" -> DType.I8;
-            default -> throw new WeightsFormatException(path + ": " + where + ": unknown dtype '" + dn.asText() + "' (expected F32, F16, BF16 or I8)");
+            default -> throw new WeightsFormatException(path + ": " + where + ": unknown dtype " + io.sdj.core.Quote.of(dn.asText()) + " (expected F32, F16, BF16 or I8)");
         };
         JsonNode sn = t.get("shape");
         if (sn == null || !sn.isArray()) throw new WeightsFormatException(path + ": " + where + ": missing shape");
         long[] shape = new long[sn.size()];
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = sn.get(i);
-            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) throw new WeightsFormatException(path + ": " + where + ": bad shape " + sn);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) throw new WeightsFormatException(path + ": " + where + ": bad shape " + io.sdj.core.Quote.capped(sn));
             shape[i] = d.asLong();
         }
         long offset = nonNegativeLong(path, where, t, "offset");
@@ -255,7 +272,7 @@ public final class ModelFile implements ModelSource {
         try {
             expected = FlatFormat.byteLength(shape, dtype.bytes());
         } catch (ArithmeticException e) {
-            throw new WeightsFormatException(path + ": " + where + ": shape " + sn + " overflows");
+            throw new WeightsFormatException(path + ": " + where + ": shape " + io.sdj.core.Quote.capped(sn) + " overflows a 64-bit byte count");
         }
         if (expected != length) {
             throw new WeightsFormatException(path + ": " + where + ": shape " + sn + " × " + dtype + " is " + expected
@@ -307,8 +324,8 @@ public final class ModelFile implements ModelSource {
         for (Region b : regions) {
             if (b.end() == b.begin()) continue;
             if (furthest != null && b.begin() < furthest.end()) {
-                throw new WeightsFormatException(path + ": tensor '" + b.t().qualifiedName() + "' " + b.what() + " [" + b.begin() + ", " + b.end()
-                        + ") overlaps tensor '" + furthest.t().qualifiedName() + "' " + furthest.what() + " [" + furthest.begin() + ", " + furthest.end() + ")");
+                throw new WeightsFormatException(path + ": tensor " + io.sdj.core.Quote.of(b.t().qualifiedName()) + " " + b.what() + " [" + b.begin() + ", " + b.end()
+                        + ") overlaps tensor " + io.sdj.core.Quote.of(furthest.t().qualifiedName()) + " " + furthest.what() + " [" + furthest.begin() + ", " + furthest.end() + ")");
             }
             if (furthest == null || b.end() > furthest.end()) furthest = b;
         }
@@ -320,6 +337,15 @@ public final class ModelFile implements ModelSource {
 
     public long fileSize() { return fileSize; }
 
+    /** The file's format version (1 or 2). */
+    public int formatVersion() { return version; }
+
+    /**
+     * Whether the header JSON was checked against a stored CRC32C at open (format version 2 and later); version 1
+     * files carry no header checksum, so their configs and tokenizer files are unchecked.
+     */
+    public boolean headerChecksummed() { return headerChecked; }
+
     /** The whole header JSON. */
     public JsonNode header() { return header; }
 
@@ -330,7 +356,7 @@ public final class ModelFile implements ModelSource {
     @Override
     public JsonNode config(String component) {
         JsonNode c = configs.get(component);
-        if (c == null) throw new WeightsFormatException(path + ": no component '" + component + "' (the file has " + configs.keySet() + ")");
+        if (c == null) throw new WeightsFormatException(path + ": no component " + io.sdj.core.Quote.of(component) + " (the file has " + configs.keySet() + ")");
         return c;
     }
 
@@ -389,7 +415,7 @@ public final class ModelFile implements ModelSource {
             @Override
             public WeightTensor get(String name) {
                 TensorRecord t = m.get(name);
-                if (t == null) throw new WeightsFormatException(origin + ": no tensor named '" + name + "'");
+                if (t == null) throw new WeightsFormatException(origin + ": no tensor named " + io.sdj.core.Quote.of(name));
                 return weight(t);
             }
 

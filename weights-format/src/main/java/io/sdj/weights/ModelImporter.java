@@ -178,6 +178,7 @@ public final class ModelImporter {
         }
     }
 
+    /** Skipped integer buffers are recorded in the provenance ({@code convert} prints them as a warning). */
     private static void dropped(ObjectNode prov, List<String> names) {
         ArrayNode a = prov.putArray("dropped_tensors");
         for (String n : names) a.add(n);
@@ -228,7 +229,7 @@ public final class ModelImporter {
             }
             for (Map.Entry<String, Safetensors> s : shards.entrySet()) {
                 for (String n : s.getValue().names()) {
-                    if (!map.contains(n) && !dropped.contains(n)) {
+                    if (!map.contains(n) && !dropped.contains(n)) {  // dropped: integer buffers, by name
                         JsonNode mapped = wm.get(n);
                         throw new WeightsFormatException(file + ": shard " + s.getKey() + " holds tensor '" + n + "' which the index "
                                 + (mapped == null ? "does not list" : "maps to " + mapped.asText()));
@@ -245,7 +246,20 @@ public final class ModelImporter {
     private static void addTensor(WeightMap map, TensorFile st, String name, List<String> dropped) {
         String dt = st.dtype(name);
         if (TensorFile.isFloat(dt)) map.put(name, () -> st.get(name));
-        else dropped.add(name + " (" + dt + ")");
+        else if (isUnreadBuffer(name, dt)) dropped.add(name);
+        else throw new WeightsFormatException(st.path() + ": tensor " + io.sdj.core.Quote.of(name) + " has dtype " + dt
+                + ", which no model weight has (float weights are F32, F16, BF16, F8_E4M3 or F8_E5M2; only integer buffers "
+                + "that no model reads, such as position_ids, are skipped)");
+    }
+
+    /** Integer bookkeeping buffers that exports carry and no model reads: skipped with a warning. */
+    static boolean isUnreadBuffer(String name, String dtype) {
+        boolean integer = switch (dtype) {
+            case "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL" -> true;
+            default -> false;
+        };
+        String last = name.substring(name.lastIndexOf('.') + 1);
+        return integer && (last.equals("position_ids") || last.equals("num_batches_tracked") || last.equals("num_updates"));
     }
 
     private static final List<String> TOKENIZER_FILES = List.of("vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json");

@@ -145,8 +145,11 @@ public final class ModelWriter {
                 throw new IllegalStateException("header length changed while writing (" + placeholder.length + " → " + headerBytes.length + ")");
             }
             ByteBuffer pre = ByteBuffer.allocate(FlatFormat.PREAMBLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            CRC32C headerCrc = new CRC32C();
+            headerCrc.update(headerBytes);
             pre.put(FlatFormat.MAGIC).putInt(FlatFormat.VERSION).putInt(0)
-                    .putLong(headerBytes.length).putLong(dataOffset).putLong(dataLength).flip();
+                    .putLong(headerBytes.length).putLong(dataOffset).putLong(dataLength)
+                    .putInt((int) headerCrc.getValue()).putInt(0).flip();
             TensorEncoder.writeFully(ch, pre, 0);
             TensorEncoder.writeFully(ch, ByteBuffer.wrap(headerBytes), FlatFormat.PREAMBLE_BYTES);
             long total = dataOffset + dataLength;

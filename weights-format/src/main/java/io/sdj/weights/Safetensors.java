@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import io.sdj.core.DType;
+import io.sdj.core.Quote;
 import io.sdj.core.WeightTensor;
 
 import java.io.IOException;
@@ -39,6 +41,7 @@ public final class Safetensors implements TensorFile {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -53,7 +56,13 @@ public final class Safetensors implements TensorFile {
 
         public int[] intShape() {
             int[] s = new int[shape.length];
-            for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(shape[i]);
+            for (int i = 0; i < s.length; i++) {
+                if (shape[i] > Integer.MAX_VALUE) {
+                    throw new WeightsFormatException("tensor " + Quote.of(name) + ": dimension " + i + " is " + shape[i]
+                            + ", above the largest supported (" + Integer.MAX_VALUE + ")");
+                }
+                s[i] = (int) shape[i];
+            }
             return s;
         }
     }
@@ -101,15 +110,11 @@ public final class Safetensors implements TensorFile {
             if (8 + n > size) {
                 throw new WeightsFormatException(path + ": truncated: header claims " + n + " bytes but the file has " + (size - 8) + " after the length");
             }
+            if (n == 0) throw new WeightsFormatException(path + ": empty header (length 0); a safetensors header is a JSON object");
             byte[] hb = all.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-            String headerText = new String(hb, StandardCharsets.UTF_8);
+            String headerText = HeaderText.decodeUtf8(path, hb);
             if (!headerText.startsWith("{")) throw new WeightsFormatException(path + ": header does not start with '{'");
-            JsonNode header;
-            try {
-                header = JSON.readTree(headerText);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new WeightsFormatException(path + ": header JSON is malformed: " + e.getOriginalMessage(), e);
-            }
+            JsonNode header = HeaderText.parseObject(path, JSON, headerText);
             if (header == null || !header.isObject()) throw new WeightsFormatException(path + ": header is not a JSON object");
             MemorySegment body = all.asSlice(8 + n);
             Map<String, String> meta = new LinkedHashMap<>();
@@ -119,7 +124,7 @@ public final class Safetensors implements TensorFile {
                 if (f.getKey().equals("__metadata__")) {
                     if (!f.getValue().isObject()) throw new WeightsFormatException(path + ": __metadata__ is not an object");
                     f.getValue().fields().forEachRemaining(m -> {
-                        if (!m.getValue().isTextual()) throw new WeightsFormatException(path + ": __metadata__ value '" + m.getKey() + "' is not a string");
+                        if (!m.getValue().isTextual()) throw new WeightsFormatException(path + ": __metadata__ value " + Quote.of(m.getKey()) + " is not a string");
                         meta.put(m.getKey(), m.getValue().asText());
                     });
                     continue;
@@ -131,7 +136,7 @@ public final class Safetensors implements TensorFile {
             long expect = 0;
             for (Entry e : sorted) {
                 if (e.begin() != expect) {
-                    throw new WeightsFormatException(path + ": tensor '" + e.name() + "' starts at " + e.begin() + " but the previous data ends at " + expect
+                    throw new WeightsFormatException(path + ": tensor " + Quote.of(e.name()) + " starts at " + e.begin() + " but the previous data ends at " + expect
                             + (e.begin() < expect ? " (overlap)" : " (gap)"));
                 }
                 expect = e.end();
@@ -153,7 +158,7 @@ public final class Safetensors implements TensorFile {
     }
 
     private static Entry parseEntry(Path path, String name, JsonNode v) {
-        String where = path + ": tensor '" + name + "'";
+        String where = path + ": tensor " + Quote.of(name);
         if (!v.isObject()) throw new WeightsFormatException(where + ": entry is not an object");
         JsonNode dt = v.get("dtype"), sh = v.get("shape"), off = v.get("data_offsets");
         if (dt == null || !dt.isTextual()) throw new WeightsFormatException(where + ": missing dtype");
@@ -161,22 +166,28 @@ public final class Safetensors implements TensorFile {
         if (off == null || !off.isArray() || off.size() != 2) throw new WeightsFormatException(where + ": data_offsets must be [begin, end]");
         String dtype = dt.asText();
         int es = dtypeSize(dtype);
-        if (es < 0) throw new WeightsFormatException(where + ": unknown dtype '" + dtype + "'");
+        if (es < 0) throw new WeightsFormatException(where + ": unknown dtype " + Quote.of(dtype));
         long[] shape = new long[sh.size()];
         long count = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = sh.get(i);
-            if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0) throw new WeightsFormatException(where + ": bad shape " + sh);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) throw new WeightsFormatException(where + ": bad shape " + Quote.capped(sh));
             shape[i] = d.asLong();
-            count = Math.multiplyExact(count, shape[i]);
+        }
+        long bytes;
+        try {
+            bytes = FlatFormat.byteLength(shape, es);
+        } catch (ArithmeticException overflow) {
+            throw new WeightsFormatException(where + ": shape " + Quote.capped(sh) + " × " + dtype + " overflows a 64-bit byte count");
         }
         JsonNode b = off.get(0), e = off.get(1);
-        if (!b.isIntegralNumber() || !e.isIntegralNumber() || b.asLong() < 0 || e.asLong() < b.asLong()) {
-            throw new WeightsFormatException(where + ": bad data_offsets " + off);
+        if (!b.isIntegralNumber() || !e.isIntegralNumber() || !b.canConvertToLong() || !e.canConvertToLong()
+                || b.asLong() < 0 || e.asLong() < b.asLong()) {
+            throw new WeightsFormatException(where + ": bad data_offsets " + Quote.capped(off) + " (two integers 0 ≤ begin ≤ end < 2^63)");
         }
         long begin = b.asLong(), end = e.asLong();
-        if (Math.multiplyExact(count, es) != end - begin) {
-            throw new WeightsFormatException(where + ": shape " + sh + " × " + dtype + " is " + count * es + " bytes but data_offsets span " + (end - begin));
+        if (bytes != end - begin) {
+            throw new WeightsFormatException(where + ": shape " + Quote.capped(sh) + " × " + dtype + " is " + bytes + " bytes but data_offsets span " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
     }
@@ -199,7 +210,7 @@ public final class Safetensors implements TensorFile {
 
     public Entry entry(String name) {
         Entry e = entries.get(name);
-        if (e == null) throw new WeightsFormatException(path + ": no tensor named '" + name + "'");
+        if (e == null) throw new WeightsFormatException(path + ": no tensor named " + Quote.of(name));
         return e;
     }
 
@@ -219,16 +230,43 @@ public final class Safetensors implements TensorFile {
     @Override
     public String origin() { return path.toString(); }
 
-    /** A float tensor (F32, F16 or BF16) as a zero-copy {@link WeightTensor}. */
+    /**
+     * Whether a safetensors dtype holds float weights this engine reads: F32, F16 and BF16 (zero-copy) and the
+     * float8 formats F8_E4M3 and F8_E5M2 (widened to F32 when read).
+     */
+    public static boolean isFloat(String dtype) {
+        return switch (dtype) {
+            case "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * A float tensor as a {@link WeightTensor}: F32, F16 or BF16 zero-copy; float8 (E4M3, E5M2) widened exactly to
+     * an F32 copy (every float8 value is a float32 value).
+     */
     public WeightTensor weight(String name) {
         Entry e = entry(name);
         DType dt = switch (e.dtype()) {
             case "F32" -> DType.F32;
             case "F16" -> DType.F16;
             case "BF16" -> DType.BF16;
-            default -> throw new WeightsFormatException(path + ": tensor '" + name + "' has dtype " + e.dtype() + ", expected F32, F16 or BF16");
+            case "F8_E4M3", "F8_E5M2" -> null;
+            default -> throw new WeightsFormatException(path + ": tensor " + Quote.of(name) + " has dtype " + e.dtype()
+                    + ", expected F32, F16, BF16, F8_E4M3 or F8_E5M2");
         };
-        return new WeightTensor(name, dt, e.intShape(), bytes(name), null);
+        int[] shape = e.intShape();
+        if (dt == null) {
+            MemorySegment s = bytes(name);
+            if (s.byteSize() > Integer.MAX_VALUE - 8) {
+                throw new WeightsFormatException(path + ": tensor " + Quote.of(name) + " has " + s.byteSize() + " float8 values, too many to widen in one piece");
+            }
+            float[] table = e.dtype().equals("F8_E4M3") ? Float8.E4M3 : Float8.E5M2;
+            float[] v = new float[(int) s.byteSize()];
+            for (int i = 0; i < v.length; i++) v[i] = table[s.get(ValueLayout.JAVA_BYTE, i) & 0xFF];
+            return WeightTensor.ofFloats(name, v, shape);
+        }
+        return new WeightTensor(name, dt, shape, bytes(name), null);
     }
 
     /** A float tensor widened to float32. */

@@ -24,7 +24,8 @@ public interface TensorFile extends WeightSource, AutoCloseable {
     @Override
     void close();
 
-    static boolean isFloat(String dtype) { return dtype.equals("F32") || dtype.equals("F16") || dtype.equals("BF16"); }
+    /** Float weights: F32, F16, BF16, and the float8 formats that {@link Safetensors} widens to F32. */
+    static boolean isFloat(String dtype) { return Safetensors.isFloat(dtype); }
 
     /** Opens a {@code .safetensors} file or a pickled checkpoint ({@code .ckpt}, {@code .pt}, {@code .pth}, {@code .bin}). */
     static TensorFile open(Path path) {

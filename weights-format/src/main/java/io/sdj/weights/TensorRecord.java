@@ -23,7 +23,13 @@ public record TensorRecord(String component, String name, DType dtype, long[] sh
 
     public int[] intShape() {
         int[] s = new int[shape.length];
-        for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(shape[i]);
+        for (int i = 0; i < s.length; i++) {
+            if (shape[i] > Integer.MAX_VALUE) {
+                throw new WeightsFormatException("tensor " + io.sdj.core.Quote.of(qualifiedName()) + ": dimension " + i + " is " + shape[i]
+                        + ", above the largest supported (" + Integer.MAX_VALUE + ")");
+            }
+            s[i] = (int) shape[i];
+        }
         return s;
     }
 

@@ -27,7 +27,8 @@ final class FlatFiles {
         byte[] all = Files.readAllBytes(p);
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         int h = (int) b.getLong(16);
-        return (ObjectNode) ModelFile.JSON.readTree(new String(all, 40, h, java.nio.charset.StandardCharsets.UTF_8));
+        int pre = FlatFormat.preambleBytes(b.getInt(8));
+        return (ObjectNode) ModelFile.JSON.readTree(new String(all, pre, h, java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Rewrites a file's header (data section unchanged, moved to the new aligned data offset). */
@@ -37,13 +38,20 @@ final class FlatFiles {
         writeRawHeader(p, ModelFile.JSON.writeValueAsBytes(header));
     }
 
+    /** Replaces the header as a careful tool would: the version 2 header checksum is recomputed. */
     static void writeRawHeader(Path p, byte[] headerBytes) throws IOException {
         byte[] all = Files.readAllBytes(p);
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         long dataOffset = b.getLong(24), dataLength = b.getLong(32);
         long newOffset = FlatFormat.dataOffset(headerBytes.length);
         ByteBuffer out = ByteBuffer.allocate((int) (newOffset + dataLength)).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(all, 0, 16).putLong(headerBytes.length).putLong(newOffset).putLong(dataLength).put(headerBytes);
+        out.put(all, 0, 16).putLong(headerBytes.length).putLong(newOffset).putLong(dataLength);
+        if (b.getInt(8) >= FlatFormat.VERSION) {
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(headerBytes);
+            out.putInt((int) crc.getValue()).putInt(0);
+        }
+        out.put(headerBytes);
         out.position((int) newOffset);
         out.put(all, (int) dataOffset, (int) dataLength);
         Files.write(p, out.array());

@@ -203,9 +203,9 @@ class ModelFileTest {
     void unsupportedVersion() throws IOException {
         Path p = valid();
         byte[] b = Files.readAllBytes(p);
-        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 2);
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 3);
         Files.write(p, b);
-        assertThatThrownBy(() -> ModelFile.open(p)).hasMessageContaining(p.toString()).hasMessageContaining("unsupported format version 2");
+        assertThatThrownBy(() -> ModelFile.open(p)).hasMessageContaining(p.toString()).hasMessageContaining("unsupported format version 3");
     }
 
     @Test
@@ -355,5 +355,80 @@ class ModelFileTest {
         } finally {
             Files.delete(p);
         }
+    }
+
+    /** Version 2 checks the header JSON against its CRC32C at open: every bit flip in the header is caught. */
+    @Test
+    void everyHeaderBitFlipIsCaught() throws IOException {
+        Path p = valid();
+        byte[] good = Files.readAllBytes(p);
+        ByteBuffer b = ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(b.getInt(8)).isEqualTo(FlatFormat.VERSION);
+        int headerLength = (int) b.getLong(16);
+        try (ModelFile mf = ModelFile.open(p)) {
+            assertThat(mf.headerChecksummed()).isTrue();
+            assertThat(mf.formatVersion()).isEqualTo(2);
+        }
+        java.util.Random r = new java.util.Random(7);
+        for (int i = 0; i < 40; i++) {
+            byte[] bad = good.clone();
+            int at = FlatFormat.PREAMBLE_BYTES + r.nextInt(headerLength);
+            bad[at] ^= (byte) (1 << r.nextInt(8));
+            Files.write(p, bad);
+            assertThatThrownBy(() -> ModelFile.open(p)).as("flip at " + at).isInstanceOf(WeightsFormatException.class)
+                    .hasMessageContaining(p.toString()).hasMessageContaining("header is corrupted");
+        }
+    }
+
+    /** A version 1 file (no header checksum) is still read, and says its header is unchecked. */
+    @Test
+    void versionOneFilesAreReadUnchecked() throws IOException {
+        Path p = valid();
+        byte[] v2 = Files.readAllBytes(p);
+        ByteBuffer b = ByteBuffer.wrap(v2).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = (int) b.getLong(16);
+        long dataOffset = b.getLong(24), dataLength = b.getLong(32);
+        long newOffset = FlatFormat.alignUp(FlatFormat.PREAMBLE_BYTES_V1 + headerLength);
+        ByteBuffer v1 = ByteBuffer.allocate((int) (newOffset + dataLength)).order(ByteOrder.LITTLE_ENDIAN);
+        v1.put(FlatFormat.MAGIC).putInt(1).putInt(0).putLong(headerLength).putLong(newOffset).putLong(dataLength);
+        v1.put(v2, FlatFormat.PREAMBLE_BYTES, headerLength);
+        v1.position((int) newOffset);
+        v1.put(v2, (int) dataOffset, (int) dataLength);
+        Files.write(p, v1.array());
+        try (ModelFile mf = ModelFile.open(p, true)) {
+            assertThat(mf.formatVersion()).isEqualTo(1);
+            assertThat(mf.headerChecksummed()).isFalse();
+            assertThat(mf.verify()).isEmpty();
+            assertThat(mf.tensors("unet")).containsKey("block.4.weight");
+        }
+    }
+
+    @Test
+    void headerMustBeOneJsonObjectInValidUtf8() throws IOException {
+        Path p = valid();
+        Path q = Files.copy(p, tmp.resolve("copy.sdj"));
+        byte[] header = ModelFile.JSON.writeValueAsBytes(FlatFiles.readHeader(p));
+        byte[] trailing = java.util.Arrays.copyOf(header, header.length + 3);
+        trailing[header.length] = 'x';
+        trailing[header.length + 1] = 'y';
+        trailing[header.length + 2] = 'z';
+        FlatFiles.writeRawHeader(p, trailing);
+        assertThatThrownBy(() -> ModelFile.open(p)).hasMessageContaining(p.toString()).hasMessageContaining("after the header JSON");
+        String text = new String(ModelFile.JSON.writeValueAsBytes(FlatFiles.readHeader(q)), java.nio.charset.StandardCharsets.UTF_8)
+                .replace("block.4.weight", "block.4.weigh\u00ff");
+        FlatFiles.writeRawHeader(q, text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> ModelFile.open(q)).hasMessageContaining(q.toString()).hasMessageContaining("UTF-8");
+    }
+
+    @Test
+    void hugeShapesAndNamesGiveShortErrorsNamingTheTensor() throws IOException {
+        Path p = valid();
+        Path q = Files.copy(p, tmp.resolve("copy.sdj"));
+        FlatFiles.editHeader(p, h -> tensor(h, "block.3.weight").putArray("shape").add(1L << 40).add(1L << 40));
+        assertThatThrownBy(() -> ModelFile.open(p)).isInstanceOf(WeightsFormatException.class)
+                .hasMessageContaining("unet/block.3.weight").hasMessageContaining("overflows");
+        FlatFiles.editHeader(q, h -> tensor(h, "block.3.weight").put("name", "w".repeat(40_000)).put("dtype", "Q4"));
+        assertThatThrownBy(() -> ModelFile.open(q)).isInstanceOf(WeightsFormatException.class)
+                .satisfies(e -> assertThat(e.getMessage().length()).isLessThan(2000)).hasMessageContaining("40005 characters");
     }
 }

@@ -20,7 +20,8 @@ import io.sdj.ops.Linear;
  */
 public final class ResnetBlock2D {
     private final GroupNorm norm1, norm2;
-    private final Conv2d conv1, conv2, convShortcut;
+    private final Conv3x3 conv1, conv2;
+    private final Conv2d convShortcut;
     private final Linear timeEmbProj;
     private final float outputScaleFactor;
     private final int in, out;
@@ -29,14 +30,19 @@ public final class ResnetBlock2D {
      * @param tembChannels width of the time embedding, or 0 for a block without one (the VAE's)
      */
     public ResnetBlock2D(WeightSource w, int in, int out, int tembChannels, int groups, float eps, float outputScaleFactor) {
+        this(w, in, out, tembChannels, groups, eps, outputScaleFactor, false);
+    }
+
+    /** @param separable conv1 and conv2 are depthwise-separable ({@link Conv3x3}; the 1×1 shortcut stays dense) */
+    public ResnetBlock2D(WeightSource w, int in, int out, int tembChannels, int groups, float eps, float outputScaleFactor, boolean separable) {
         this.in = in;
         this.out = out;
         this.norm1 = new GroupNorm(ModelWeights.tensor(w, "norm1.weight", in), ModelWeights.tensor(w, "norm1.bias", in), groups, eps);
-        this.conv1 = new Conv2d(ModelWeights.tensor(w, "conv1.weight", out, in, 3, 3), ModelWeights.tensor(w, "conv1.bias", out), 1, 1);
+        this.conv1 = new Conv3x3(w, "conv1", in, out, 1, 1, separable);
         this.timeEmbProj = tembChannels == 0 ? null
                 : new Linear(ModelWeights.tensor(w, "time_emb_proj.weight", out, tembChannels), ModelWeights.tensor(w, "time_emb_proj.bias", out));
         this.norm2 = new GroupNorm(ModelWeights.tensor(w, "norm2.weight", out), ModelWeights.tensor(w, "norm2.bias", out), groups, eps);
-        this.conv2 = new Conv2d(ModelWeights.tensor(w, "conv2.weight", out, out, 3, 3), ModelWeights.tensor(w, "conv2.bias", out), 1, 1);
+        this.conv2 = new Conv3x3(w, "conv2", out, out, 1, 1, separable);
         this.convShortcut = in == out ? null
                 : new Conv2d(ModelWeights.tensor(w, "conv_shortcut.weight", out, in, 1, 1), ModelWeights.tensor(w, "conv_shortcut.bias", out), 1, 0);
         this.outputScaleFactor = outputScaleFactor;
@@ -48,7 +54,8 @@ public final class ResnetBlock2D {
     /** Multiply-adds × 2 of the convolutions for an input of n × h × w pixels. */
     public long flops(int n, int h, int w) {
         long hw = (long) n * h * w;
-        long f = 2 * hw * 9 * ((long) in * out + (long) out * out);
+        long f = conv1.isSeparable() ? 2 * hw * (9L * in + (long) in * out + 9L * out + (long) out * out)
+                : 2 * hw * 9 * ((long) in * out + (long) out * out);
         if (convShortcut != null) f += 2 * hw * in * out;
         return f;
     }

@@ -1,6 +1,7 @@
 package io.sdj.models.clip;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sdj.models.config.ConfigValues;
 import io.sdj.ops.Activation;
 
 /** The fields of a transformers {@code CLIPTextConfig} that the text encoder uses. */
@@ -24,14 +25,14 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         if (json == null || !json.isObject()) throw new IllegalArgumentException("text encoder config: expected a JSON object");
         JsonNode c = json.has("text_config") && json.get("text_config").isObject() ? json.get("text_config") : json;
         return new ClipTextConfig(
-                c.path("vocab_size").asInt(49408),
-                c.path("hidden_size").asInt(512),
-                c.path("intermediate_size").asInt(2048),
-                c.path("num_hidden_layers").asInt(12),
-                c.path("num_attention_heads").asInt(8),
-                c.path("max_position_embeddings").asInt(77),
+                ConfigValues.boundedInt(c, "text encoder", "vocab_size", 49408, 1, 10_000_000),
+                ConfigValues.boundedInt(c, "text encoder", "hidden_size", 512, 1, ConfigValues.MAX_CHANNELS),
+                ConfigValues.boundedInt(c, "text encoder", "intermediate_size", 2048, 1, 4 * ConfigValues.MAX_CHANNELS),
+                ConfigValues.boundedInt(c, "text encoder", "num_hidden_layers", 12, 1, ConfigValues.MAX_LAYERS),
+                ConfigValues.boundedInt(c, "text encoder", "num_attention_heads", 8, 1, ConfigValues.MAX_LAYERS),
+                ConfigValues.boundedInt(c, "text encoder", "max_position_embeddings", 77, 1, 1 << 16),
                 (float) c.path("layer_norm_eps").asDouble(1e-5),
                 Activation.fromUpstream(c.path("hidden_act").asText("quick_gelu")),
-                c.path("eos_token_id").asInt(2));
+                ConfigValues.boundedInt(c, "text encoder", "eos_token_id", 2, 0, 10_000_000));
     }
 }

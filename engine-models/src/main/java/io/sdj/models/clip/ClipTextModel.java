@@ -34,6 +34,7 @@ public final class ClipTextModel {
 
     /** Builds the encoder from a CLIPTextConfig JSON and weights keyed as transformers names them. */
     public static ClipTextModel load(JsonNode config, WeightSource weights) {
+        io.sdj.core.VectorSupport.require();
         ClipTextConfig c = ClipTextConfig.fromJson(config);
         WeightSource w = weights.contains("text_model.embeddings.token_embedding.weight") ? weights.at("text_model") : weights;
         if (!w.contains("embeddings.token_embedding.weight")) {

@@ -32,7 +32,7 @@ final class Decoders {
             @Override
             public Tensor decode(Workspace ws, Tensor latents, VaeTilingMode mode, Runnable betweenTiles, Trace trace) {
                 VaeTiling tiling = mode.forDecode(vae.config(), latents.dim(2), latents.dim(3));
-                Tensor y = vae.decodeLatents(ws, latents, tiling, betweenTiles, Trace.NONE);
+                Tensor y = vae.decodeLatents(ws, latents, tiling, betweenTiles, CancellableTrace.blockCheckpoints(trace));
                 trace.record("vae_decoder_output", y);
                 float[] d = y.data();
                 for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
@@ -43,7 +43,7 @@ final class Decoders {
 
     static LatentDecoder taesd(TaesdDecoder taesd) {
         return (ws, latents, trace) -> {
-            Tensor y = taesd.forward(ws, latents, io.sdj.models.Trace.NONE);
+            Tensor y = taesd.forward(ws, latents, CancellableTrace.blockCheckpoints(trace));
             trace.record("taesd_decoder_output", y);
             float[] d = y.data();
             for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));

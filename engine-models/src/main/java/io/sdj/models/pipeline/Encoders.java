@@ -28,7 +28,7 @@ final class Encoders {
             public Tensor encode(Workspace ws, Tensor image, NoiseSource noise, String name, VaeTilingMode mode,
                                  Runnable betweenTiles, Trace trace) {
                 return sample(vae, ws, vae.encode(ws, image, mode.forEncode(vae.config(), image.dim(2), image.dim(3)),
-                        betweenTiles, Trace.NONE), noise, name, trace);
+                        betweenTiles, CancellableTrace.blockCheckpoints(trace)), noise, name, trace);
             }
         };
     }
@@ -55,7 +55,7 @@ final class Encoders {
             Tensor x = ws.take(image.shape());
             float[] src = image.data(), dst = x.data();
             for (int i = 0, n = image.numel(); i < n; i++) dst[i] = src[i] / 2f + 0.5f;
-            Tensor y = taesd.forward(ws, x, Trace.NONE);
+            Tensor y = taesd.forward(ws, x, CancellableTrace.blockCheckpoints(trace));
             ws.release(x);
             Tensor out = y.copy();
             ws.release(y);

@@ -37,7 +37,7 @@ public final class GenerationParameters {
         sb.append("\nSteps: ").append(steps)
                 .append(", Sampler: ").append(displayName(sampler))
                 .append(", CFG scale: ").append(number(r.guidance()))
-                .append(", Seed: ").append(r.seed())
+                .append(", Seed: ").append(Long.toUnsignedString(r.seed()))
                 .append(", Size: ").append(r.width()).append('x').append(r.height())
                 .append(", Model: ").append(model == null || model.isEmpty() ? "unknown" : model.replace(",", " ").replace("\n", " "));
         if (r.clipSkip() > 0) sb.append(", Clip skip: ").append(r.clipSkip() + 1);

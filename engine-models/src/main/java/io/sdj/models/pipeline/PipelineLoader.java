@@ -90,6 +90,7 @@ public final class PipelineLoader {
     }
 
     private static Txt2Img loadWith(Path model, LoraMerge merge, Path taesdFile, Consumer<String> warnings) {
+        io.sdj.core.VectorSupport.require();
         if (!Files.exists(model)) throw new IllegalArgumentException("model not found: " + model);
         if (Files.isDirectory(model) && !Files.isRegularFile(model.resolve("model_index.json"))) {
             throw new IllegalArgumentException("model folder " + model + " is not a diffusers pipeline (no model_index.json)");
@@ -129,6 +130,7 @@ public final class PipelineLoader {
 
     /** Builds the pipeline over an open model; the pipeline closes {@code src} when it is closed. */
     public static Txt2Img fromSource(ModelSource src, String modelName) {
+        io.sdj.core.VectorSupport.require();
         return fromSource(src, modelName, new LoraMerge(List.of()), null, m -> { });
     }
 
@@ -146,6 +148,41 @@ public final class PipelineLoader {
             }
         }
         ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
+        String packing = "packing the weights of model '" + modelName + "'";
+        long packed = packedWeightBytes(src);
+        io.sdj.core.DirectMemory.require(packed, packing);
+        try {
+            return build(src, modelName, tokenizer, merge, taesdFile, warnings);
+        } catch (OutOfMemoryError e) {
+            if (e.getMessage() == null || !e.getMessage().contains("direct buffer memory")) throw e;
+            long limit = io.sdj.core.DirectMemory.limit();
+            throw new io.sdj.core.DirectMemory.ShortageException(
+                    io.sdj.core.DirectMemory.shortage(packed, limit - io.sdj.core.DirectMemory.used(), limit, packing), e);
+        }
+    }
+
+    /**
+     * Off-heap bytes the kernels' packed copies of a model's weight matrices take: every weight of rank ≥ 2 of the
+     * text encoder, UNet, VAE and TAESD components, widened to float32 (vectors stay on the heap).
+     */
+    public static long packedWeightBytes(io.sdj.weights.ModelSource src) {
+        long bytes = 0;
+        for (String c : src.components()) {
+            if (c.equals("scheduler")) continue;
+            io.sdj.core.WeightSource w = src.weights(c);
+            for (String name : w.names()) {
+                int[] shape = w.get(name).shape();
+                if (shape.length < 2) continue;
+                long n = 1;
+                for (int d : shape) n *= d;
+                bytes += 4 * n;
+            }
+        }
+        return bytes;
+    }
+
+    private static Txt2Img build(ModelSource src, String modelName, ClipTokenizer tokenizer, LoraMerge merge, Path taesdFile,
+                                 Consumer<String> warnings) {
         ClipTextModel text = ClipTextModel.load(src.config("text_encoder"), merge.apply(LoraFile.Part.TEXT_ENCODER, src.weights("text_encoder")));
         UNet2DConditionModel unet = UNet2DConditionModel.load(src.config("unet"), merge.apply(LoraFile.Part.UNET, src.weights("unet")));
         merge.unmatchedReport().forEach(warnings);

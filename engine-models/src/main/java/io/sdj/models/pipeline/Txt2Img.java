@@ -25,11 +25,19 @@ import java.util.List;
  * Models with a guidance embedding ({@code time_cond_proj_dim}, LCM) get it as {@code timestep_cond} and no CFG batch.
  * <p>Trace names: {@code prompt_embeds}, {@code negative_prompt_embeds}, {@code unet_input.i}, {@code unet_output.i},
  * {@code step_latents.i} (latents after step i), {@code decoded} (images in [0, 1], NCHW).
- * <p>One generation at a time per instance (calls are serialised).
+ * <p>Thread safety: one loaded pipeline serves concurrent {@link #generate} calls from many threads. The weights are
+ * shared and read-only; each generation takes its own activation workspace (a pool keeps one per concurrent caller
+ * for reuse), so calls are not serialised and give the same bytes as sequential runs. Only one call at a time fans out
+ * over {@link io.sdj.core.Parallel}'s worker threads; a concurrent call runs on its own thread. {@link #close()} refuses
+ * new generations and waits for the running ones before it unmaps the weights.
  */
 public final class Txt2Img implements AutoCloseable {
     private final PipelineParts parts;
-    private final Workspace ws = new Workspace();
+    /** Idle workspaces, one per generation that ran concurrently so far (reused, never shared by two calls). */
+    private final java.util.concurrent.ConcurrentLinkedDeque<Workspace> idleWorkspaces = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final Object lifecycle = new Object();
+    private int running;          // generations in progress, guarded by lifecycle
+    private boolean closed;       // guarded by lifecycle
     private final PromptEncoder promptEncoder;
     private final List<AppliedLora> loras;
 
@@ -123,7 +131,25 @@ public final class Txt2Img implements AutoCloseable {
      * latents ({@link #latentsFromNoise}, {@link #latentsFromImage}, {@link #inpaintingLatents}), {@link DenoisingLoop}
      * and {@link #decode}.
      */
-    public synchronized GenerationResult generate(GenerationRequest r) {
+    public GenerationResult generate(GenerationRequest r) {
+        synchronized (lifecycle) {
+            if (closed) throw new IllegalStateException("model '" + parts.modelName() + "' is closed: load it again to generate");
+            running++;
+        }
+        Workspace ws = idleWorkspaces.pollFirst();
+        if (ws == null) ws = new Workspace();
+        try {
+            return generate(ws, r);
+        } finally {
+            idleWorkspaces.addFirst(ws);
+            synchronized (lifecycle) {
+                running--;
+                lifecycle.notifyAll();
+            }
+        }
+    }
+
+    private GenerationResult generate(Workspace ws, GenerationRequest r) {
         LatentDecoder decoder = r.decoder() == DecoderKind.VAE ? parts.vae() : parts.taesd();
         if (decoder == null) {
             throw new IllegalArgumentException("model '" + parts.modelName() + "' has no " + r.decoder().cliName() + " decoder");
@@ -159,7 +185,7 @@ public final class Txt2Img implements AutoCloseable {
 
         // 1. text embeddings
         long t0 = System.nanoTime();
-        Tensor context = encodePrompt(r, cfg);
+        Tensor context = encodePrompt(ws, r, cfg);
         long textNanos = System.nanoTime() - t0;
 
         // 2. schedule, seeded latents (the generator's draws in diffusers' order)
@@ -169,8 +195,8 @@ public final class Txt2Img implements AutoCloseable {
         NoiseSource noise = noise(r);
         Prepared p = switch (mode) {
             case TXT2IMG -> new Prepared(latentsFromNoise(r, sampler, noise, n, c, h, w), null, null);
-            case IMG2IMG -> new Prepared(latentsFromImage(r, encoder, sampler, start, noise, n, c, h, w), null, null);
-            case INPAINT -> inpaintingLatents(r, encoder, sampler, start, noise, n, c, h, w);
+            case IMG2IMG -> new Prepared(latentsFromImage(ws, r, encoder, sampler, start, noise, n, c, h, w), null, null);
+            case INPAINT -> inpaintingLatents(ws, r, encoder, sampler, start, noise, n, c, h, w);
         };
         int rows = cfg ? 2 * n : n;
         Tensor timestepCond = embedGuidance
@@ -187,7 +213,7 @@ public final class Txt2Img implements AutoCloseable {
         // 4. decode
         r.cancellation().check("before decoding");
         long d0 = System.nanoTime();
-        Decoded images = decode(r, decoder, latents);
+        Decoded images = decode(ws, r, decoder, latents);
         long decodeNanos = System.nanoTime() - d0;
         return new GenerationResult(images.images(), images.nhwc(), plan.kind(), timesteps,
                 new Timings(textNanos, stepNanos, decodeNanos), r, parts.modelName(), plan.steps(), loras);
@@ -216,7 +242,7 @@ public final class Txt2Img implements AutoCloseable {
      * time and are removed from the prompt first; a tag naming a LoRA that was not merged (or at another multiplier) is
      * warned about.
      */
-    Tensor encodePrompt(GenerationRequest r, boolean cfg) {
+    Tensor encodePrompt(Workspace ws, GenerationRequest r, boolean cfg) {
         List<LoraTags.Tag> tags = LoraTags.parse(r.prompt());
         if (tags.isEmpty()) return promptEncoder.encode(ws, r, cfg);
         if (r.warnings() != null) {
@@ -254,11 +280,11 @@ public final class Txt2Img implements AutoCloseable {
      * Stage 2, img2img: the init image encoded (the VAE's sample noise is the generator's first draw), repeated for
      * the batch, then noised to the first executed step with the second draw ({@code add_noise}, no init_noise_sigma).
      */
-    private Tensor latentsFromImage(GenerationRequest r, LatentEncoder encoder, Sampler sampler, int start, NoiseSource noise,
+    private Tensor latentsFromImage(Workspace ws, GenerationRequest r, LatentEncoder encoder, Sampler sampler, int start, NoiseSource noise,
                                     int n, int c, int h, int w) {
         Tensor image = ImagePreprocessor.normalized(r.initImage(), r.width(), r.height());
         r.trace().record("image_normalized", image);
-        Tensor init = repeat(encoder.encode(ws, image, noise, "image", r.vaeTiling(), betweenTiles(r), r.trace()), n);
+        Tensor init = repeat(encoder.encode(ws, image, noise, "image", r.vaeTiling(), betweenTiles(r), new CancellableTrace(r.trace(), r.cancellation(), "encoding the init image")), n);
         r.trace().record("init_latents", init);
         Tensor noisy = LatentNoising.addNoise(sampler, init, startingNoise(r, noise, n, c, h, w), start);
         r.trace().record("noisy_init_latents", noisy);
@@ -271,7 +297,7 @@ public final class Txt2Img implements AutoCloseable {
      * masked image's latents (drawn even when a 4-channel UNet does not use them). The mask is binarised and taken at
      * every 8th pixel (nearest) for the latents.
      */
-    private Prepared inpaintingLatents(GenerationRequest r, LatentEncoder encoder, Sampler sampler, int start, NoiseSource noise,
+    private Prepared inpaintingLatents(Workspace ws, GenerationRequest r, LatentEncoder encoder, Sampler sampler, int start, NoiseSource noise,
                                        int n, int c, int h, int w) {
         Trace trace = r.trace();
         Tensor image = ImagePreprocessor.normalized(r.initImage(), r.width(), r.height());
@@ -282,7 +308,7 @@ public final class Txt2Img implements AutoCloseable {
         boolean nineChannel = parts.inpaintingDenoiser();
         Tensor imageLatents = null;
         if (!nineChannel || !fullStrength) {
-            imageLatents = repeat(encoder.encode(ws, image, noise, "image", r.vaeTiling(), betweenTiles(r), trace), n);
+            imageLatents = repeat(encoder.encode(ws, image, noise, "image", r.vaeTiling(), betweenTiles(r), new CancellableTrace(trace, r.cancellation(), "encoding the init image")), n);
             trace.record("image_latents", imageLatents);
         }
         float[] initial = startingNoise(r, noise, n, c, h, w);
@@ -303,7 +329,7 @@ public final class Txt2Img implements AutoCloseable {
             for (int q = 0; q < plane; q++) masked.data()[ch * plane + q] = mc[q] < 0.5f ? image.data()[ch * plane + q] : 0f;
         }
         trace.record("masked_image", masked);
-        Tensor maskedLatents = repeat(encoder.encode(ws, masked, noise, "masked_image", r.vaeTiling(), betweenTiles(r), trace), n);
+        Tensor maskedLatents = repeat(encoder.encode(ws, masked, noise, "masked_image", r.vaeTiling(), betweenTiles(r), new CancellableTrace(trace, r.cancellation(), "encoding the masked image")), n);
         trace.record("masked_image_latents", maskedLatents);
         float[] ml = new float[h * w];
         for (int i = 0; i < h; i++) {
@@ -327,10 +353,10 @@ public final class Txt2Img implements AutoCloseable {
     }
 
     /** Stage 4: the decoder's images, as 8-bit images and as NHWC floats in [0, 1]. */
-    private Decoded decode(GenerationRequest r, LatentDecoder decoder, Tensor latents) {
+    private Decoded decode(Workspace ws, GenerationRequest r, LatentDecoder decoder, Tensor latents) {
         int n = latents.dim(0);
         Trace trace = r.trace();
-        Tensor images = decoder.decode(ws, latents, r.vaeTiling(), betweenTiles(r), trace);
+        Tensor images = decoder.decode(ws, latents, r.vaeTiling(), betweenTiles(r), new CancellableTrace(trace, r.cancellation(), "decoding"));
         int height = r.height(), width = r.width();
         if (images.rank() != 4 || images.dim(0) != n || images.dim(1) != 3 || images.dim(2) != height || images.dim(3) != width) {
             throw new IllegalStateException("decoder returned " + images + ", expected [" + n + ", 3, " + height + ", " + width + "]");
@@ -396,9 +422,34 @@ public final class Txt2Img implements AutoCloseable {
         return new NamedSchedule.Choice(kind, steps, config);
     }
 
+    /**
+     * Refuses new generations, waits for the running ones to finish (cancel them first for a quick close), then frees
+     * the workspaces and unmaps the model file. Closing twice does nothing; an error while unmapping is rethrown
+     * unchecked.
+     */
     @Override
-    public void close() throws Exception {
-        ws.clear();
-        if (parts.resources() != null) parts.resources().close();
+    public void close() {
+        boolean interrupted = false;
+        synchronized (lifecycle) {
+            if (closed) return;
+            closed = true;
+            while (running > 0) {
+                try {
+                    lifecycle.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;   // the weights must stay mapped while a generation reads them: keep waiting
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        for (Workspace w; (w = idleWorkspaces.pollFirst()) != null; ) w.clear();
+        if (parts.resources() == null) return;
+        try {
+            parts.resources().close();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("closing model " + parts.modelName() + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -133,14 +133,14 @@ public record SchedulerConfig(
         j.fieldNames().forEachRemaining(k -> { if (!j.get(k).isNull()) present.add(k); });
         return new SchedulerConfig(
                 str(j, "_class_name", ""),
-                integer(j, "num_train_timesteps", 1000),
+                io.sdj.models.config.ConfigValues.boundedInt(j, "scheduler", "num_train_timesteps", 1000, 1, 100_000),
                 number(j, "beta_start", 0.0001),
                 number(j, "beta_end", 0.02),
                 BetaSchedule.parse(str(j, "beta_schedule", "linear")),
                 doubles(j, "trained_betas"),
                 PredictionType.parse(str(j, "prediction_type", "epsilon")),
                 TimestepSpacing.parse(str(j, "timestep_spacing", "leading")),
-                integer(j, "steps_offset", 0),
+                io.sdj.models.config.ConfigValues.boundedInt(j, "scheduler", "steps_offset", 0, 0, 100_000),
                 bool(j, "clip_sample", true),
                 number(j, "clip_sample_range", 1.0),
                 bool(j, "set_alpha_to_one", true),
@@ -152,7 +152,7 @@ public record SchedulerConfig(
                 optionalNumber(j, "sigma_max"),
                 str(j, "timestep_type", "discrete"),
                 str(j, "interpolation_type", "linear"),
-                integer(j, "solver_order", 2),
+                io.sdj.models.config.ConfigValues.boundedInt(j, "scheduler", "solver_order", 2, 1, 3),
                 str(j, "algorithm_type", "dpmsolver++"),
                 str(j, "solver_type", "midpoint"),
                 bool(j, "lower_order_final", true),
@@ -161,7 +161,7 @@ public record SchedulerConfig(
                 bool(j, "use_lu_lambdas", false),
                 str(j, "variance_type", null),
                 str(j, "final_sigmas_type", "sigma_min"),
-                integer(j, "original_inference_steps", 50),
+                io.sdj.models.config.ConfigValues.boundedInt(j, "scheduler", "original_inference_steps", 50, 1, 100_000),
                 number(j, "timestep_scaling", 10.0),
                 present);
     }
@@ -270,13 +270,6 @@ public record SchedulerConfig(
         if (v == null) return def;
         if (!v.isBoolean()) throw bad(key, v, "expected true or false");
         return v.asBoolean();
-    }
-
-    private static int integer(JsonNode j, String key, int def) {
-        JsonNode v = field(j, key);
-        if (v == null) return def;
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw bad(key, v, "expected an integer");
-        return v.asInt();
     }
 
     private static double number(JsonNode j, String key, double def) {

@@ -50,7 +50,10 @@ public final class TaesdDecoder {
         last = new Conv2d(w.get("19.weight").requireShape(3, WIDTH, 3, 3), w.get("19.bias"), 1, 1);
     }
 
-    public static TaesdDecoder load(WeightSource weights) { return new TaesdDecoder(weights); }
+    public static TaesdDecoder load(WeightSource weights) {
+        io.sdj.core.VectorSupport.require();
+        return new TaesdDecoder(weights);
+    }
 
     public int latentChannels() { return latentChannels; }
 

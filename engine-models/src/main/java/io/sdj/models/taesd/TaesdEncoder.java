@@ -45,7 +45,10 @@ public final class TaesdEncoder {
         last = new Conv2d(w.get("14.weight").requireShape(latentChannels, WIDTH, 3, 3), w.get("14.bias"), 1, 1);
     }
 
-    public static TaesdEncoder load(WeightSource weights) { return new TaesdEncoder(weights); }
+    public static TaesdEncoder load(WeightSource weights) {
+        io.sdj.core.VectorSupport.require();
+        return new TaesdEncoder(weights);
+    }
 
     public int latentChannels() { return latentChannels; }
 

@@ -7,7 +7,9 @@ import io.sdj.models.blocks.ResnetBlock2D;
 
 /**
  * diffusers {@code UNetMidBlock2DCrossAttn} (one layer): h = resnets.0(x); h = attentions.0(h, context); h = resnets.1(h).
- * Its resnets use {@code mid_block_scale_factor} as their output scale factor.
+ * Its resnets use {@code mid_block_scale_factor} as their output scale factor. The Transformer2DModel has
+ * {@code mid_block_transformer_layers} layers (default: diffusers' count), self-attention per
+ * {@code mid_block_self_attention} (default: the last level's), and the last level's {@code conv_type}.
  */
 final class MidBlock {
     private final ResnetBlock2D first, second;
@@ -16,10 +18,12 @@ final class MidBlock {
     MidBlock(WeightSource w, UNetConfig c, int tembChannels) {
         int last = c.numBlocks() - 1;
         int ch = c.blockOutChannels()[last];
-        this.first = new ResnetBlock2D(w.at("resnets.0"), ch, ch, tembChannels, c.normNumGroups(), c.normEps(), c.midBlockScaleFactor());
+        EfficientBlocks e = c.efficient();
+        boolean separable = e.separable(last);
+        this.first = new ResnetBlock2D(w.at("resnets.0"), ch, ch, tembChannels, c.normNumGroups(), c.normEps(), c.midBlockScaleFactor(), separable);
         this.attention = new Transformer2DModel(w.at("attentions.0"), ch, c.numAttentionHeads()[last], c.crossAttentionDim()[last],
-                c.transformerLayersPerBlock()[last], c.normNumGroups(), c.useLinearProjection());
-        this.second = new ResnetBlock2D(w.at("resnets.1"), ch, ch, tembChannels, c.normNumGroups(), c.normEps(), c.midBlockScaleFactor());
+                e.midBlockTransformerLayers(), c.normNumGroups(), c.useLinearProjection(), TransformerOptions.of(e, e.midBlockSelfAttention()));
+        this.second = new ResnetBlock2D(w.at("resnets.1"), ch, ch, tembChannels, c.normNumGroups(), c.normEps(), c.midBlockScaleFactor(), separable);
     }
 
     /** @param x the last down block's output (a skip tensor, not released); returns a new tensor. */

@@ -26,12 +26,13 @@ final class Transformer2DModel {
     private final Linear projIn, projOut;
     private final BasicTransformerBlock[] blocks;
 
-    Transformer2DModel(WeightSource w, int channels, int heads, int contextDim, int layers, int groups, boolean linearProjection) {
+    Transformer2DModel(WeightSource w, int channels, int heads, int contextDim, int layers, int groups, boolean linearProjection,
+                       TransformerOptions options) {
         int headDim = channels / heads, inner = heads * headDim;
         this.norm = new GroupNorm(ModelWeights.tensor(w, "norm.weight", channels), ModelWeights.tensor(w, "norm.bias", channels), groups, NORM_EPS);
         this.projIn = new Linear(projection(w, "proj_in.weight", inner, channels, linearProjection), ModelWeights.tensor(w, "proj_in.bias", inner));
         this.blocks = new BasicTransformerBlock[layers];
-        for (int i = 0; i < layers; i++) blocks[i] = new BasicTransformerBlock(w.at("transformer_blocks." + i), inner, heads, headDim, contextDim);
+        for (int i = 0; i < layers; i++) blocks[i] = new BasicTransformerBlock(w.at("transformer_blocks." + i), inner, heads, headDim, contextDim, options);
         this.projOut = new Linear(projection(w, "proj_out.weight", channels, inner, linearProjection), ModelWeights.tensor(w, "proj_out.bias", channels));
     }
 

@@ -63,6 +63,7 @@ public final class UNet2DConditionModel {
     }
 
     public static UNet2DConditionModel load(UNetConfig config, WeightSource weights) {
+        io.sdj.core.VectorSupport.require();
         return new UNet2DConditionModel(config, weights);
     }
 

@@ -9,9 +9,16 @@ import java.util.List;
 /**
  * The parts of a diffusers {@code UNet2DConditionModel} config (0.25 semantics) that this engine runs, with every
  * per-block value already expanded to one entry per down block (index i = {@code down_block_types[i]}).
- * Keys missing from the JSON take diffusers' constructor defaults; unknown keys are ignored; values that select
- * features this engine does not implement (class/addition embeddings, other block types, ...) are refused by
- * {@link #fromJson} with an error naming the key.
+ * Keys missing from the JSON take diffusers' constructor defaults. A key that is neither a diffusers 0.25.1
+ * {@code UNet2DConditionModel} constructor argument ({@link #DIFFUSERS_KEYS}) nor an efficient-block key
+ * ({@link EfficientBlocks#KEYS}) is refused, as are values that select features this engine does not implement
+ * (class/addition embeddings, other block types, ...): {@link #fromJson} throws an error naming the key. Keys starting
+ * with {@code _} ({@code _class_name}, {@code _diffusers_version}, {@code _name_or_path}, ...) are metadata.
+ *
+ * <p>{@code transformerLayers[i][j]} is the number of BasicTransformerBlocks of the Transformer2DModel after resnet j
+ * of down block i, {@code upTransformerLayers[j][k]} the same for up block j (up order); both come from
+ * {@code transformer_layers_per_block} (int, flat or nested list) and {@code reverse_transformer_layers_per_block}.
+ * {@link #efficient} holds the MobileDiffusion / SnapFusion keys (all defaults = stock diffusers).
  *
  * <p>{@code numAttentionHeads[i]} is the number of heads of block i: diffusers 0.25 uses {@code attention_head_dim}
  * as the head COUNT when {@code num_attention_heads} is null (the SD 1.x / 2.x configs rely on this); the head size
@@ -33,7 +40,8 @@ public record UNetConfig(
         int normNumGroups,
         float normEps,
         int[] crossAttentionDim,
-        int[] transformerLayersPerBlock,
+        int[][] transformerLayers,
+        int[][] upTransformerLayers,
         int[] numAttentionHeads,
         boolean useLinearProjection,
         boolean upcastAttention,
@@ -42,7 +50,8 @@ public record UNetConfig(
         int timeEmbeddingDim,
         int convInKernel,
         int convOutKernel,
-        Integer sampleSize) {
+        Integer sampleSize,
+        EfficientBlocks efficient) {
 
     public static final String CROSS_ATTN_DOWN = "CrossAttnDownBlock2D";
     public static final String DOWN = "DownBlock2D";
@@ -68,7 +77,36 @@ public record UNetConfig(
         }
     }
 
+    /** Every {@code UNet2DConditionModel.__init__} argument of diffusers 0.25.1 (the keys its saved config holds). */
+    public static final java.util.Set<String> DIFFUSERS_KEYS = java.util.Set.of(
+            "sample_size", "in_channels", "out_channels", "center_input_sample", "flip_sin_to_cos", "freq_shift",
+            "down_block_types", "mid_block_type", "up_block_types", "only_cross_attention", "block_out_channels",
+            "layers_per_block", "downsample_padding", "mid_block_scale_factor", "dropout", "act_fn", "norm_num_groups",
+            "norm_eps", "cross_attention_dim", "transformer_layers_per_block", "reverse_transformer_layers_per_block",
+            "encoder_hid_dim", "encoder_hid_dim_type", "attention_head_dim", "num_attention_heads", "dual_cross_attention",
+            "use_linear_projection", "class_embed_type", "addition_embed_type", "addition_time_embed_dim", "num_class_embeds",
+            "upcast_attention", "resnet_time_scale_shift", "resnet_skip_time_act", "resnet_out_scale_factor",
+            "time_embedding_type", "time_embedding_dim", "time_embedding_act_fn", "timestep_post_act", "time_cond_proj_dim",
+            "conv_in_kernel", "conv_out_kernel", "projection_class_embeddings_input_dim", "attention_type",
+            "class_embeddings_concat", "mid_block_only_cross_attention", "cross_attention_norm", "addition_embed_type_num_heads");
+
     public int numBlocks() { return blockOutChannels.length; }
+
+    /** Level of up block {@code j}: the down block at the same resolution (n − 1 − j). */
+    public int upLevel(int j) { return numBlocks() - 1 - j; }
+
+    /** Down block {@code i} has a Transformer2DModel after resnet {@code j}. */
+    public boolean downAttention(int i, int j) {
+        return downBlockTypes.get(i).equals(CROSS_ATTN_DOWN) && efficient.attentionPerLayer()[i][j];
+    }
+
+    /** Up block {@code j} (up order) has a Transformer2DModel after resnet {@code k}. */
+    public boolean upAttention(int j, int k) {
+        return upBlockTypes.get(j).equals(CROSS_ATTN_UP) && efficient.upAttentionPerLayer()[j][k];
+    }
+
+    /** Resnets of down block {@code i}; up block j has {@code layersPerBlock()[upLevel(j)] + 1}. */
+    public int upLayers(int j) { return layersPerBlock[upLevel(j)] + 1; }
 
     /** The mid block is absent ({@code mid_block_type: null}, BK-SDM Small / Tiny). */
     public boolean hasMidBlock() { return midBlockType != null; }
@@ -76,6 +114,13 @@ public record UNetConfig(
     /** Parses a diffusers {@code config.json} of a {@code UNet2DConditionModel}. */
     public static UNetConfig fromJson(JsonNode j) {
         if (j == null || !j.isObject()) throw new IllegalArgumentException("UNet config: expected a JSON object, got " + j);
+        for (var it = j.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!key.startsWith("_") && !DIFFUSERS_KEYS.contains(key) && !EfficientBlocks.KEYS.contains(key)) {
+                throw new IllegalArgumentException("UNet config: unknown key '" + key + "' (neither a diffusers 0.25.1 "
+                        + "UNet2DConditionModel argument nor an efficient-block key)");
+            }
+        }
         String cls = text(j, "_class_name", "UNet2DConditionModel");
         if (!cls.equals("UNet2DConditionModel")) refuse("_class_name", cls, "only UNet2DConditionModel is supported");
 
@@ -87,7 +132,6 @@ public record UNetConfig(
         requireNull(j, "timestep_post_act");
         requireNull(j, "time_embedding_act_fn");
         requireNull(j, "cross_attention_norm");
-        requireNull(j, "reverse_transformer_layers_per_block");
         requireNull(j, "num_attention_heads");  // diffusers 0.25 itself refuses it ("not possible to define ... via num_attention_heads")
         requireValue(j, "time_embedding_type", "positional");
         requireValue(j, "resnet_time_scale_shift", "default");
@@ -114,12 +158,10 @@ public record UNetConfig(
 
         int[] layers = ints(j, "layers_per_block", new int[]{2}, n);
         int[] cross = ints(j, "cross_attention_dim", new int[]{1280}, n);
-        int[] tlayers = ints(j, "transformer_layers_per_block", new int[]{1}, n);
         int[] heads = ints(j, "attention_head_dim", new int[]{8}, n);
         for (int i = 0; i < n; i++) {
             if (channels[i] < 1) refuse("block_out_channels", channels[i], "must be positive");
             if (layers[i] < 1) refuse("layers_per_block", layers[i], "must be ≥ 1");
-            if (tlayers[i] < 1) refuse("transformer_layers_per_block", tlayers[i], "must be ≥ 1");
             if (heads[i] < 1 || channels[i] % heads[i] != 0) {
                 refuse("attention_head_dim", heads[i], "is the number of heads (num_attention_heads is null) and must divide block_out_channels[" + i + "] = " + channels[i]);
             }
@@ -138,6 +180,15 @@ public record UNetConfig(
         JsonNode ss = j.get("sample_size");
         Integer sample = ss == null || ss.isNull() || !ss.isNumber() ? null : ss.asInt();
 
+        int[][] tDown = new int[n][], tUp = new int[n][];
+        int midLayers = transformerLayers(j, down, up, layers, tDown, tUp);
+        EfficientBlocks eff = EfficientBlocks.fromJson(j, down, up, layers, mid != null, midLayers);
+        if (padding != 1) {
+            for (int i = 0; i < n - 1; i++) {
+                if (eff.separableConv()[i]) refuse("downsample_padding", padding, "a separable downsampler (conv_type of level " + i + ") has padding 1");
+            }
+        }
+
         return new UNetConfig(
                 integer(j, "in_channels", 4),
                 integer(j, "out_channels", 4),
@@ -149,16 +200,92 @@ public record UNetConfig(
                 (float) number(j, "mid_block_scale_factor", 1),
                 groups,
                 (float) number(j, "norm_eps", 1e-5),
-                cross, tlayers, heads,
+                cross, tDown, tUp, heads,
                 bool(j, "use_linear_projection", false),
                 bool(j, "upcast_attention", false),
                 (float) number(j, "resnet_out_scale_factor", 1.0),
-                timeCond, timeEmbed, kin, kout, sample);
+                timeCond, timeEmbed, kin, kout, sample, eff);
+    }
+
+    /**
+     * Fills the per-layer transformer counts from {@code transformer_layers_per_block} (int; one int per down block;
+     * or one int-or-list per down block, then {@code reverse_transformer_layers_per_block} gives one int-or-list per
+     * up block in up order) and returns diffusers' mid-block count: the last entry (its first element if a list).
+     * Counts at positions of blocks without transformers are ignored.
+     */
+    private static int transformerLayers(JsonNode j, List<String> downTypes, List<String> upTypes, int[] layers, int[][] down, int[][] up) {
+        int n = layers.length;
+        String key = "transformer_layers_per_block", rkey = "reverse_transformer_layers_per_block";
+        JsonNode t = j.get(key), r = j.get(rkey);
+        boolean nested = false;
+        int mid;
+        if (t == null || t.isNull() || t.isIntegralNumber()) {
+            int v = t == null || t.isNull() ? 1 : t.asInt();
+            for (int i = 0; i < n; i++) down[i] = perLayer(key, t, v, layers[i], downTypes.get(i).equals(CROSS_ATTN_DOWN));
+            mid = v;
+        } else if (t.isArray() && t.size() == n) {
+            for (int i = 0; i < n; i++) {
+                JsonNode e = t.get(i);
+                boolean used = downTypes.get(i).equals(CROSS_ATTN_DOWN);
+                if (e.isArray()) {
+                    nested = true;
+                    down[i] = countList(key + "[" + i + "]", e, layers[i], used);
+                } else if (e.isIntegralNumber()) {
+                    down[i] = perLayer(key, e, e.asInt(), layers[i], used);
+                } else {
+                    refuse(key, t, "entries must be whole numbers or lists of them");
+                }
+            }
+            JsonNode last = t.get(n - 1);
+            mid = last.isArray() ? (last.isEmpty() ? 1 : last.get(0).asInt()) : last.asInt();
+        } else {
+            refuse(key, t, "expected a whole number or a list with one entry per down block (" + n + ")");
+            return 0;
+        }
+        if (r == null || r.isNull()) {
+            if (nested) refuse(rkey, r, "required when " + key + " has per-layer lists (one list per up block, in up order)");
+            for (int jj = 0; jj < n; jj++) {
+                int d = n - 1 - jj;
+                up[jj] = perLayer(key, t, down[d].length == 0 ? 1 : firstOr(down[d], 1), layers[d] + 1, upTypes.get(jj).equals(CROSS_ATTN_UP));
+            }
+        } else {
+            if (!r.isArray() || r.size() != n) refuse(rkey, r, "expected one entry per up block (" + n + ")");
+            for (int jj = 0; jj < n; jj++) {
+                JsonNode e = r.get(jj);
+                int count = layers[n - 1 - jj] + 1;
+                boolean used = upTypes.get(jj).equals(CROSS_ATTN_UP);
+                if (e.isArray()) up[jj] = countList(rkey + "[" + jj + "]", e, count, used);
+                else if (e.isIntegralNumber()) up[jj] = perLayer(rkey, e, e.asInt(), count, used);
+                else refuse(rkey, r, "entries must be whole numbers or lists of them");
+            }
+        }
+        return mid;
+    }
+
+    private static int firstOr(int[] a, int def) { return a.length == 0 ? def : a[0]; }
+
+    private static int[] perLayer(String key, JsonNode node, int v, int count, boolean used) {
+        if (used && v < 1) refuse(key, node, "transformer layer counts must be ≥ 1");
+        int[] out = new int[count];
+        Arrays.fill(out, v);
+        return out;
+    }
+
+    private static int[] countList(String key, JsonNode e, int count, boolean used) {
+        int[] out = new int[count];
+        if (!used) return out;                                     // ignored position (DownBlock2D / UpBlock2D)
+        if (e.size() != count) refuse(key, e, "must have one count per layer of that block (" + count + ")");
+        for (int k = 0; k < count; k++) {
+            JsonNode v = e.get(k);
+            if (!v.isIntegralNumber() || v.asInt() < 1) refuse(key, e, "counts must be whole numbers ≥ 1");
+            out[k] = v.asInt();
+        }
+        return out;
     }
 
     // ---- JSON helpers: a key that is absent or null takes the default ----
 
-    private static void refuse(String key, Object value, String why) {
+    static void refuse(String key, Object value, String why) {
         throw new IllegalArgumentException("UNet config: unsupported " + key + " = " + value + " (" + why + ")");
     }
 
@@ -254,6 +381,8 @@ public record UNetConfig(
     public String toString() {
         return "UNetConfig[blocks=" + Arrays.toString(blockOutChannels) + ", down=" + downBlockTypes + ", mid=" + midBlockType
                 + ", up=" + upBlockTypes + ", layers=" + Arrays.toString(layersPerBlock) + ", heads=" + Arrays.toString(numAttentionHeads)
-                + ", cross=" + Arrays.toString(crossAttentionDim) + ", linearProj=" + useLinearProjection + ", timeCond=" + timeCondProjDim + "]";
+                + ", cross=" + Arrays.toString(crossAttentionDim) + ", linearProj=" + useLinearProjection + ", timeCond=" + timeCondProjDim
+                + ", transformerLayers=" + Arrays.deepToString(transformerLayers) + ", up=" + Arrays.deepToString(upTransformerLayers)
+                + (efficient.isStock() ? "" : ", " + efficient) + "]";
     }
 }

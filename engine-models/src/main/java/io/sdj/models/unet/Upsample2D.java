@@ -3,20 +3,20 @@ package io.sdj.models.unet;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.Workspace;
-import io.sdj.models.blocks.ModelWeights;
-import io.sdj.ops.Conv2d;
+import io.sdj.models.blocks.Conv3x3;
 import io.sdj.ops.Elementwise;
 
 /**
- * diffusers {@code Upsample2D} with use_conv: nearest-neighbour resize, then a 3×3 convolution (padding 1).
+ * diffusers {@code Upsample2D} with use_conv: nearest-neighbour resize, then a 3×3 convolution (padding 1; separable
+ * when its block's level is, see {@link Conv3x3}).
  * The target size is the skip connection's size (diffusers passes {@code upsample_size} for sizes that are not a
  * multiple of 2^upsamplers; otherwise it is exactly 2×, which the skip size then equals too).
  */
 final class Upsample2D {
-    private final Conv2d conv;
+    private final Conv3x3 conv;
 
-    Upsample2D(WeightSource w, int channels) {
-        this.conv = new Conv2d(ModelWeights.tensor(w, "conv.weight", channels, channels, 3, 3), ModelWeights.tensor(w, "conv.bias", channels), 1, 1);
+    Upsample2D(WeightSource w, int channels, boolean separable) {
+        this.conv = new Conv3x3(w, "conv", channels, channels, 1, 1, separable);
     }
 
     Tensor forward(Workspace ws, Tensor x, int outH, int outW) {

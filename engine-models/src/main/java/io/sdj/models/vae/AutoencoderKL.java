@@ -49,6 +49,7 @@ public final class AutoencoderKL {
     }
 
     public static AutoencoderKL load(VaeConfig config, WeightSource weights) {
+        io.sdj.core.VectorSupport.require();
         return new AutoencoderKL(config, weights);
     }
 

@@ -1,6 +1,7 @@
 package io.sdj.models.vae;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sdj.models.config.ConfigValues;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
@@ -65,7 +66,10 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, Lis
         if (b.isMissingNode()) blocks.add(64); // diffusers default
         else {
             if (!b.isArray()) throw new IllegalArgumentException("VAE config: block_out_channels must be a list, got " + b);
-            for (JsonNode c : b) blocks.add(c.asInt());
+            if (b.isEmpty() || b.size() > 16) throw new IllegalArgumentException("VAE config: block_out_channels must list 1 to 16 blocks, got " + b.size());
+            for (int i = 0; i < b.size(); i++) {
+                blocks.add(ConfigValues.checkInt(b.get(i), "VAE", "block_out_channels[" + i + "]", 1, ConfigValues.MAX_CHANNELS));
+            }
         }
         checkTypes(j, "down_block_types", "DownEncoderBlock2D", blocks.size());
         checkTypes(j, "up_block_types", "UpDecoderBlock2D", blocks.size());
@@ -81,12 +85,12 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, Lis
             throw new IllegalArgumentException("VAE config: per-channel latents_mean/latents_std are not supported");
         }
         return new VaeConfig(
-                j.path("in_channels").asInt(3),
-                j.path("out_channels").asInt(3),
-                j.path("latent_channels").asInt(4),
+                ConfigValues.boundedInt(j, "VAE", "in_channels", 3, 1, 64),
+                ConfigValues.boundedInt(j, "VAE", "out_channels", 3, 1, 64),
+                ConfigValues.boundedInt(j, "VAE", "latent_channels", 4, 1, 1024),
                 blocks,
-                j.path("layers_per_block").asInt(1),
-                j.path("norm_num_groups").asInt(32),
+                ConfigValues.boundedInt(j, "VAE", "layers_per_block", 1, 1, ConfigValues.MAX_LAYERS),
+                ConfigValues.boundedInt(j, "VAE", "norm_num_groups", 32, 1, ConfigValues.MAX_CHANNELS),
                 (float) j.path("scaling_factor").asDouble(0.18215),
                 j.hasNonNull("shift_factor") ? (float) j.get("shift_factor").asDouble() : 0f,
                 j.path("mid_block_add_attention").asBoolean(true),

@@ -28,7 +28,8 @@ class UNetGoldenTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @ParameterizedTest
-    @ValueSource(strings = {"unet-sd1-tiny", "unet-bksdm-tiny", "unet-sd2-tiny", "unet-lcm-tiny"})
+    @ValueSource(strings = {"unet-sd1-tiny", "unet-bksdm-tiny", "unet-sd2-tiny", "unet-lcm-tiny", "unet-separable-tiny",
+            "unet-relu-attn-tiny", "unet-md-tiny", "unet-md-deep-tiny", "unet-snapfusion-tiny"})
     void reproducesReference(String caseName) throws IOException {
         Path dir = GoldenCase.goldenDir().resolve(caseName);
         Assumptions.assumeTrue(Files.isDirectory(dir), "golden fixtures absent: " + dir + " (set -Dgolden.dir)");

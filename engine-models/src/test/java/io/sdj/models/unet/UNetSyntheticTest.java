@@ -180,4 +180,42 @@ class UNetSyntheticTest {
         Tensor out = unet.forward(new Workspace(), random(12, 1, 4, 5, 11), new float[]{42}, random(13, 1, 3, 96), null, Trace.NONE);
         assertThat(out.shape()).containsExactly(1, 4, 5, 11);
     }
+
+    /**
+     * The full-size efficient architectures of the golden fixtures (architectures/*.json: MobileDiffusion and -Lite,
+     * SnapFusion), widths divided by 8, built from synthetic weights and run at an odd size, 1 vs 2 threads bit-identical.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mobilediffusion", "mobilediffusion-lite", "snapfusion"})
+    void efficientArchitecturesBuildAndRunFromSyntheticWeights(String name) throws Exception {
+        java.nio.file.Path file = io.sdj.models.verify.GoldenCase.goldenDir().resolve("architectures").resolve(name + ".json");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(file), "golden fixtures absent: " + file);
+        ObjectNode j = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+        ArrayNode ch = j.putArray("block_out_channels");
+        for (JsonNode c : new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile()).get("block_out_channels")) ch.add(c.asInt() / 8);
+        j.put("cross_attention_dim", j.get("cross_attention_dim").asInt() / 8);
+        j.put("norm_num_groups", 8);
+        if (j.has("mid_block_transformer_layers")) j.put("mid_block_transformer_layers", 3);   // keep CI fast
+        UNetConfig c = UNetConfig.fromJson(j);
+        SyntheticWeights w = new SyntheticWeights(21);
+        UNet2DConditionModel unet = UNet2DConditionModel.load(j, w);
+        assertThat(w.parameters()).as(name).isEqualTo(UNetCost.parameters(c));
+        Tensor x = random(22, 2, 4, 9, 13), ctx = random(23, 2, 7, c.crossAttentionDim()[0]);
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(1);
+            float[] one = unet.forward(new Workspace(), x, new float[]{10, 700}, ctx, null, Trace.NONE).toArray();
+            Parallel.setThreads(2);
+            float[] two = unet.forward(new Workspace(), x, new float[]{10, 700}, ctx, null, Trace.NONE).toArray();
+            assertThat(two).as(name).containsExactly(one);
+            double sq = 0;
+            for (float v : one) {
+                assertThat(Float.isFinite(v)).as(name).isTrue();
+                sq += v * v;
+            }
+            assertThat(Math.sqrt(sq / one.length)).as(name + " output rms").isBetween(1e-3, 1e3);
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
 }

@@ -1,0 +1,84 @@
+package io.sdj.ops;
+
+import io.sdj.core.Tensor;
+import io.sdj.core.WeightTensor;
+import io.sdj.core.Workspace;
+
+import static io.sdj.ops.GemmKernel.L;
+import static io.sdj.ops.GemmKernel.NR;
+import static io.sdj.ops.PackedMatrix.ceilDiv;
+
+/**
+ * A gated linear unit as diffusers' GEGLU / SwiGLU feed-forward computes it, in one GEMM:
+ * {@code z = x·Wᵀ + b} with W [2·inner, in], then {@code value · act(gate)} with value = z[..., :inner] and
+ * gate = z[..., inner:] (act = exact GELU for GEGLU, SiLU for SwiGLU), shape [..., inner].
+ * <p>W's columns are packed so that every 2·L panel holds L value columns followed by the L matching gate columns;
+ * the gate is applied in the GEMM's epilogue ({@link GemmEpilogue.Gate}) while each finished tile is in L1, so the
+ * 2·inner projection is never read back from memory in a separate activation pass.
+ */
+public final class GatedLinear {
+    private final String name;
+    private final int in, inner, panels;
+    private final PackedMatrix w;   // [in, panels·2L] interleaved value/gate panels
+    private final float[] bias;     // [panels·2L] interleaved, or null
+    private final Activation gate;
+
+    public GatedLinear(WeightTensor weight, WeightTensor bias, Activation gate) {
+        if (weight.shape().length != 2 || weight.dim(0) % 2 != 0 || weight.dim(0) < 2 || weight.dim(1) < 1) {
+            throw new IllegalArgumentException("gated linear weight '" + weight.name() + "' must be [2·inner, in], got " + weight);
+        }
+        if (gate != Activation.GELU && gate != Activation.SILU) throw new IllegalArgumentException("gated linear: gate activation must be GELU or SILU, got " + gate);
+        if (NR != 2 * L) throw new IllegalStateException("gated linear needs GEMM panels of two vectors, NR = " + NR);
+        this.name = weight.name();
+        this.in = weight.dim(1);
+        this.inner = weight.dim(0) / 2;
+        this.panels = ceilDiv(inner, L);
+        this.gate = gate;
+        this.w = PackedMatrix.columnPanels(in, panels * NR);
+        float[] staging = new float[w.panelFloats()];
+        float[] row = new float[in];
+        for (int o = 0; o < 2 * inner; o++) {
+            PackedMatrix.readRow(weight, o, row);
+            int col = column(o);
+            int p = col / NR, t = col % NR;
+            for (int k = 0; k < in; k++) staging[(p * in + k) * NR + t] = row[k];
+        }
+        w.setColumnPanels(staging);
+        if (bias != null) {
+            bias.requireShape(2 * inner);
+            float[] b = bias.toFloats();
+            this.bias = new float[panels * NR];
+            for (int o = 0; o < 2 * inner; o++) this.bias[column(o)] = b[o];
+        } else {
+            this.bias = null;
+        }
+    }
+
+    /** Packed column of projection output {@code o} (o &lt; inner: value, else gate). */
+    private int column(int o) {
+        int j = o % inner;
+        return (j / L) * NR + (o < inner ? 0 : L) + j % L;
+    }
+
+    public int inFeatures() { return in; }
+    public int innerFeatures() { return inner; }
+
+    /** value · act(gate) of x·Wᵀ + b; x [..., in] → [..., inner]. */
+    public Tensor forward(Workspace ws, Tensor x) {
+        if (x.rank() < 1 || x.dim(-1) != in) {
+            throw new IllegalArgumentException("gated linear '" + name + "': input " + x + " has last dimension "
+                    + (x.rank() < 1 ? "none" : x.dim(-1)) + ", expected " + in);
+        }
+        int[] shape = x.shape();
+        shape[shape.length - 1] = inner;
+        Tensor y = ws.take(shape);
+        int rows = x.numel() / in;
+        if (rows == 0) return y;
+        int cols = panels * NR;
+        Tensor z = ws.take(rows, cols);          // the raw projection: written tile by tile, consumed in the epilogue
+        Gemm.multiply(x.data(), 0, in, rows, w, z.data(), 0, cols,
+                GemmEpilogue.gated(bias, gate, new GemmEpilogue.Gate(y.data(), inner)));
+        ws.release(z);
+        return y;
+    }
+}

@@ -1,0 +1,113 @@
+package io.sdj.ops;
+
+import io.sdj.core.Tensor;
+import io.sdj.core.Workspace;
+
+import static io.sdj.ops.GemmKernel.NR;
+import static io.sdj.ops.PackedMatrix.ceilDiv;
+
+/**
+ * ReLU attention (Wortsman et al. 2023; MobileDiffusion) as two plain GEMMs per (batch, head, query block), no
+ * exponentials and no running statistics: with s the score scale and Nk the number of keys,
+ * <pre>
+ *   S = relu(Q_h · (K_h · s/Nk)ᵀ)      Gemm.multiply, then a clamp over the block in L2 (relu(x·c) = relu(x)·c, c &gt; 0)
+ *   O_h = S · V_h                       Gemm.multiply, written straight into the head's output columns
+ * </pre>
+ * Q and the output are read/written in place (head h = columns h·d … h·d+d−1, the leading dimension the full width);
+ * K_hᵀ (scaled) and V_h are packed once per (batch, head) into reused column panels. The score block holds
+ * {@link #blockRows} query rows × Nk keys (about 1 MiB) so it stays in L2 between the two GEMMs.
+ * Both GEMMs compute every output element the same way on any thread count ({@link Gemm}), so the result is
+ * bit-identical for 1 and N threads.
+ */
+public final class ReluAttention {
+    /** Target floats of one score block (query rows × keys). */
+    private static final int BLOCK_FLOATS = 256 * 1024;
+
+    private ReluAttention() {}
+
+    /** Query rows per score block for {@code tk} keys: a multiple of 6 (the GEMM's row tile), at least 6. */
+    static int blockRows(int tq, int tk) {
+        int rows = Math.max(GemmKernel.MR, BLOCK_FLOATS / Math.max(1, tk) / GemmKernel.MR * GemmKernel.MR);
+        return Math.min(rows, ceilDiv(tq, GemmKernel.MR) * GemmKernel.MR);
+    }
+
+    /**
+     * (relu(Q·Kᵀ·s) / Tk)·V per head: q [B, Tq, H·d], k [B, Tk, H·d], v [B, Tk, H·dv] → [B, Tq, H·dv]
+     * (k and v may be the same tensor).
+     */
+    public static Tensor forward(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        q.requireRank("relu attention q", 3);
+        k.requireRank("relu attention k", 3);
+        v.requireRank("relu attention v", 3);
+        int b = q.dim(0), tq = q.dim(1), tk = k.dim(1);
+        if (k.dim(0) != b || v.dim(0) != b || v.dim(1) != tk || heads < 1 || q.dim(2) % heads != 0
+                || v.dim(2) % heads != 0 || k.dim(2) != q.dim(2) || tk == 0 || q.dim(2) == 0) {
+            throw new IllegalArgumentException("relu attention: " + heads + " heads do not fit q " + q + ", k " + k + ", v " + v);
+        }
+        if (!(scale > 0)) throw new IllegalArgumentException("relu attention: scale must be positive, got " + scale);
+        int cq = q.dim(2), cv = v.dim(2), d = cq / heads, dv = cv / heads;
+        Tensor out = ws.take(b, tq, cv);
+        if (b == 0 || tq == 0 || dv == 0) return out;
+        float[] qd = q.data(), kd = k.data(), vd = v.data(), od = out.data();
+        float factor = scale / tk;
+
+        PackedMatrix kt = PackedMatrix.columnPanels(d, tk);     // (K_h · s/Nk)ᵀ: d × Nk
+        PackedMatrix vh = PackedMatrix.columnPanels(tk, dv);    // V_h: Nk × dv
+        int rows = blockRows(tq, tk);
+        Tensor staging = ws.take(Math.max(kt.panelFloats(), vh.panelFloats()));
+        Tensor scores = ws.take(rows * tk);
+        float[] st = staging.data(), sc = scores.data();
+        for (int bb = 0; bb < b; bb++) {
+            for (int h = 0; h < heads; h++) {
+                packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, st);
+                kt.setColumnPanels(st);
+                packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, st);
+                vh.setColumnPanels(st);
+                for (int i0 = 0; i0 < tq; i0 += rows) {
+                    int m = Math.min(rows, tq - i0);
+                    int qOff = (bb * tq + i0) * cq + h * d, oOff = (bb * tq + i0) * cv + h * dv;
+                    Gemm.multiply(qd, qOff, cq, m, kt, sc, 0, tk, null, Activation.NONE, null);
+                    relu(sc, m * tk);
+                    Gemm.multiply(sc, 0, tk, m, vh, od, oOff, cv, null, Activation.NONE, null);
+                }
+            }
+        }
+        ws.release(staging, scores);
+        return out;
+    }
+
+    /** s ← max(s, 0) over the score block (in L2; a plain loop the JIT vectorises, cheaper than a GEMM epilogue call). */
+    private static void relu(float[] s, int n) {
+        for (int i = 0; i < n; i++) s[i] = Math.max(s[i], 0f);
+    }
+
+    /** Panels of B = (K_h·f)ᵀ [d, Nk]: element (c, key) = k[base + key·ld + c]·f; lanes past Nk stay 0. */
+    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, float f, float[] dst) {
+        int panels = ceilDiv(tk, NR);
+        for (int p = 0; p < panels; p++) {
+            int o = p * d * NR;
+            for (int t = 0; t < NR; t++) {
+                int key = p * NR + t;
+                if (key >= tk) {
+                    for (int c = 0; c < d; c++) dst[o + c * NR + t] = 0f;
+                    continue;
+                }
+                int src = (int) (base + (long) key * ld);
+                for (int c = 0; c < d; c++) dst[o + c * NR + t] = k[src + c] * f;
+            }
+        }
+    }
+
+    /** Panels of B = V_h [Nk, dv]: element (key, c) = v[base + key·ld + c]; lanes past dv stay 0. */
+    private static void packValues(float[] v, long base, int ld, int tk, int dv, float[] dst) {
+        int panels = ceilDiv(dv, NR);
+        for (int p = 0; p < panels; p++) {
+            int c0 = p * NR, w = Math.min(NR, dv - c0);
+            for (int key = 0; key < tk; key++) {
+                int o = (p * tk + key) * NR;
+                System.arraycopy(v, (int) (base + (long) key * ld) + c0, dst, o, w);
+                for (int t = w; t < NR; t++) dst[o + t] = 0f;
+            }
+        }
+    }
+}
