@@ -4,6 +4,7 @@ import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import io.sdj.ops.Attention;
+import io.sdj.ops.KernelVariant;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -45,6 +46,7 @@ public class AttentionBench {
 
     @Setup(Level.Trial)
     public void setup() {
+        System.out.println("kernel variant " + KernelVariant.describe());
         String[] p = shape.split("x");
         int tq = Integer.parseInt(p[0]), tk = Integer.parseInt(p[1]), d = Integer.parseInt(p[2]);
         Random rnd = new Random(1);

@@ -1,6 +1,8 @@
 package io.sdj.bench;
 
 import io.sdj.core.Parallel;
+import io.sdj.ops.ConvAlgorithm;
+import io.sdj.ops.KernelVariant;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -15,7 +17,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.concurrent.TimeUnit;
 
-/** Convolutions at SD1.5 / BK-SDM-Tiny UNet shapes (64×64 latent); {@link KernelReport} turns ms/op into GFLOP/s. */
+/**
+ * Convolutions at SD1.5 / BK-SDM-Tiny UNet shapes (64×64 latent); {@link KernelReport} turns ms/op into GFLOP/s
+ * (direct-convolution FLOPs ÷ time, also for Winograd).
+ */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -29,12 +34,17 @@ public class ConvBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /** direct, winograd or auto (Winograd where {@code ConvAlgorithm.AUTO} picks it); the rate is always direct FLOPs ÷ time. */
+    @Param({"direct", "winograd", "auto"})
+    public String conv;
+
     private Runnable op;
 
     @Setup
     public void setup() {
+        System.out.println("kernel variant " + KernelVariant.describe());
         Parallel.setThreads(threads);
-        op = KernelCase.conv(shape).factory().get();
+        op = KernelCase.conv(shape, ConvAlgorithm.valueOf(conv.toUpperCase(java.util.Locale.ROOT))).factory().get();
     }
 
     @Benchmark

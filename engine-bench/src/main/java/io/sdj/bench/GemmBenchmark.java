@@ -1,6 +1,7 @@
 package io.sdj.bench;
 
 import io.sdj.core.Parallel;
+import io.sdj.ops.KernelVariant;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -33,6 +34,7 @@ public class GemmBenchmark {
 
     @Setup
     public void setup() {
+        System.out.println("kernel variant " + KernelVariant.describe());
         Parallel.setThreads(threads);
         op = KernelCase.gemm(shape).factory().get();
     }

@@ -6,6 +6,7 @@ import io.sdj.core.Workspace;
 import io.sdj.ops.Activation;
 import io.sdj.ops.Attention;
 import io.sdj.ops.Conv2d;
+import io.sdj.ops.ConvAlgorithm;
 import io.sdj.ops.DepthwiseConv2d;
 import io.sdj.ops.Gemm;
 import io.sdj.ops.PackedMatrix;
@@ -84,7 +85,13 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
         });
     }
 
-    public static KernelCase conv(String shape) {
+    public static KernelCase conv(String shape) { return conv(shape, ConvAlgorithm.AUTO); }
+
+    /**
+     * A convolution run with the given algorithm; its rate is always direct-convolution FLOPs ÷ time (for Winograd
+     * the effective rate, which can exceed the machine's FMA peak).
+     */
+    public static KernelCase conv(String shape, ConvAlgorithm algorithm) {
         String[] at = shape.split("@");
         String[] p = at[0].split("-");
         String[] hw = at[1].split("x");
@@ -94,7 +101,7 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
         int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
         return new KernelCase("conv", shape, 2.0 * cout * cin * k * k * oh * ow, 0, () -> {
             Conv2d conv = new Conv2d(WeightTensor.ofFloats("w", random(3, cout * cin * k * k), cout, cin, k, k),
-                    WeightTensor.ofFloats("b", random(4, cout), cout), stride, pad);
+                    WeightTensor.ofFloats("b", random(4, cout), cout), stride, pad, algorithm);
             Tensor x = Tensor.of(random(5, cin * h * w), 1, cin, h, w);
             Workspace ws = new Workspace();
             return () -> ws.release(conv.forward(ws, x));

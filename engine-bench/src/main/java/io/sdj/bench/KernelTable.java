@@ -1,6 +1,7 @@
 package io.sdj.bench;
 
 import io.sdj.core.Parallel;
+import io.sdj.ops.KernelVariant;
 
 import java.io.PrintStream;
 import java.util.List;
@@ -29,6 +30,7 @@ public final class KernelTable {
             // JMH's rate (2026-11-23); PrintCompilation showed the GEMM kernel being deoptimised and recompiled
             // around the end of the first case.
             for (KernelCase c : cases) c.factory().get().run();
+            out.println("kernel variant " + KernelVariant.describe());
             out.printf(Locale.ROOT, "%-10s %-22s %7s %10s %10s%n", "op", "shape", "threads", "median ms", "rate");
             for (KernelCase c : cases) {
                 Runnable op = c.factory().get();

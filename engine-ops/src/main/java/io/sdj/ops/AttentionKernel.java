@@ -27,6 +27,12 @@ final class AttentionKernel implements Attention.Kernel {
     private static final int R = 4;               // query rows per micro-kernel
     private static final int MQ = 64;             // query rows per tile (multiple of R)
     private static final int NT = Math.max(128, PW) / PW * PW; // keys per tile (multiple of PW)
+    /**
+     * P·V three vectors of channels at a time (12 accumulators) only with 32 vector registers; with 16, the 12
+     * accumulators, 3 V vectors and the broadcasts do not fit and C2 keeps accumulators on the stack (see
+     * {@link KernelVariant}), so two at a time. Each output element is summed in the same order either way.
+     */
+    private static final boolean PV3 = KernelVariant.registersFor(SP) >= 32;
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final double LN2 = 0.6931471805599453;
@@ -133,7 +139,7 @@ final class AttentionKernel implements Attention.Kernel {
             }
             for (int r = 0; r < mqPad; r += R) {
                 int c = 0;
-                for (; c + 3 * L <= dvPad; c += 3 * L) pv3(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
+                for (; PV3 && c + 3 * L <= dvPad; c += 3 * L) pv3(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
                 for (; c + 2 * L <= dvPad; c += 2 * L) pv2(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
                 for (; c < dvPad; c += L) pv1(s, r * NT, nt, vp, vpBase + j0 * dvPad + c, dvPad, o, r * dvPad + c, dvPad, alpha, r, relu);
             }

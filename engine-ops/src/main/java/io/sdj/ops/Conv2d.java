@@ -8,14 +8,24 @@ import io.sdj.core.Workspace;
  * 2-D convolution over NCHW (PyTorch {@code nn.Conv2d}, groups = 1), square kernel, zero padding, bias fused.
  * <p>An implicit GEMM: Y[Cout, OH·OW] = W[Cout, Cin·k·k] · patches, the weights packed once off-heap as the broadcast
  * operand ({@link PackedMatrix#rowPanels}), the patches gathered per call in cache-sized tiles by {@link ConvPatches}.
+ * <p>Stride-1 3×3 convolutions may run as Winograd convolutions instead ({@link ConvAlgorithm}, {@code -Dsdj.conv}):
+ * their transformed weights are made from the packed ones once, the first time the layer runs at a size where
+ * Winograd is chosen, and kept off-heap beside them.
  */
 public final class Conv2d {
     private final String name;
     private final int cout, cin, k, stride, padding;
     private final PackedMatrix w; // [cout, cin·k·k] in row panels, off-heap
     private final float[] bias;  // [cout] or null
+    private final ConvAlgorithm algorithm;
+    private volatile WinogradConv3x3 winograd; // transformed weights, made on first use
 
     public Conv2d(WeightTensor weight, WeightTensor bias, int stride, int padding) {
+        this(weight, bias, stride, padding, ConvAlgorithm.CONFIGURED);
+    }
+
+    /** As above with the algorithm given instead of {@code -Dsdj.conv} (tests, benchmarks). */
+    public Conv2d(WeightTensor weight, WeightTensor bias, int stride, int padding, ConvAlgorithm algorithm) {
         if (weight.shape().length != 4 || weight.dim(2) != weight.dim(3)) {
             throw new IllegalArgumentException("conv weight '" + weight.name() + "' must be [out, in, k, k], got " + weight);
         }
@@ -30,11 +40,15 @@ public final class Conv2d {
         this.w = PackedMatrix.rowPanels(weight);
         if (bias != null) bias.requireShape(cout);
         this.bias = bias == null ? null : bias.toFloats();
+        this.algorithm = algorithm;
     }
 
     public int inChannels() { return cin; }
     public int outChannels() { return cout; }
     public int kernelSize() { return k; }
+    int padding() { return padding; }
+    PackedMatrix packedWeight() { return w; }
+    float[] biasValues() { return bias; }
 
     public int outSize(int in) { return (in + 2 * padding - k) / stride + 1; }
 
@@ -55,10 +69,30 @@ public final class Conv2d {
         if (residual != null) Tensor.requireSameShape("conv '" + name + "' residual", y, residual);
         float[] rd = residual == null ? null : residual.data();
         int ohw = oh * ow;
+        WinogradConv3x3 wino = winograd(oh, ow);
         for (int b = 0; b < n; b++) {
+            if (wino != null) {
+                wino.forward(x.data(), b * cin * h * wd, h, wd, bias, act, rd, y.data(), b * cout * ohw);
+                continue;
+            }
             ConvPatches patches = new ConvPatches(x.data(), b * cin * h * wd, h, wd, k, stride, padding, ow);
             Gemm.multiplyPacked(w, ohw, patches, y.data(), b * cout * ohw, ohw, bias, act, rd);
         }
         return y;
+    }
+
+    /** The Winograd form of this layer when it runs at oh × ow, else null (direct convolution). */
+    WinogradConv3x3 winograd(int oh, int ow) {
+        if (k != 3 || stride != 1) return null;
+        WinogradConv3x3.Tile tile = algorithm.choose(cin, cout, oh, ow);
+        if (tile == null) return null;
+        WinogradConv3x3 wg = winograd;
+        if (wg == null || wg.tile() != tile) {
+            synchronized (this) {
+                wg = winograd;
+                if (wg == null || wg.tile() != tile) winograd = wg = WinogradConv3x3.of(w, padding, tile);
+            }
+        }
+        return wg;
     }
 }

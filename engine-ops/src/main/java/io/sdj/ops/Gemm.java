@@ -25,18 +25,19 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  */
 public final class Gemm {
     /**
-     * Target K slice of {@link #multiply}. 512 measured 1–21% faster than 384 at the large-K shapes (JMH,
-     * 2026-11-22: e.g. 2048³ on one thread 84.6 → 100.8 GFLOP/s); the convolution path keeps {@link #KC_PACKED}.
+     * Target K slice of {@link #multiply}, per {@link KernelVariant}. With 32 registers: 512, measured 1–21% faster than
+     * 384 at the large-K shapes (JMH, 2026-11-22: e.g. 2048³ on one thread 84.6 → 100.8 GFLOP/s); with 16: the B
+     * micro-panel fills half the L1 data cache.
      */
-    static final int KC = Integer.getInteger("sdj.gemm.kc", 512);
-    /** Target K slice of {@link #multiplyPacked} (convolutions): 512 was slower there on 3 of 4 UNet shapes at 2 threads. */
-    static final int KC_PACKED = Integer.getInteger("sdj.gemm.kcPacked", 384);
+    static final int KC = KernelVariant.KC;
+    /** Target K slice of {@link #multiplyPacked} (convolutions): with 32 registers 384 (512 was slower there on 3 of 4 UNet shapes at 2 threads). */
+    static final int KC_PACKED = KernelVariant.KC_PACKED;
     /**
-     * Rows per cache block (a multiple of MR). 32·MR = 192 rows: the A block (192 × 512 floats, 384 KiB) still fits L2
-     * and each B block is streamed half as often as with 96 rows; 11 of 12 back-to-back JMH pairs at the UNet shapes and
-     * 2048³ (1 and 2 threads) were faster, by up to 9% (2026-11-23).
+     * Rows per cache block (a multiple of MR), per {@link KernelVariant}. With 32 registers 32·MR = 192 rows: the A
+     * block (192 × 512 floats, 384 KiB) still fits L2 and each B block is streamed half as often as with 96 rows; 11 of
+     * 12 back-to-back JMH pairs at the UNet shapes and 2048³ (1 and 2 threads) were faster, by up to 9% (2026-11-23).
      */
-    static final int MC = Integer.getInteger("sdj.gemm.mcRows", 32) * MR;
+    static final int MC = KernelVariant.MC;
     /** Up to this K, {@link #multiply} sweeps each row group along the columns (C-store bound shapes). */
     static final int ROWS_OUTER_MAX_K = Integer.getInteger("sdj.gemm.rowsOuterMaxK", 64);
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
@@ -49,6 +50,8 @@ public final class Gemm {
     static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 16) * NR;
 
     private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+    /** Per-thread packed A block of {@link #multiply} (its own buffer: an epilogue may use {@link #scratch}). */
+    private static final ThreadLocal<float[]> PACKED_A = new ThreadLocal<>();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private Gemm() {}
@@ -99,8 +102,11 @@ public final class Gemm {
         var mat = b.segment();
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MR) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
+        // 4-row tiles: the row block is packed [group][k][MR] once per K slice and reused by every panel of the tile
+        boolean pack = KernelVariant.PACK_A;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[MR * NR];
+            float[] ap = pack ? packedA(mc * kcs) : null;
             for (int t = from; t < to; t++) {
                 int i0 = (t / tilesN) * mc, i1 = Math.min(m, i0 + mc);
                 int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
@@ -108,8 +114,14 @@ public final class Gemm {
                     int kc = Math.min(kcs, k - k0);
                     boolean first = k0 == 0, last = k0 + kc == k;
                     int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, MR);
+                    if (pack) {
+                        for (int g = 0; g < groups; g++) {
+                            int i = i0 + g * MR;
+                            GemmKernel.packRows(a, aOff + i * lda + k0, lda, Math.min(MR, i1 - i), kc, ap, g * MR * kc);
+                        }
+                    }
                     for (int q = 0; q < panels * groups; q++) {
-                        // short K: sweep each 6-row group along its columns (C written row-sequentially);
+                        // short K: sweep each row group along its columns (C written row-sequentially);
                         // else keep one B micro-panel in L1 while the row groups pass over it
                         int pj = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
                         int j = j0 + pj * NR, i = i0 + ri * MR;
@@ -120,7 +132,9 @@ public final class Gemm {
                             int co = cOff + i * ldc + j;
                             boolean direct = first && mr == MR && nr == NR;
                             int r0 = aOff + i * lda + k0;
-                            GemmKernel.rowsTimesPanel(a,
+                            if (pack) GemmKernel.packedRowsTimesPanel(ap, ri * MR * kc, mat, bOff, kc,
+                                    direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
+                            else GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
                                     r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
                                     r0 + Math.min(5, iLast - i) * lda,
@@ -222,6 +236,15 @@ public final class Gemm {
         Parallel.forEach(threads, p -> {
             if (bounds[p + 1] > bounds[p]) body.run(bounds[p], bounds[p + 1]);
         });
+    }
+
+    private static float[] packedA(int n) {
+        float[] s = PACKED_A.get();
+        if (s == null || s.length < n) {
+            s = new float[n];
+            PACKED_A.set(s);
+        }
+        return s;
     }
 
     /** This thread's scratch buffer of at least {@code n} floats (kept for reuse: steady state allocates nothing). */

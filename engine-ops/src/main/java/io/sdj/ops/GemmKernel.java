@@ -9,30 +9,32 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The register-blocked GEMM micro-kernels: an {@link #MR}×{@link #NR} tile of C (6 rows × two vectors) kept in
- * twelve accumulators over a K slice, fp32 fused multiply-add.
- * <p>The vector species is chosen once per JVM: {@code -Dsdj.gemm.vectorBits=128|256|512}, default the preferred
- * species. It is a {@code static final} constant so that the JIT compiles the kernels to plain SIMD; every kernel is
- * written for any lane count, and the tests run the 128- and 256-bit paths in child JVMs.
+ * The register-blocked GEMM micro-kernels: an {@link #MR}×{@link #NR} tile of C ({@link #MR} rows × two vectors) kept
+ * in accumulators over a K slice, fp32 fused multiply-add. {@link KernelVariant} picks the vector species and MR once
+ * per JVM: 6 rows (12 accumulators) where the JIT has 32 vector registers, 4 rows (8 accumulators) where it has 16 —
+ * with 6 rows, 16 registers left C2 keeping an accumulator on the stack (see {@link KernelVariant}). Both are
+ * {@code static final} constants, so the JIT compiles the kernels to plain SIMD and drops the branches on MR; every
+ * kernel is written for any lane count, and the tests run every variant in child JVMs.
  * <p>Two operand arrangements:
  * <ul>
- * <li>{@link #rowsTimesPanel}: A read in place (six row-major rows, broadcast one element at a time), B a pre-packed
- *     off-heap panel {@code [k][NR]} (token-major {@link Linear}: weights are the vector operand);</li>
+ * <li>{@link #rowsTimesPanel} / {@link #packedRowsTimesPanel}: A six rows read in place, or a packed panel
+ *     {@code [k][MR]} on the heap (16 registers), broadcast one element at a time; B a pre-packed off-heap panel
+ *     {@code [k][NR]} (token-major {@link Linear}: weights are the vector operand);</li>
  * <li>{@link #panelTimesTile}: A a packed panel {@code [k][MR]} (broadcast; the caller copies it from the off-heap
  *     weights), B a per-call packed tile {@code [k][NR]} (NCHW {@link Conv2d}: weights broadcast, pixels are the vector
  *     operand).</li>
  * </ul>
- * A kernel only stores its six rows of sums: straight into C for a whole tile's first K slice, else into a small
+ * A kernel only stores its rows of sums: straight into C for a whole tile's first K slice, else into a small
  * buffer; {@link #storeTile} then adds later slices to C and, after the last slice, applies the {@link GemmEpilogue}
  * (bias, activation, residual). The order of operations depends only on the tile's position, never on
  * the thread that runs it, so results are bit-identical for any thread count.
  */
 final class GemmKernel {
-    static final VectorSpecies<Float> S = chooseSpecies();
+    static final VectorSpecies<Float> S = KernelVariant.SPECIES;
     /** Lanes per vector. */
     static final int L = S.length();
-    /** Rows of the register tile. */
-    static final int MR = 6;
+    /** Rows of the register tile: 6 or 4. */
+    static final int MR = KernelVariant.MR;
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * L;
     /**
@@ -52,24 +54,13 @@ final class GemmKernel {
 
     private GemmKernel() {}
 
-    private static VectorSpecies<Float> chooseSpecies() {
-        String p = System.getProperty("sdj.gemm.vectorBits");
-        if (p == null || p.isBlank()) return FloatVector.SPECIES_PREFERRED;
-        return switch (p.trim()) {
-            case "128" -> FloatVector.SPECIES_128;
-            case "256" -> FloatVector.SPECIES_256;
-            case "512" -> FloatVector.SPECIES_512;
-            default -> throw new IllegalArgumentException("-Dsdj.gemm.vectorBits must be 128, 256 or 512, got '" + p + "'");
-        };
-    }
-
     /** Mask of the first {@code n} lanes of vector {@code v} (0 or 1) of a tile row with {@code n} valid columns. */
     static VectorMask<Float> mask(int v, int n) {
         return S.indexInRange(v * L, n);
     }
 
     /**
-     * acc[r, j] = Σ_k A[r, k]·B[k, j] over one K slice for a 6 × NR tile.
+     * acc[r, j] = Σ_k A[r, k]·B[k, j] over one K slice for a 6 × NR tile (the 32-register variants).
      * A rows start at {@code a[a0..a5 + k]} (rows past the matrix may repeat a valid row: their results are not
      * stored); B is the packed panel at byte offset {@code bOff}, NR floats per k. The 6 × NR sums go to {@code out[o + r·ldo + j]}.
      */
@@ -107,6 +98,115 @@ final class GemmKernel {
         c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
     }
 
+
+    /**
+     * The 4-row kernel of {@link #rowsTimesPanel} with A packed: {@code a[aOff + k·4 + r]}.
+     */
+    static void packedRowsTimesPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        long bo = bOff;
+        final long step = (long) NR * Float.BYTES, half = (long) L * Float.BYTES;
+        for (int k = 0, ao = aOff; k < kc; k++, bo += step, ao += 4) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
+            FloatVector v = FloatVector.broadcast(S, a[ao]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+    }
+
+
+    /**
+     * {@link #panelTimesTile} for 6-row tiles at 16 registers, k unrolled by two. The one-step loop of
+     * {@link #panelTimesTile6} compiled at 16 ymm registers kept an accumulator on the stack (load, FMA, store each
+     * step: 68 instead of 100 GFLOP/s in L1); this form compiled without spills (JDK 25, {@code -XX:UseAVX=2}).
+     */
+    private static void panelTimesTile6x2(float[] a, int aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector b0, b1, v;
+        int k = 0, ao = aOff, bo = bOff;
+        for (; k + 1 < kc; k += 2, bo += 2 * NR, ao += 12) {
+            b0 = FloatVector.fromArray(S, b, bo);
+            b1 = FloatVector.fromArray(S, b, bo + L);
+            v = FloatVector.broadcast(S, a[ao + 0]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            b0 = FloatVector.fromArray(S, b, bo + NR);
+            b1 = FloatVector.fromArray(S, b, bo + NR + L);
+            v = FloatVector.broadcast(S, a[ao + 6]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 7]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 8]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 9]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ao + 10]);
+            c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ao + 11]);
+            c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+        }
+        for (; k < kc; k++, bo += NR, ao += 6) {
+            b0 = FloatVector.fromArray(S, b, bo);
+            b1 = FloatVector.fromArray(S, b, bo + L);
+            v = FloatVector.broadcast(S, a[ao + 0]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + 1 * ldo); c11.intoArray(out, o + 1 * ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+        c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
+        c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
+    }
+
+    /**
+     * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel {@code dst[d + k·MR + r]};
+     * rows mr..MR−1 repeat row mr−1 (their sums are never stored).
+     */
+    static void packRows(float[] a, int rowOff, int lda, int mr, int kc, float[] dst, int d) {
+        for (int r = 0; r < MR; r++) {
+            int src = rowOff + Math.min(r, mr - 1) * lda;
+            for (int k = 0, o = d + r; k < kc; k++, o += MR) dst[o] = a[src + k];
+        }
+    }
+
     /**
      * acc[r, j] = Σ_k A[r, k]·B[k, j] with A a packed panel at {@code a[aOff]} (MR floats per k, rows past the matrix
      * zero) and B a packed tile at {@code b[bOff]} (NR floats per k, columns past the matrix zero). Both operands are
@@ -114,6 +214,37 @@ final class GemmKernel {
      * run (JMH-style micro-benchmark, 2026-11-22), so callers copy each weight micro-panel to the heap first.
      */
     static void panelTimesTile(float[] a, int aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
+        if (MR == 6 && KernelVariant.REGISTERS >= 32) panelTimesTile6(a, aOff, b, bOff, kc, out, o, ldo);
+        else if (MR == 6) panelTimesTile6x2(a, aOff, b, bOff, kc, out, o, ldo);
+        else panelTimesTile4(a, aOff, b, bOff, kc, out, o, ldo);
+    }
+
+    /** {@link #panelTimesTile} for 4-row tiles. */
+    private static void panelTimesTile4(float[] a, int aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        for (int k = 0, ao = aOff, bo = bOff; k < kc; k++, ao += 4, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector v = FloatVector.broadcast(S, a[ao]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+    }
+
+    /** {@link #panelTimesTile} for 6-row tiles. */
+    private static void panelTimesTile6(float[] a, int aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);

@@ -116,12 +116,15 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
         FloatVector vs = FloatVector.broadcast(SP, sc), vh = FloatVector.broadcast(SP, sh);
         int i = 0;
         if (silu) {
+            // one call site of VectorMath.silu, so the JIT inlines all of it (a second, masked copy for the tail
+            // pushed the method past the inlining budget and left the vectors boxed: 3–10× slower); the < L tail
+            // elements in scalar double
             for (; i + L <= len; i += L) {
                 VectorMath.silu(FloatVector.fromArray(SP, x, off + i).fma(vs, vh)).intoArray(y, off + i);
             }
-            if (i < len) {
-                var m = SP.indexInRange(i, len);
-                VectorMath.silu(FloatVector.fromArray(SP, x, off + i, m).fma(vs, vh)).intoArray(y, off + i, m);
+            for (; i < len; i++) {
+                double v = Math.fma(x[off + i], sc, sh);
+                y[off + i] = (float) (v / (1 + Math.exp(-v)));
             }
         } else {
             for (; i + L <= len; i += L) FloatVector.fromArray(SP, x, off + i).fma(vs, vh).intoArray(y, off + i);

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 
 /**
  * Correctness checks of the GEMM-based kernels against plain double-precision references, shared by the JUnit tests
- * and by {@link #main}, which the tests run in child JVMs with a narrower vector species.
+ * and by {@link #main}, which the tests run in child JVMs with every {@link KernelVariant}.
  * <p>Tolerance: recursive float32 summation of K products has |error| ≤ γ·Σ|a·b| with γ ≈ (K+2)·u, u = 2⁻²⁴ (the
  * products are fused, the bias and residual adds are two more roundings). The vector activations (exp/erf/tanh
  * approximations) add at most ~4 ulp relative plus 1e-6 absolute, and their slope is below 1.2, so:
@@ -25,7 +25,7 @@ public final class GemmChecks {
 
     public static void main(String[] args) {
         runAll();
-        System.out.println("GemmChecks OK with " + GemmKernel.S);
+        System.out.println("GemmChecks OK with " + KernelVariant.describe());
     }
 
     /** Every check; throws AssertionError on the first failure. */

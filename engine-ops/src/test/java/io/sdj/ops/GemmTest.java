@@ -1,11 +1,14 @@
 package io.sdj.ops;
 
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -13,8 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * GEMM, Linear, Conv2d, DepthwiseConv2d and SeparableConv2d against double-precision references
- * ({@link GemmChecks} states the tolerance), with the preferred vector species here and the 128- and 256-bit
- * species in child JVMs.
+ * ({@link GemmChecks} states the tolerance), with this JVM's {@link KernelVariant} here and every other variant
+ * (vector width, register file, tile rows) in child JVMs.
  */
 class GemmTest {
     @Test void gemmMatchesReference() { GemmChecks.gemmShapes(); }
@@ -27,18 +30,52 @@ class GemmTest {
 
     @Test void oneAndTwoThreadsAreBitIdentical() { GemmChecks.threadsBitIdentical(); }
 
+    /**
+     * Every kernel variant narrower than this JVM's (a wider one would run the Vector API's scalar fallback for
+     * minutes), each in a child JVM: "name" or "name mr" (the 4-row tile).
+     */
     @ParameterizedTest
-    @ValueSource(ints = {128, 256})
-    void narrowerSpeciesPassTheSameChecks(int bits) throws Exception {
+    @ValueSource(strings = {"avx512", "avx2", "sse", "neon", "avx2 4", "sse 4"})
+    void everyKernelVariantPassesTheSameChecks(String spec) throws Exception {
+        String[] p = spec.split(" ");
+        int bits = switch (p[0]) { case "avx512" -> 512; case "avx2" -> 256; default -> 128; };
+        Assumptions.assumeTrue(bits <= FloatVector.SPECIES_PREFERRED.vectorBitSize(), "no " + bits + "-bit vectors here");
+        List<String> flags = new ArrayList<>(List.of("-Dsdj.kernel=" + p[0]));
+        if (p.length > 1) flags.add("-Dsdj.gemm.mr=" + p[1]);
+        String out = childChecks(flags);
+        assertThat(out).contains("GemmChecks OK with " + p[0] + ": " + bits + "-bit vectors")
+                .contains("tile " + (p.length > 1 ? p[1] : "6") + "×" + 2 * bits / 32);
+    }
+
+    /** With C2 limited to AVX2 (16 ymm registers, as on an AVX2-only CPU), auto picks the avx2 variant. */
+    @Test void autoPicksAvx2OnAnAvx2RegisterFile() throws Exception {
+        String arch = System.getProperty("os.arch", "");
+        Assumptions.assumeTrue(arch.equals("amd64") || arch.equals("x86_64"), "x86 only");
+        Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256, "needs AVX2");
+        String out = childChecks(List.of("-XX:UseAVX=2", "-XX:MaxVectorSize=32"));
+        assertThat(out).contains("GemmChecks OK with avx2: 256-bit vectors, 16 registers, tile 6×16");
+    }
+
+    @Test void badVariantNameIsAClearError() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "-Dsdj.gemm.vectorBits=" + bits, "-cp", System.getProperty("java.class.path"), GemmChecks.class.getName()));
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
+        Process p = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-Dsdj.kernel=avx3",
+                "-cp", System.getProperty("java.class.path"), GemmChecks.class.getName())).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        assertThat(out).contains("-Dsdj.kernel must be auto, avx512, avx2, sse or neon, got 'avx3'");
+    }
+
+    private static String childChecks(List<String> flags) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector"));
+        cmd.addAll(flags);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), GemmChecks.class.getName()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).as("child JVM with %d-bit vectors:\n%s", bits, out).isZero();
-        assertThat(out).contains("GemmChecks OK").contains("S_" + bits + "_BIT");
+        assertThat(p.exitValue()).as("child JVM %s:\n%s", flags, out).isZero();
+        return out;
     }
 
     @Test void tilesAreSplitByCostAndEachRunsExactlyOnce() {

@@ -1,0 +1,74 @@
+package io.sdj.ops;
+
+/**
+ * How {@link Conv2d} computes a stride-1 3×3 convolution, chosen with {@code -Dsdj.conv=direct|winograd|auto}
+ * (default {@code auto}); every other convolution is always direct.
+ * <ul>
+ * <li>{@code direct}: the implicit GEMM over gathered patches ({@link ConvPatches}).</li>
+ * <li>{@code winograd}: {@link WinogradConv3x3} for every stride-1 3×3 convolution, with the tile of {@link #tile}.</li>
+ * <li>{@code auto} (default): Winograd where it is faster than direct, which needs enough channels to amortise the
+ *     transforms and enough output tiles per weight byte (see {@link #enoughTiles}); F(4×4, 3×3) where the image has
+ *     tiles enough for it, else F(2×2, 3×3), else direct. Winograd layers keep
+ *     their transformed weights off-heap beside the direct ones (16/9 or 4 times their size).</li>
+ * </ul>
+ * The tile is F(4×4, 3×3) unless {@code -Dsdj.conv.winogradTile=2} asks for F(2×2, 3×3) (more accurate, less gain).
+ */
+public enum ConvAlgorithm {
+    DIRECT, WINOGRAD, AUTO;
+
+    /** The JVM-wide choice from {@code -Dsdj.conv}. */
+    static final ConvAlgorithm CONFIGURED = parse(System.getProperty("sdj.conv"));
+    private static final WinogradConv3x3.Tile TILE = parseTile(System.getProperty("sdj.conv.winogradTile"));
+
+    static ConvAlgorithm parse(String p) {
+        if (p == null || p.isBlank()) return AUTO;
+        return switch (p.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "direct" -> DIRECT;
+            case "winograd" -> WINOGRAD;
+            case "auto" -> AUTO;
+            default -> throw new IllegalArgumentException("-Dsdj.conv must be direct, winograd or auto, got '" + p + "'");
+        };
+    }
+
+    private static WinogradConv3x3.Tile parseTile(String p) {
+        if (p == null || p.isBlank()) return WinogradConv3x3.Tile.F4;
+        return switch (p.trim()) {
+            case "2" -> WinogradConv3x3.Tile.F2;
+            case "4" -> WinogradConv3x3.Tile.F4;
+            default -> throw new IllegalArgumentException("-Dsdj.conv.winogradTile must be 2 or 4, got '" + p + "'");
+        };
+    }
+
+    /** The Winograd tile used for every Winograd convolution. */
+    static WinogradConv3x3.Tile tile() { return TILE; }
+
+    /**
+     * The Winograd tile for a stride-1 3×3 convolution of this shape under this algorithm, or null for direct
+     * convolution. Never depends on the thread count (results must not either).
+     */
+    WinogradConv3x3.Tile choose(int cin, int cout, int oh, int ow) {
+        return switch (this) {
+            case DIRECT -> null;
+            case WINOGRAD -> TILE;
+            case AUTO -> {
+                if (cin < 16 || cout < 16) yield null;
+                if (TILE == WinogradConv3x3.Tile.F4 && enoughTiles(oh, ow, WinogradConv3x3.Tile.F4)) yield WinogradConv3x3.Tile.F4;
+                yield enoughTiles(oh, ow, WinogradConv3x3.Tile.F2) ? WinogradConv3x3.Tile.F2 : null;
+            }
+        };
+    }
+
+    /**
+     * Auto's rule, from interleaved direct/Winograd timings on one thread (2026-12-06, AVX-512 host: F(4×4) 2.5× direct
+     * at 320 channels 64×64 and 1.8× at 64 channels 256×256; F(2×2) 1.6× at 640 channels 32×32 and 1280 channels
+     * 16×16, where F(4×4) has too few tiles): Winograd needs at least 16 input and output channels (the transforms cost
+     * per channel what the GEMM saves per channel pair) and enough output tiles per weight byte, since the transformed
+     * weights (α²/9 times the direct ones) stream from memory once per group of tiles: 8 GEMM panels of tiles for
+     * F(4×4), 2 for F(2×2). So F(4×4) at a 64×64 latent and the decoders' large images, F(2×2) at 32×32 and 16×16,
+     * direct at 8×8.
+     */
+    static boolean enoughTiles(int oh, int ow, WinogradConv3x3.Tile tile) {
+        long tiles = (long) PackedMatrix.ceilDiv(oh, tile.m) * PackedMatrix.ceilDiv(ow, tile.m);
+        return tiles >= (tile == WinogradConv3x3.Tile.F4 ? 8L : 2L) * GemmKernel.NR;
+    }
+}

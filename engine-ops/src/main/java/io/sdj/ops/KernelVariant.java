@@ -1,0 +1,143 @@
+package io.sdj.ops;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Which GEMM micro-kernels this JVM runs: vector width, register file, register tile and cache blocking, chosen once
+ * at startup for the vector unit the JIT actually has, so that {@link GemmKernel}, {@link Gemm}, {@link PackedMatrix},
+ * {@link ConvPatches} and {@link AttentionKernel} see them as {@code static final} constants.
+ * <p>What the register file changes: a 6-row tile (6 rows × 2 vectors = 12 accumulators) plus two B vectors plus the
+ * broadcasts of A needs more than 16 registers whenever C2 schedules several broadcasts ahead of their multiply-adds,
+ * and it does. At 256 bits with 16 ymm registers ({@code -XX:UseAVX=2}, which gives C2 exactly an AVX2 CPU's register
+ * file) the convolution kernel's loop kept one accumulator on the stack — load, FMA, store every step, so each step
+ * waited for a store-to-load forward plus the FMA latency: 68 instead of 100 GFLOP/s with the operands in L1. With 32
+ * registers (AVX-512) it does not spill. So with 16 registers the convolution kernel runs the loop form that compiled
+ * without spills (k unrolled by two), and attention's P·V runs two vectors wide instead of three (12 accumulators +
+ * 3 V vectors + broadcasts); the GEMM kernel that reads A in place compiled spill-free as it was. Same emulated
+ * register file, thread CPU time, 2026-12-06: convolutions 51–54 → 66–74 GFLOP/s, attention at head dim 40
+ * 23 → 39, GEMM unchanged (66–70).
+ * <ul>
+ * <li>{@code avx512}: 512-bit vectors, 32 registers, tile 6 × 32.</li>
+ * <li>{@code avx2}: 256-bit vectors, 16 registers, tile 6 × 16, spill-free loop forms.</li>
+ * <li>{@code sse}: 128-bit vectors, 16 registers, tile 6 × 8, as avx2.</li>
+ * <li>{@code neon}: 128-bit vectors, 32 registers (AArch64), tile 6 × 8, as avx512.</li>
+ * </ul>
+ * Blocking: K slices of 512 (GEMM) and 384 (convolution) measured best on the AVX-512 hosts and on the emulated AVX2
+ * register file alike; with 16 registers the A row block is capped at half the L2 cache (read from Linux sysfs: a
+ * 512 KiB L2, as on AMD Zen 3, gives 126 rows instead of 192; not measured on such a host).
+ * <p>{@code -Dsdj.kernel=auto|avx512|avx2|sse|neon} overrides the choice (default {@code auto}: the JVM's preferred
+ * vector species and, for 128 bits, the architecture); the older {@code -Dsdj.gemm.vectorBits=512|256|128} still
+ * selects avx512, avx2 or sse. {@code -Dsdj.gemm.mr=4} switches to a 4-row tile (8 accumulators + 2 + 4 broadcasts:
+ * cannot spill with 16 registers) with A packed per row block; it measured 15–20% slower than the 6-row kernels
+ * on the emulated AVX2 register file (2026-12-06) and is kept for hosts whose JIT spills those. The tests run every
+ * variant in child JVMs.
+ */
+public final class KernelVariant {
+    /** Variant name: avx512, avx2, sse or neon. */
+    static final String NAME = chooseName();
+    /** The vector species of every GEMM and convolution kernel. */
+    static final VectorSpecies<Float> SPECIES = switch (NAME) {
+        case "avx512" -> FloatVector.SPECIES_512;
+        case "avx2" -> FloatVector.SPECIES_256;
+        default -> FloatVector.SPECIES_128;
+    };
+    /** Vector registers the kernels are shaped for. */
+    static final int REGISTERS = NAME.equals("avx512") || NAME.equals("neon") ? 32 : 16;
+    /** Rows of the register tile: 6, or 4 with {@code -Dsdj.gemm.mr=4}. */
+    static final int MR = chooseRows();
+    /** Whether {@link Gemm#multiply} packs each block of A before the kernels (4-row tiles) or reads A rows in place. */
+    static final boolean PACK_A = MR == 4;
+    private static final long L2 = cacheBytes(2, 512 << 10);
+    /** Target K slice of {@link Gemm#multiply}. */
+    static final int KC = Integer.getInteger("sdj.gemm.kc", 512);
+    /** Target K slice of {@link Gemm#multiplyPacked} (convolutions). */
+    static final int KC_PACKED = Integer.getInteger("sdj.gemm.kcPacked", 384);
+    /** Rows per cache block of {@link Gemm#multiply} (a multiple of MR). */
+    static final int MC = Integer.getInteger("sdj.gemm.mcRows", REGISTERS >= 32 ? 192 / MR : rowGroupsFittingL2()) * MR;
+
+    private KernelVariant() {}
+
+    /** One line for benchmark reports, e.g. "avx2: 256-bit vectors, 16 registers, tile 6×16 (A in place), KC 512/384, MC 192". */
+    public static String describe() {
+        return String.format(Locale.ROOT, "%s: %d-bit vectors, %d registers, tile %d×%d (A %s), KC %d/%d, MC %d",
+                NAME, SPECIES.vectorBitSize(), REGISTERS, MR, 2 * SPECIES.length(), PACK_A ? "packed" : "in place",
+                KC, KC_PACKED, MC);
+    }
+
+    /**
+     * Vector registers a kernel compiled for species {@code s} can count on: 32 for 512-bit vectors and on AArch64,
+     * else 16 (x86 without AVX-512, or any x86 kernel whose width is narrower than the CPU's).
+     */
+    static int registersFor(VectorSpecies<Float> s) {
+        return s.vectorBitSize() >= 512 || System.getProperty("os.arch", "").contains("aarch64") ? 32 : 16;
+    }
+
+    /** The variant's name (avx512, avx2, sse or neon). */
+    public static String name() { return NAME; }
+
+    private static String chooseName() {
+        String p = System.getProperty("sdj.kernel");
+        if (p == null || p.isBlank() || p.trim().equals("auto")) {
+            String bits = System.getProperty("sdj.gemm.vectorBits");
+            if (bits != null && !bits.isBlank()) {
+                return switch (bits.trim()) {
+                    case "512" -> "avx512";
+                    case "256" -> "avx2";
+                    case "128" -> "sse";
+                    default -> throw new IllegalArgumentException("-Dsdj.gemm.vectorBits must be 128, 256 or 512, got '" + bits + "'");
+                };
+            }
+            return auto();
+        }
+        return switch (p.trim().toLowerCase(Locale.ROOT)) {
+            case "avx512", "avx2", "sse", "neon" -> p.trim().toLowerCase(Locale.ROOT);
+            default -> throw new IllegalArgumentException("-Dsdj.kernel must be auto, avx512, avx2, sse or neon, got '" + p + "'");
+        };
+    }
+
+    /** From the preferred species and, at 256 bits and below, the register file (AVX-512 CPUs give C2 32 registers). */
+    private static String auto() {
+        int bits = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        if (bits >= 512) return "avx512";
+        boolean arm = System.getProperty("os.arch", "").contains("aarch64");
+        if (arm) return "neon";
+        return bits == 256 ? "avx2" : "sse";
+    }
+
+    private static int chooseRows() {
+        int mr = Integer.getInteger("sdj.gemm.mr", 6);
+        if (mr != 4 && mr != 6) throw new IllegalArgumentException("-Dsdj.gemm.mr must be 4 or 6, got " + mr);
+        return mr;
+    }
+
+    /** Row groups (of MR rows) for an A block (MC × KC floats) of at most half of L2, between 8 and 192 rows. */
+    private static int rowGroupsFittingL2() {
+        long rows = L2 / 2 / ((long) KC * Float.BYTES);
+        return (int) Math.max(8, Math.min(192 / MR, rows / MR));
+    }
+
+    /** Size of the level-{@code level} data (or unified) cache of CPU 0 from Linux sysfs, else {@code fallback}. */
+    private static long cacheBytes(int level, long fallback) {
+        try {
+            for (int i = 0; i < 8; i++) {
+                Path d = Path.of("/sys/devices/system/cpu/cpu0/cache/index" + i);
+                if (!Files.isDirectory(d)) break;
+                if (!Files.readString(d.resolve("level")).trim().equals(Integer.toString(level))) continue;
+                String type = Files.readString(d.resolve("type")).trim();
+                if (type.equals("Instruction")) continue;
+                String s = Files.readString(d.resolve("size")).trim().toUpperCase(Locale.ROOT);
+                long mult = s.endsWith("K") ? 1024 : s.endsWith("M") ? 1024 * 1024 : 1;
+                return Long.parseLong(s.replaceAll("[^0-9]", "")) * mult;
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux or not readable: fall back
+        }
+        return fallback;
+    }
+}

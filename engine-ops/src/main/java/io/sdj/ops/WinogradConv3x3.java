@@ -1,0 +1,457 @@
+package io.sdj.ops;
+
+import io.sdj.core.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static io.sdj.ops.PackedMatrix.ceilDiv;
+
+/**
+ * A stride-1 3×3 convolution (any zero padding) by Winograd's minimal filtering F(m×m, 3×3) (Lavin &amp; Gray 2016):
+ * each m×m output tile is Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A, with d_c the (m+2)×(m+2) input patch of channel c and
+ * g_c the 3×3 kernel. The element-wise product summed over channels is α² = (m+2)² independent GEMMs
+ * U[ξν] (Cout × Cin) · V[ξν] (Cin × tiles): 36 multiplies per 4×4 tile instead of 144 (m = 4), 16 per 2×2 tile
+ * instead of 36 (m = 2).
+ * <p>Weights U = G·g·Gᵀ are transformed once (in double precision) and kept off-heap in the GEMM's row-panel layout,
+ * one panel set per ξν. The input and output transforms are fused with the tiling: a thread takes a group of tiles,
+ * transforms their input patches for all channels into a small V (α² × Cin × group), runs the α² GEMMs into a small M
+ * (α² × Cout × group) and inverse-transforms M straight into the output, adding bias, activation and residual; no
+ * transformed tensor of the whole image ever exists.
+ * <p>Lanes are tiles: the patches of L tiles side by side are split out of a zero-padded copy of the rows they need
+ * with even/odd lane selections (gathered, where the L tiles wrap onto the next tile row), the transforms run
+ * lane-wise, the outputs are zipped back into rows, and the GEMM is {@link GemmKernel#panelTimesTile} over panels of {@link GemmKernel#NR} tiles. Every
+ * tile is computed the same way whichever group and thread it falls in, and the sum over channels always runs in the
+ * same K slices, so results are bit-identical for any thread count.
+ * <p>Accuracy: the transforms scale values by up to 5 (m = 4) or 1 (m = 2) before the sum over channels, so float32
+ * rounding grows by roughly that factor over direct convolution (the test states and checks the bound).
+ */
+final class WinogradConv3x3 {
+    /** The output tile: F(2×2, 3×3) or F(4×4, 3×3). */
+    enum Tile {
+        F2(2), F4(4);
+
+        /** Output tile side. */
+        final int m;
+        /** Input tile side, m + 2. */
+        final int alpha;
+
+        Tile(int m) {
+            this.m = m;
+            this.alpha = m + 2;
+        }
+
+        /** The weight transform G (α × 3), interpolation points 0, ±1, ∞ (m = 2) or 0, ±1, ±2, ∞ (m = 4). */
+        double[][] g() {
+            return this == F2
+                    ? new double[][]{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+                    : new double[][]{{1 / 4.0, 0, 0}, {-1 / 6.0, -1 / 6.0, -1 / 6.0}, {-1 / 6.0, 1 / 6.0, -1 / 6.0},
+                    {1 / 24.0, 1 / 12.0, 1 / 6.0}, {1 / 24.0, -1 / 12.0, 1 / 6.0}, {0, 0, 1}};
+        }
+    }
+
+    private static final VectorSpecies<Float> S = GemmKernel.S;
+    private static final int L = GemmKernel.L, MR = GemmKernel.MR, NR = GemmKernel.NR;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+    /** K slice of the α² GEMMs (fixed, so the summation order never depends on the tiling). */
+    private static final int KC = 384;
+    /**
+     * Most GEMM panels of tiles per group. Each weight micro-panel is copied once per group and serves all its panels;
+     * the transformed weights (α²/9 times the direct ones) come from memory, so a group of P panels does 2·P·NR
+     * effective FLOPs per weight byte: 8 panels of 32 tiles match the direct convolution's 512-pixel tiles.
+     */
+    private static final int GROUP_PANELS = 8;
+    /** Upper bound of one thread's V + M scratch in floats (32 MiB). */
+    private static final long SCRATCH_FLOATS = 8L << 20;
+    /**
+     * Lane-index tables for two-vector {@code selectFrom}: the even / odd elements of two concatenated vectors
+     * (deinterleaving a row into every m-th pixel), and the low / high halves of two vectors zipped lane by lane
+     * (interleaving tiles' outputs back into a row).
+     */
+    private static final float[] EVEN = new float[L], ODD = new float[L], ZIP_LO = new float[L], ZIP_HI = new float[L];
+    static {
+        for (int j = 0; j < L; j++) {
+            EVEN[j] = 2 * j;
+            ODD[j] = 2 * j + 1;
+            ZIP_LO[j] = (j % 2 == 0 ? 0 : L) + j / 2;
+            ZIP_HI[j] = (j % 2 == 0 ? 0 : L) + L / 2 + j / 2;
+        }
+    }
+    private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+    private static final ThreadLocal<int[]> INDEX = new ThreadLocal<>();
+
+    private final Tile tile;
+    private final int cout, cin, pad, coutPad, rowPanels, kcs;
+    /** U: [α²][row panel of MR outputs][cin][MR], off-heap. */
+    private final MemorySegment u;
+
+    private WinogradConv3x3(Tile tile, int cout, int cin, int pad) {
+        this.tile = tile;
+        this.cout = cout;
+        this.cin = cin;
+        this.pad = pad;
+        this.rowPanels = ceilDiv(cout, MR);
+        this.coutPad = rowPanels * MR;
+        this.kcs = Gemm.kSlice(cin, KC);
+        long floats = (long) tile.alpha * tile.alpha * coutPad * cin;
+        this.u = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+    }
+
+    /**
+     * The transformed weights of a conv whose [cout, cin·3·3] weight is {@code w} (row panels, as {@link Conv2d}
+     * packs it).
+     */
+    static WinogradConv3x3 of(PackedMatrix w, int pad, Tile tile) {
+        if (w.layout() != PackedMatrix.Layout.ROW_PANELS || w.cols() % 9 != 0) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
+        int cout = w.rows(), cin = w.cols() / 9;
+        WinogradConv3x3 c = new WinogradConv3x3(tile, cout, cin, pad);
+        MemorySegment src = w.segment();
+        int a = tile.alpha;
+        double[][] g = tile.g();
+        double[] k = new double[9], gk = new double[a * 3];
+        for (int o = 0; o < cout; o++) {
+            for (int ci = 0; ci < cin; ci++) {
+                for (int t = 0; t < 9; t++) k[t] = src.get(F, w.rowPanelOffset(o / MR, ci * 9 + t) + (long) (o % MR) * Float.BYTES);
+                for (int i = 0; i < a; i++) {
+                    for (int j = 0; j < 3; j++) gk[i * 3 + j] = g[i][0] * k[j] + g[i][1] * k[3 + j] + g[i][2] * k[6 + j];
+                }
+                for (int i = 0; i < a; i++) {
+                    for (int j = 0; j < a; j++) {
+                        double v = gk[i * 3] * g[j][0] + gk[i * 3 + 1] * g[j][1] + gk[i * 3 + 2] * g[j][2];
+                        c.u.set(F, c.uOffset(i * a + j, o / MR, ci) + (long) (o % MR) * Float.BYTES, (float) v);
+                    }
+                }
+            }
+        }
+        return c;
+    }
+
+    Tile tile() { return tile; }
+
+    /** Off-heap bytes held by the transformed weights. */
+    long byteSize() { return u.byteSize(); }
+
+    private long uOffset(int xi, int panel, int c) { return (((long) xi * rowPanels + panel) * cin + c) * MR * Float.BYTES; }
+
+    /**
+     * y = act(conv(x) + bias) + residual for one image: x at {@code x[xOff]} [cin, h, w], y at {@code y[yOff]}
+     * [cout, oh, ow] with oh = h + 2·pad − 2 (likewise ow); residual (nullable) has y's layout and offsets.
+     */
+    void forward(float[] x, int xOff, int h, int w, float[] bias, Activation act, float[] residual, float[] y, int yOff) {
+        int m = tile.m, a = tile.alpha;
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        int th = ceilDiv(oh, m), tw = ceilDiv(ow, m), tiles = th * tw;
+        // groups of tiles: up to GROUP_PANELS panels each, at least one group per thread, V + M within SCRATCH_FLOATS
+        int threads = Parallel.threads();
+        int nt = GROUP_PANELS * NR;
+        if (threads > 1) nt = Math.min(nt, Math.max(NR, ceilDiv(ceilDiv(tiles, threads), NR) * NR));
+        while (nt > NR && (long) a * a * nt * (cin + coutPad) > SCRATCH_FLOATS) nt -= NR;
+        nt = Math.min(nt, ceilDiv(tiles, L) * L);
+        final int ntf = nt;
+        int groups = ceilDiv(tiles, nt);
+        Parallel.forEach(groups, gi -> group(gi * ntf, Math.min(tiles, gi * ntf + ntf), x, xOff, h, w, oh, ow, tw,
+                bias, act, residual, y, yOff));
+    }
+
+    /** Tiles [t0, t1) in raster order (tile row · tw + tile column). */
+    private void group(int t0, int t1, float[] x, int xOff, int h, int w, int oh, int ow, int tw,
+                       float[] bias, Activation act, float[] residual, float[] y, int yOff) {
+        int m = tile.m, a = tile.alpha, aa = a * a;
+        int nt = t1 - t0, ntp = ceilDiv(nt, NR) * NR, panels = ntp / NR;
+        int ty0 = t0 / tw, ty1 = (t1 - 1) / tw;
+        int rowsIn = (ty1 - ty0) * m + a, pw = tw * m + 2;
+        int rowsOut = (ty1 - ty0 + 1) * m, obw = tw * m;
+        // scratch: V, M, padded input rows, output rows, transform temporaries, weight micro-panel, accumulator
+        int vLen = aa * ntp * cin, mLen = aa * coutPad * ntp, pLen = rowsIn * pw, oLen = rowsOut * obw;
+        int tmpLen = aa * L, aLen = kcs * MR, accLen = MR * NR;
+        float[] s = scratch(vLen + mLen + pLen + oLen + 2 * tmpLen + aLen + accLen);
+        int vAt = 0, mAt = vLen, pAt = mAt + mLen, oAt = pAt + pLen, tAt = oAt + oLen, t2At = tAt + tmpLen, aAt = t2At + tmpLen, accAt = aAt + aLen;
+        // each lane's tile: the offset of its patch in the padded rows (lanes past the group read tile t0's)
+        int[] idx = index(ntp);
+        for (int q = 0; q < ntp; q++) {
+            int t = t0 + Math.min(q, nt - 1), ty = t / tw, tx = t - ty * tw;
+            idx[q] = pAt + (ty - ty0) * m * pw + tx * m;
+        }
+        int iy0 = ty0 * m - pad;
+        for (int c = 0; c < cin; c++) {
+            padRows(x, xOff + c * h * w, h, w, iy0, rowsIn, pw, s, pAt);
+            for (int q = 0; q < nt; q += L) {
+                int vOff = vAt + ((q / NR) * cin + c) * NR + q % NR, vStride = panels * cin * NR;
+                int t = t0 + q, ty = t / tw, tx = t - ty * tw;
+                // L tiles side by side on one tile row: deinterleave their patches from the rows, else gather them
+                int row = tx + L <= tw ? pAt + (ty - ty0) * m * pw + tx * m : -1;
+                if (tile == Tile.F4) inputF4(s, idx, q, row, pw, tAt, t2At, vOff, vStride);
+                else inputF2(s, idx, q, row, pw, tAt, vOff, vStride);
+            }
+        }
+        multiply(s, vAt, panels, mAt, ntp, aAt, accAt);
+        for (int o = 0; o < cout; o++) {
+            for (int q = 0; q < nt; q += L) {
+                int mOff = mAt + o * ntp + q, mStride = coutPad * ntp;
+                if (tile == Tile.F4) outputF4(s, mOff, mStride, tAt, t2At);
+                else outputF2(s, mOff, mStride, tAt, t2At);
+                // each lane's m×m outputs into the output rows: interleaved a row at a time when the L tiles sit side
+                // by side on one tile row, else one by one
+                int t = t0 + q, ty = t / tw, tx = t - ty * tw;
+                if (tx + L <= tw) {
+                    interleave(s, t2At, m, oAt + (ty - ty0) * m * obw + tx * m, obw);
+                    continue;
+                }
+                int lanes = Math.min(L, nt - q);
+                for (int j = 0; j < lanes; j++) {
+                    int tj = t + j, tyj = tj / tw, txj = tj - tyj * tw;
+                    int base = oAt + (tyj - ty0) * m * obw + txj * m;
+                    for (int dy = 0, e = t2At + j; dy < m; dy++) {
+                        for (int dx = 0; dx < m; dx++, e += L) s[base + dy * obw + dx] = s[e];
+                    }
+                }
+            }
+            // copy the group's outputs of this channel into y with bias, activation and residual
+            float b = bias == null ? 0f : bias[o];
+            for (int ty = ty0; ty <= ty1; ty++) {
+                int txa = ty == ty0 ? t0 - ty0 * tw : 0, txb = ty == ty1 ? t1 - ty1 * tw : tw;
+                int x0 = txa * m, x1 = Math.min(ow, txb * m);
+                for (int dy = 0; dy < m; dy++) {
+                    int oy = ty * m + dy;
+                    if (oy >= oh) break;
+                    int src = oAt + ((ty - ty0) * m + dy) * obw, dst = yOff + (o * oh + oy) * ow;
+                    epilogue(s, src, x0, x1, b, act, residual, y, dst);
+                }
+            }
+        }
+    }
+
+    /** s[pAt + r·pw + (ix + pad)] = x plane row (iy0 + r), column ix, zero outside the image. */
+    private void padRows(float[] x, int plane, int h, int w, int iy0, int rows, int pw, float[] s, int pAt) {
+        for (int r = 0; r < rows; r++) {
+            int iy = iy0 + r, d = pAt + r * pw;
+            if (iy < 0 || iy >= h) {
+                java.util.Arrays.fill(s, d, d + pw, 0f);
+                continue;
+            }
+            int n = Math.min(w, pw - pad);
+            for (int i = 0; i < pad; i++) s[d + i] = 0f;
+            System.arraycopy(x, plane + iy * w, s, d + pad, n);
+            for (int i = pad + n; i < pw; i++) s[d + i] = 0f;
+        }
+    }
+
+    /**
+     * Bᵀ·d·B for the L tiles from lane q (m = 4): d[r][u] = s[idx[q + lane] + r·pw + u], or, when {@code row} ≥ 0
+     * (the tiles side by side on one tile row), s[row + r·pw + 4·lane + u]; result element (i, j) stored at
+     * s[vOff + (i·6 + j)·vStride]. Rows first (into the temporaries at tAt), then columns.
+     */
+    private static void inputF4(float[] s, int[] idx, int q, int row, int pw, int tAt, int dAt, int vOff, int vStride) {
+        for (int r = 0; r < 6; r++) {
+            int o = r * pw;
+            if (row >= 0) {
+                // every 4th pixel from phase u: two rounds of even/odd splits of 4L consecutive pixels; phases 4 and
+                // 5 are phases 0 and 1 one tile on
+                int b = row + o;
+                FloatVector ev = FloatVector.fromArray(S, EVEN, 0), od = FloatVector.fromArray(S, ODD, 0);
+                FloatVector v0 = FloatVector.fromArray(S, s, b), v1 = FloatVector.fromArray(S, s, b + L);
+                FloatVector v2 = FloatVector.fromArray(S, s, b + 2 * L), v3 = FloatVector.fromArray(S, s, b + 3 * L);
+                FloatVector e01 = ev.selectFrom(v0, v1), o01 = od.selectFrom(v0, v1);
+                FloatVector e23 = ev.selectFrom(v2, v3), o23 = od.selectFrom(v2, v3);
+                FloatVector d0 = ev.selectFrom(e01, e23), d1 = ev.selectFrom(o01, o23);
+                FloatVector d2 = od.selectFrom(e01, e23), d3 = od.selectFrom(o01, o23);
+                FloatVector d4 = d0.slice(1, FloatVector.broadcast(S, s[b + 4 * L]));
+                FloatVector d5 = d1.slice(1, FloatVector.broadcast(S, s[b + 4 * L + 1]));
+                // Bᵀ·d as in bt4, written out here so that the vectors stay in registers
+                int out = tAt + r * 6 * L;
+                FloatVector a = d3.add(d4), bb = d1.add(d2), c = d4.sub(d3), e = d1.sub(d2), f = d4.sub(d2), g = d3.sub(d1);
+                d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(s, out);
+                a.sub(bb.mul(4f)).intoArray(s, out + L);
+                c.add(e.mul(4f)).intoArray(s, out + 2 * L);
+                f.add(g.mul(2f)).intoArray(s, out + 3 * L);
+                f.sub(g.mul(2f)).intoArray(s, out + 4 * L);
+                d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(s, out + 5 * L);
+            } else {
+                for (int u = 0; u < 6; u++) FloatVector.fromArray(S, s, o + u, idx, q).intoArray(s, dAt + u * L);
+                bt4(s, dAt, L, tAt + r * 6 * L, L);
+            }
+        }
+        for (int j = 0; j < 6; j++) bt4(s, tAt + j * L, 6 * L, vOff + j * vStride, 6 * vStride);
+    }
+
+    /**
+     * Bᵀ·d for one column of six vectors (m = 4): element u read at s[in + u·inStep], element i stored at
+     * s[out + i·outStep] (vectors stay inside the method: passed as arguments they could end up boxed).
+     */
+    private static void bt4(float[] s, int in, int inStep, int out, int outStep) {
+        FloatVector d0 = FloatVector.fromArray(S, s, in), d1 = FloatVector.fromArray(S, s, in + inStep);
+        FloatVector d2 = FloatVector.fromArray(S, s, in + 2 * inStep), d3 = FloatVector.fromArray(S, s, in + 3 * inStep);
+        FloatVector d4 = FloatVector.fromArray(S, s, in + 4 * inStep), d5 = FloatVector.fromArray(S, s, in + 5 * inStep);
+        FloatVector a = d3.add(d4), b = d1.add(d2), c = d4.sub(d3), e = d1.sub(d2), f = d4.sub(d2), g = d3.sub(d1);
+        d0.mul(4f).add(d4).sub(d2.mul(5f)).intoArray(s, out);
+        a.sub(b.mul(4f)).intoArray(s, out + outStep);
+        c.add(e.mul(4f)).intoArray(s, out + 2 * outStep);
+        f.add(g.mul(2f)).intoArray(s, out + 3 * outStep);
+        f.sub(g.mul(2f)).intoArray(s, out + 4 * outStep);
+        d1.mul(4f).add(d5).sub(d3.mul(5f)).intoArray(s, out + 5 * outStep);
+    }
+
+    /** Bᵀ·d·B for m = 2 (see {@link #inputF4}). */
+    private static void inputF2(float[] s, int[] idx, int q, int row, int pw, int tAt, int vOff, int vStride) {
+        for (int r = 0; r < 4; r++) {
+            int o = r * pw, t = tAt + r * 4 * L;
+            FloatVector d0, d1, d2, d3;
+            if (row >= 0) {
+                int b = row + o;
+                FloatVector v0 = FloatVector.fromArray(S, s, b), v1 = FloatVector.fromArray(S, s, b + L);
+                d0 = FloatVector.fromArray(S, EVEN, 0).selectFrom(v0, v1);
+                d1 = FloatVector.fromArray(S, ODD, 0).selectFrom(v0, v1);
+                d2 = d0.slice(1, FloatVector.broadcast(S, s[b + 2 * L]));
+                d3 = d1.slice(1, FloatVector.broadcast(S, s[b + 2 * L + 1]));
+            } else {
+                d0 = FloatVector.fromArray(S, s, o, idx, q);
+                d1 = FloatVector.fromArray(S, s, o + 1, idx, q);
+                d2 = FloatVector.fromArray(S, s, o + 2, idx, q);
+                d3 = FloatVector.fromArray(S, s, o + 3, idx, q);
+            }
+            d0.sub(d2).intoArray(s, t);
+            d1.add(d2).intoArray(s, t + L);
+            d2.sub(d1).intoArray(s, t + 2 * L);
+            d1.sub(d3).intoArray(s, t + 3 * L);
+        }
+        for (int j = 0; j < 4; j++) {
+            int t = tAt + j * L, v = vOff + j * vStride, step = 4 * vStride;
+            FloatVector d0 = FloatVector.fromArray(S, s, t), d1 = FloatVector.fromArray(S, s, t + 4 * L);
+            FloatVector d2 = FloatVector.fromArray(S, s, t + 8 * L), d3 = FloatVector.fromArray(S, s, t + 12 * L);
+            d0.sub(d2).intoArray(s, v);
+            d1.add(d2).intoArray(s, v + step);
+            d2.sub(d1).intoArray(s, v + 2 * step);
+            d1.sub(d3).intoArray(s, v + 3 * step);
+        }
+    }
+
+    /**
+     * Aᵀ·M·A for L tiles (m = 4): M element (i, j) at s[mOff + (i·6 + j)·mStride]; output (dy, dx) of a lane stored
+     * at s[oAt + (dy·4 + dx)·L + lane]. Columns first (into tAt), then rows.
+     */
+    private static void outputF4(float[] s, int mOff, int mStride, int tAt, int oAt) {
+        for (int j = 0; j < 6; j++) at4(s, mOff + j * mStride, 6 * mStride, tAt + j * L, 6 * L);
+        for (int i = 0; i < 4; i++) at4(s, tAt + i * 6 * L, L, oAt + i * 4 * L, L);
+    }
+
+    /** Aᵀ·m for one column of six vectors (m = 4), element u read at s[in + u·inStep], element i stored at s[out + i·outStep]. */
+    private static void at4(float[] s, int in, int inStep, int out, int outStep) {
+        FloatVector m0 = FloatVector.fromArray(S, s, in), m1 = FloatVector.fromArray(S, s, in + inStep);
+        FloatVector m2 = FloatVector.fromArray(S, s, in + 2 * inStep), m3 = FloatVector.fromArray(S, s, in + 3 * inStep);
+        FloatVector m4 = FloatVector.fromArray(S, s, in + 4 * inStep), m5 = FloatVector.fromArray(S, s, in + 5 * inStep);
+        FloatVector p = m1.add(m2), d = m1.sub(m2), p2 = m3.add(m4), d2 = m3.sub(m4);
+        m0.add(p).add(p2).intoArray(s, out);
+        d.add(d2.mul(2f)).intoArray(s, out + outStep);
+        p.add(p2.mul(4f)).intoArray(s, out + 2 * outStep);
+        d.add(d2.mul(8f)).add(m5).intoArray(s, out + 3 * outStep);
+    }
+
+    /** Aᵀ·M·A for m = 2 (see {@link #outputF4}). */
+    private static void outputF2(float[] s, int mOff, int mStride, int tAt, int oAt) {
+        for (int j = 0; j < 4; j++) {
+            int at = mOff + j * mStride, st = 4 * mStride;
+            FloatVector m0 = FloatVector.fromArray(S, s, at), m1 = FloatVector.fromArray(S, s, at + st);
+            FloatVector m2 = FloatVector.fromArray(S, s, at + 2 * st), m3 = FloatVector.fromArray(S, s, at + 3 * st);
+            m0.add(m1).add(m2).intoArray(s, tAt + j * L);
+            m1.sub(m2).sub(m3).intoArray(s, tAt + (4 + j) * L);
+        }
+        for (int i = 0; i < 2; i++) {
+            int at = tAt + i * 4 * L;
+            FloatVector m0 = FloatVector.fromArray(S, s, at), m1 = FloatVector.fromArray(S, s, at + L);
+            FloatVector m2 = FloatVector.fromArray(S, s, at + 2 * L), m3 = FloatVector.fromArray(S, s, at + 3 * L);
+            m0.add(m1).add(m2).intoArray(s, oAt + i * 2 * L);
+            m1.sub(m2).sub(m3).intoArray(s, oAt + (i * 2 + 1) * L);
+        }
+    }
+
+    /**
+     * Writes the m×m outputs of L tiles side by side (output (dy, dx) of a lane at s[oAt + (dy·m + dx)·L + lane])
+     * into m rows of m·L pixels from s[dst], row pitch {@code pitch}, zipping the m vectors of a row lane by lane.
+     */
+    private static void interleave(float[] s, int oAt, int m, int dst, int pitch) {
+        FloatVector lo = FloatVector.fromArray(S, ZIP_LO, 0), hi = FloatVector.fromArray(S, ZIP_HI, 0);
+        for (int dy = 0; dy < m; dy++) {
+            int o = oAt + dy * m * L, d = dst + dy * pitch;
+            if (m == 4) {
+                FloatVector o0 = FloatVector.fromArray(S, s, o), o1 = FloatVector.fromArray(S, s, o + L);
+                FloatVector o2 = FloatVector.fromArray(S, s, o + 2 * L), o3 = FloatVector.fromArray(S, s, o + 3 * L);
+                FloatVector aLo = lo.selectFrom(o0, o2), aHi = hi.selectFrom(o0, o2);
+                FloatVector bLo = lo.selectFrom(o1, o3), bHi = hi.selectFrom(o1, o3);
+                lo.selectFrom(aLo, bLo).intoArray(s, d);
+                hi.selectFrom(aLo, bLo).intoArray(s, d + L);
+                lo.selectFrom(aHi, bHi).intoArray(s, d + 2 * L);
+                hi.selectFrom(aHi, bHi).intoArray(s, d + 3 * L);
+            } else {
+                FloatVector o0 = FloatVector.fromArray(S, s, o), o1 = FloatVector.fromArray(S, s, o + L);
+                lo.selectFrom(o0, o1).intoArray(s, d);
+                hi.selectFrom(o0, o1).intoArray(s, d + L);
+            }
+        }
+    }
+
+    /**
+     * The α² GEMMs of a group: M[ξν][o][q] = Σ_c U[ξν][o][c]·V[ξν][c][q], K in fixed slices of {@link #kcs}; each
+     * weight micro-panel is copied to the heap once and serves all the group's panels.
+     */
+    private void multiply(float[] s, int vAt, int panels, int mAt, int ntp, int aAt, int accAt) {
+        int aa = tile.alpha * tile.alpha;
+        for (int xi = 0; xi < aa; xi++) {
+            for (int k0 = 0; k0 < cin; k0 += kcs) {
+                int kc = Math.min(kcs, cin - k0);
+                boolean first = k0 == 0;
+                for (int rp = 0; rp < rowPanels; rp++) {
+                    MemorySegment.copy(u, F, uOffset(xi, rp, k0), s, aAt, kc * MR);
+                    for (int p = 0; p < panels; p++) {
+                        int bo = vAt + ((xi * panels + p) * cin + k0) * NR;
+                        int co = mAt + (xi * coutPad + rp * MR) * ntp + p * NR;
+                        if (first) {
+                            GemmKernel.panelTimesTile(s, aAt, s, bo, kc, s, co, ntp);
+                        } else {
+                            GemmKernel.panelTimesTile(s, aAt, s, bo, kc, s, accAt, NR);
+                            GemmKernel.storeTile(s, accAt, NR, s, co, ntp, MR, NR, false);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** y[dst + i] = act(s[src + i] + b) + residual[dst + i] for i in [x0, x1). */
+    private static void epilogue(float[] s, int src, int x0, int x1, float b, Activation act, float[] residual, float[] y, int dst) {
+        int i = x0;
+        for (; i <= x1 - L; i += L) {
+            FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i).add(b));
+            if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i));
+            v.intoArray(y, dst + i);
+        }
+        if (i < x1) {
+            VectorMask<Float> mask = S.indexInRange(i, x1);
+            FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i, mask).add(b));
+            if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i, mask));
+            v.intoArray(y, dst + i, mask);
+        }
+    }
+
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s == null || s.length < n) {
+            s = new float[n];
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
+    private static int[] index(int n) {
+        int[] s = INDEX.get();
+        if (s == null || s.length < n) {
+            s = new int[n];
+            INDEX.set(s);
+        }
+        return s;
+    }
+}

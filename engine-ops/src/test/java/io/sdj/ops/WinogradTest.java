@@ -1,0 +1,259 @@
+package io.sdj.ops;
+
+import io.sdj.core.DType;
+import io.sdj.core.Parallel;
+import io.sdj.core.Tensor;
+import io.sdj.core.WeightTensor;
+import io.sdj.core.Workspace;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Winograd convolution against the plain double-precision convolution ({@link GemmChecks#convRef}).
+ * <p>Tolerance: the float32 path sums, per transformed element ξν, Cin products U·V (each U, V itself a short sum of
+ * weights or inputs times transform coefficients), then applies the output transform. With every rounding bounded by
+ * u = 2⁻²⁴, |error| ≤ 1.2·(Cin + 12)·u·Σ_c Σ_ξν |Aᵀ|·|U_c|·(|Bᵀ|·|d_c|·|B|)·|A| (the same sum with absolute values
+ * everywhere, computed here in double), plus the bias/activation/residual terms of {@link GemmChecks}.
+ */
+class WinogradTest {
+    private static final double U = Math.ulp(1.0f) / 2;
+
+    /** Aᵀ, Bᵀ of the tile (G comes from the production code, transformed in double there too). */
+    private static double[][] at(WinogradConv3x3.Tile t) {
+        return t == WinogradConv3x3.Tile.F2
+                ? new double[][]{{1, 1, 1, 0}, {0, 1, -1, -1}}
+                : new double[][]{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+    }
+
+    private static double[][] bt(WinogradConv3x3.Tile t) {
+        return t == WinogradConv3x3.Tile.F2
+                ? new double[][]{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+                : new double[][]{{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+    }
+
+    /** M·X·Nᵀ for small dense matrices with every entry replaced by its absolute value. */
+    private static double[][] absSandwich(double[][] mm, double[][] x, double[][] nn) {
+        int r = mm.length, c = nn.length, k1 = x.length, k2 = x[0].length;
+        double[][] out = new double[r][c];
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < c; j++) {
+                double s = 0;
+                for (int a = 0; a < k1; a++) for (int b = 0; b < k2; b++) s += Math.abs(mm[i][a]) * Math.abs(x[a][b]) * Math.abs(nn[j][b]);
+                out[i][j] = s;
+            }
+        }
+        return out;
+    }
+
+    /** The error scale Σ_c Σ_ξν |Aᵀ|·|U_c|·(|Bᵀ||d_c||B|)·|A| of every output (n = 1 image). */
+    static double[] winogradAbs(float[] x, int cin, int h, int w, WeightTensor wt, int pad, WinogradConv3x3.Tile t) {
+        int cout = wt.dim(0), m = t.m, a = t.alpha, oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        double[][] g = t.g(), atm = at(t), btm = bt(t);
+        double[][][] uAbs = new double[cout * cin][][];
+        for (int o = 0; o < cout; o++) {
+            for (int c = 0; c < cin; c++) {
+                double[][] k = new double[3][3];
+                for (int i = 0; i < 9; i++) k[i / 3][i % 3] = wt.get(((long) o * cin + c) * 9 + i);
+                uAbs[o * cin + c] = absSandwich(g, k, g);
+            }
+        }
+        double[] out = new double[cout * oh * ow];
+        for (int ty = 0; ty * m < oh; ty++) {
+            for (int tx = 0; tx * m < ow; tx++) {
+                double[][][] vAbs = new double[cin][][];
+                for (int c = 0; c < cin; c++) {
+                    double[][] d = new double[a][a];
+                    for (int r = 0; r < a; r++) {
+                        for (int s = 0; s < a; s++) {
+                            int iy = ty * m - pad + r, ix = tx * m - pad + s;
+                            d[r][s] = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0 : x[(c * h + iy) * w + ix];
+                        }
+                    }
+                    vAbs[c] = absSandwich(btm, d, btm);
+                }
+                for (int o = 0; o < cout; o++) {
+                    double[][] mAbs = new double[a][a];
+                    for (int c = 0; c < cin; c++) {
+                        for (int i = 0; i < a; i++) for (int j = 0; j < a; j++) mAbs[i][j] += uAbs[o * cin + c][i][j] * vAbs[c][i][j];
+                    }
+                    double[][] y = absSandwich(atm, mAbs, atm);
+                    for (int dy = 0; dy < m && ty * m + dy < oh; dy++) {
+                        for (int dx = 0; dx < m && tx * m + dx < ow; dx++) out[(o * oh + ty * m + dy) * ow + tx * m + dx] = y[dy][dx];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static float[] random(SplittableRandom r, int n) { return GemmChecks.random(r, n); }
+
+    // cin, cout, h, w, pad
+    private static final int[][] SHAPES = {
+            {1, 1, 1, 1, 1}, {1, 1, 5, 5, 1}, {1, 3, 7, 9, 1}, {3, 1, 9, 7, 1}, {17, 13, 13, 11, 1}, {5, 7, 6, 40, 1},
+            {19, 37, 21, 23, 1}, {8, 6, 5, 3, 0}, {6, 5, 9, 10, 2}, {33, 40, 33, 35, 1}, {64, 20, 31, 64, 1},
+            {2, 70, 16, 16, 1}, {70, 2, 17, 16, 0}, {3, 5, 4, 128, 1}, {4, 3, 9, 66, 1}, {5, 4, 6, 130, 0}};
+
+    @ParameterizedTest
+    @EnumSource(WinogradConv3x3.Tile.class)
+    void matchesDoubleReferenceWithinTheTransformedBound(WinogradConv3x3.Tile tile) {
+        SplittableRandom r = new SplittableRandom(11);
+        int idx = 0;
+        for (int[] s : SHAPES) {
+            int cin = s[0], cout = s[1], h = s[2], w = s[3], pad = s[4], n = idx % 3 == 1 ? 2 : 1;
+            Activation act = Activation.values()[idx % Activation.values().length];
+            DType dt = idx % 2 == 0 ? DType.F32 : DType.BF16;
+            idx++;
+            WeightTensor wt = GemmChecks.weight(r, "w", dt, cout, cin, 3, 3);
+            float[] bias = idx % 2 == 0 ? random(r, cout) : null;
+            Conv2d conv = new Conv2d(wt, bias == null ? null : WeightTensor.ofFloats("b", bias, cout), 1, pad, ConvAlgorithm.WINOGRAD);
+            int oh = conv.outSize(h), ow = conv.outSize(w);
+            Tensor x = Tensor.of(random(r, n * cin * h * w), n, cin, h, w);
+            Tensor res = idx % 3 == 0 ? Tensor.of(random(r, n * cout * oh * ow), n, cout, oh, ow) : null;
+            Tensor y = new ConvUnderTest(conv, tile).forward(x, act, res);
+            double[] ref = new double[n * cout * oh * ow], abs = new double[ref.length];
+            GemmChecks.convRef(x.data(), n, cin, h, w, wt, bias, 3, 1, pad, 1, ref, abs);
+            int per = cin * h * w, outPer = cout * oh * ow;
+            for (int b = 0; b < n; b++) {
+                double[] wa = winogradAbs(Arrays.copyOfRange(x.data(), b * per, (b + 1) * per), cin, h, w, wt, pad, tile);
+                for (int i = 0; i < outPer; i++) {
+                    int e = b * outPer + i;
+                    double pre = ref[e], v = GemmChecks.actRef(act, pre), sa = wa[i] + (bias == null ? 0 : Math.abs(bias[i / (oh * ow)]));
+                    if (res != null) v += res.data()[e];
+                    double tol = 1.2 * (cin + 12) * U * sa + 1e-5 * Math.abs(v) + 1e-6 + (res != null ? U * Math.abs(v) : 0);
+                    double err = Math.abs(y.data()[e] - v);
+                    if (!(err <= tol)) {
+                        throw new AssertionError("winograd " + tile + " " + Arrays.toString(s) + " n=" + n + " " + act + " at " + e
+                                + ": got " + y.data()[e] + ", expected " + v + " (error " + err + " > tolerance " + tol + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(WinogradConv3x3.Tile.class)
+    void oneAndTwoThreadsAreBitIdentical(WinogradConv3x3.Tile tile) {
+        SplittableRandom r = new SplittableRandom(5);
+        int saved = Parallel.threads();
+        try {
+            for (int[] s : new int[][]{{19, 37, 45, 43, 1}, {64, 20, 64, 64, 1}, {7, 9, 13, 100, 0}}) {
+                int cin = s[0], cout = s[1], h = s[2], w = s[3], pad = s[4];
+                Conv2d conv = new Conv2d(GemmChecks.weight(r, "w", DType.F32, cout, cin, 3, 3),
+                        WeightTensor.ofFloats("b", random(r, cout), cout), 1, pad, ConvAlgorithm.WINOGRAD);
+                Tensor x = Tensor.of(random(r, cin * h * w), 1, cin, h, w);
+                float[][] out = new float[3][];
+                for (int threads = 1; threads <= 3; threads++) {
+                    Parallel.setThreads(threads);
+                    out[threads - 1] = new ConvUnderTest(conv, tile).forward(x, Activation.SILU, null).toArray();
+                }
+                Tensor viaConv2d = conv.forward(new Workspace(), x, Activation.SILU, null);
+                if (tile == ConvAlgorithm.tile()) assertThat(viaConv2d.toArray()).as("Conv2d dispatch, %s", Arrays.toString(s)).isEqualTo(out[2]);
+                assertThat(out[1]).as("2 threads vs 1, %s %s", tile, Arrays.toString(s)).isEqualTo(out[0]);
+                assertThat(out[2]).as("3 threads vs 1, %s %s", tile, Arrays.toString(s)).isEqualTo(out[0]);
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    /**
+     * Accuracy of direct and Winograd convolution against the double reference at a UNet-like shape (random weights
+     * scaled like a trained layer's, 1/√(9·Cin)): reported, and Winograd F(4×4) must stay within 20× and F(2×2) within
+     * 3× of direct's worst relative error.
+     */
+    @Test
+    void accuracyComparedWithDirect() {
+        SplittableRandom r = new SplittableRandom(21);
+        int cin = 128, cout = 16, h = 24, w = 24;
+        float[] wv = random(r, cout * cin * 9);
+        float scale = (float) (1 / Math.sqrt(9.0 * cin));
+        for (int i = 0; i < wv.length; i++) wv[i] *= scale;
+        WeightTensor wt = WeightTensor.ofFloats("w", wv, cout, cin, 3, 3);
+        Tensor x = Tensor.of(random(r, cin * h * w), 1, cin, h, w);
+        double[] ref = new double[cout * h * w], abs = new double[ref.length];
+        GemmChecks.convRef(x.data(), 1, cin, h, w, wt, null, 3, 1, 1, 1, ref, abs);
+        double rms = 0;
+        for (double v : ref) rms += v * v;
+        rms = Math.sqrt(rms / ref.length);
+        double[] worst = new double[3];
+        String[] names = {"direct", "winograd F(2x2,3x3)", "winograd F(4x4,3x3)"};
+        Conv2d direct = new Conv2d(wt, null, 1, 1, ConvAlgorithm.DIRECT), wino = new Conv2d(wt, null, 1, 1, ConvAlgorithm.WINOGRAD);
+        float[][] ys = {direct.forward(new Workspace(), x).toArray(),
+                new ConvUnderTest(wino, WinogradConv3x3.Tile.F2).forward(x, Activation.NONE, null).toArray(),
+                new ConvUnderTest(wino, WinogradConv3x3.Tile.F4).forward(x, Activation.NONE, null).toArray()};
+        StringBuilder report = new StringBuilder("conv " + cin + "→" + cout + " 3×3 at " + h + "×" + w + ", max |error| / rms(output):");
+        for (int a = 0; a < 3; a++) {
+            for (int i = 0; i < ref.length; i++) worst[a] = Math.max(worst[a], Math.abs(ys[a][i] - ref[i]) / rms);
+            report.append(String.format(" %s %.2e;", names[a], worst[a]));
+        }
+        System.out.println(report);
+        assertThat(worst[1]).as(report.toString()).isLessThan(3 * worst[0] + 1e-7);
+        assertThat(worst[2]).as(report.toString()).isLessThan(20 * worst[0] + 1e-7);
+    }
+
+    /** The reference and thread checks with a narrower species (run by {@link #narrowerSpeciesPassTheSameChecks}). */
+    public static void main(String[] args) {
+        WinogradTest t = new WinogradTest();
+        for (WinogradConv3x3.Tile tile : WinogradConv3x3.Tile.values()) {
+            t.matchesDoubleReferenceWithinTheTransformedBound(tile);
+            t.oneAndTwoThreadsAreBitIdentical(tile);
+        }
+        System.out.println("WinogradTest OK with " + GemmKernel.S);
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {128, 256})
+    void narrowerSpeciesPassTheSameChecks(int bits) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "--add-modules", "jdk.incubator.vector", "-Dsdj.gemm.vectorBits=" + bits,
+                "-cp", System.getProperty("java.class.path"), WinogradTest.class.getName());
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as("child JVM with %d-bit vectors:\n%s", bits, out).isZero();
+        assertThat(out).contains("WinogradTest OK").contains("S_" + bits + "_BIT");
+    }
+
+    @Test
+    void algorithmSwitchIsParsedAndBadValuesAreNamed() {
+        assertThat(ConvAlgorithm.parse(null)).isEqualTo(ConvAlgorithm.AUTO);
+        assertThat(ConvAlgorithm.parse("Winograd")).isEqualTo(ConvAlgorithm.WINOGRAD);
+        assertThat(ConvAlgorithm.parse("direct")).isEqualTo(ConvAlgorithm.DIRECT);
+        assertThatThrownBy(() -> ConvAlgorithm.parse("fft")).hasMessageContaining("sdj.conv").hasMessageContaining("fft");
+        // auto: Winograd at the large UNet / TAESD shapes, direct for few channels or few tiles
+        assertThat(ConvAlgorithm.AUTO.choose(320, 320, 64, 64)).isNotNull();
+        assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();
+        assertThat(ConvAlgorithm.AUTO.choose(4, 320, 64, 64)).isNull();
+        assertThat(ConvAlgorithm.AUTO.choose(640, 640, 32, 32)).isNotNull();
+        assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 16, 16)).isEqualTo(WinogradConv3x3.Tile.F2);
+        assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 8, 8)).isNull();
+        assertThat(ConvAlgorithm.DIRECT.choose(320, 320, 64, 64)).isNull();
+    }
+
+    /** Runs a Winograd-enabled conv with a given tile (the JVM-wide tile is fixed by a system property). */
+    private record ConvUnderTest(Conv2d conv, WinogradConv3x3.Tile tile) {
+        Tensor forward(Tensor x, Activation act, Tensor res) {
+            int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = conv.outSize(h), ow = conv.outSize(w);
+            WinogradConv3x3 wg = WinogradConv3x3.of(conv.packedWeight(), conv.padding(), tile);
+            Tensor y = Tensor.zeros(n, conv.outChannels(), oh, ow);
+            int per = conv.inChannels() * h * w, outPer = conv.outChannels() * oh * ow;
+            for (int b = 0; b < n; b++) {
+                wg.forward(x.data(), b * per, h, w, conv.biasValues(), act, res == null ? null : res.data(), y.data(), b * outPer);
+            }
+            return y;
+        }
+    }
+}
