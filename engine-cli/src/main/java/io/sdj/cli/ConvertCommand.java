@@ -20,13 +20,17 @@ import java.util.concurrent.Callable;
                 "SOURCE: a diffusers folder (model_index.json), a component folder (config.json + *.safetensors),",
                 "a .safetensors file (an SD 1.x/2.x single-file LDM checkpoint is detected and mapped to diffusers keys),",
                 "a pickled PyTorch file (.ckpt, .pth, .bin, .pt; read without running any code from it: LDM checkpoints,",
-                "TAESD .pth, LoRA .pt), or a sharded *.safetensors.index.json."})
+                "TAESD .pth, LoRA .pt), or a sharded *.safetensors.index.json;",
+                "or a hub id org/name[@revision][/file], pulled into the Hugging Face cache first."})
 public final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "SOURCE", description = "model to convert")
-    Path source;
+    @Parameters(index = "0", paramLabel = "SOURCE", description = "model to convert: a path, or a hub id org/name[@revision][/file] (pulled on first use)")
+    String source;
+
+    @Option(names = "--offline", description = "never use the network: a hub id must be in the cache (also HF_HUB_OFFLINE=1)")
+    boolean offline;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "flat file to write")
     Path output;
@@ -40,8 +44,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--component", paramLabel = "NAME", description = "component name for a single-component source (default: from its config)")
     String component;
 
-    @Option(names = "--config-from", paramLabel = "DIR", description = "diffusers folder whose configs and tokenizer an LDM checkpoint uses (default: built-in SD 1.x/2.x configs sized from the checkpoint)")
-    Path configFrom;
+    @Option(names = "--config-from", paramLabel = "DIR", description = "diffusers folder (or hub id) whose configs and tokenizer an LDM checkpoint uses (default: built-in SD 1.x/2.x configs sized from the checkpoint)")
+    String configFrom;
 
     static DType parseDType(String s) {
         if (s == null) return null;
@@ -61,7 +65,8 @@ public final class ConvertCommand implements Callable<Integer> {
             throw new IllegalArgumentException(output + ": already exists (use --force to overwrite)");
         }
         ModelWriter.Result r;
-        try (ModelSource src = ModelImporter.importFrom(source, new ModelImporter.Options(component, configFrom))) {
+        try (ModelSource src = ModelImporter.importFrom(ModelArgument.resolve(source, offline, spec.commandLine().getErr()), new ModelImporter.Options(component,
+                configFrom == null ? null : ModelArgument.resolve(configFrom, offline, spec.commandLine().getErr())))) {
             var skipped = src.provenance().path("dropped_tensors");
             if (skipped.isArray() && !skipped.isEmpty()) {
                 java.util.List<String> names = new java.util.ArrayList<>();

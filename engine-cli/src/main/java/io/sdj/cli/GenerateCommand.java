@@ -16,6 +16,9 @@ import io.sdj.models.clip.PromptSyntax;
 import io.sdj.models.sampling.RngKind;
 import io.sdj.models.sampling.NamedSchedule;
 import io.sdj.models.sampling.SamplerKind;
+import io.sdj.weights.hub.HubException;
+import io.sdj.weights.hub.HubModels;
+import io.sdj.weights.hub.HubReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,8 +55,11 @@ public final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "<file|folder>", description = "sdj model file or diffusers pipeline folder")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = "<file|folder|org/name>",
+            description = "sdj model file, diffusers pipeline folder, or a hub id org/name[@revision] (pulled into the Hugging Face cache on first use)")
+    String model;
+    @Option(names = "--offline", description = "never use the network: a hub id must be in the cache (also HF_HUB_OFFLINE=1)")
+    boolean offline;
     @Option(names = "--prompt", required = true, description = "what to draw (may be empty: unconditional)")
     String prompt;
     @Option(names = "--negative", description = "what to avoid (used when --cfg > 1)")
@@ -88,8 +94,8 @@ public final class GenerateCommand implements Callable<Integer> {
     int previewEvery = 1;
     @Option(names = "--decoder", description = "vae or taesd (default vae; taesd when --taesd is given)")
     String decoder;
-    @Option(names = "--taesd", paramLabel = "<file|folder>", description = "a standalone TAESD decoder to use: taesd.py .pth/.safetensors file or diffusers AutoencoderTiny folder")
-    Path taesd;
+    @Option(names = "--taesd", paramLabel = "<file|folder|org/name>", description = "a standalone TAESD decoder to use: taesd.py .pth/.safetensors file or diffusers AutoencoderTiny folder, or its hub id (org/name or org/name/file, pulled on first use)")
+    String taesd;
     @Option(names = "--lora", paramLabel = "<file[:multiplier]>", description = "merge a LoRA (kohya or PEFT; .safetensors or .pt), multiplier default 1; repeatable")
     List<String> loraOptions = new ArrayList<>();
     @Option(names = "--lora-dir", paramLabel = "<folder>", description = "where <lora:name:multiplier> tags of the prompt are looked up (name.safetensors, .pt, .ckpt, .pth, .bin)")
@@ -182,10 +188,17 @@ public final class GenerateCommand implements Callable<Integer> {
 
         Txt2Img pipeline;
         try {
-            var loader = Txt2Img.builder(model).taesd(taesd).warnings(m -> { err.println("sdj generate: warning: " + m); err.flush(); });
+            var loader = Txt2Img.builder(ModelArgument.resolve(model, offline, err))
+                    .taesd(taesd == null ? null : ModelArgument.resolve(taesd, offline, err))
+                    .warnings(m -> { err.println("sdj generate: warning: " + m); err.flush(); });
             for (LoraChoice l : loras) loader.lora(l.file(), l.multiplier());
             pipeline = loader.load();
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+        } catch (CancellationException e) {
+            err.println();
+            err.println("sdj generate: " + e.getMessage());
+            err.flush();
+            return EXIT_CANCELLED;
+        } catch (IllegalArgumentException | UnsupportedOperationException | HubException e) {
             err.println("sdj generate: " + e.getMessage());
             err.flush();
             return EXIT_BAD_MODEL;
@@ -327,7 +340,9 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         DecoderKind dec = decoder == null ? (taesd != null ? DecoderKind.TAESD : DecoderKind.VAE) : DecoderKind.parse(decoder);
-        if (taesd != null && !Files.exists(taesd)) throw new IllegalArgumentException("--taesd " + taesd + ": no such file or folder");
+        if (taesd != null && !HubModels.isLocal(taesd) && HubReference.parse(taesd).isEmpty()) {
+            throw new IllegalArgumentException("--taesd " + taesd + ": no such file or folder");
+        }
         long s = parseSeed(seed);
         PromptSyntax syntax = PromptSyntax.parse(promptSyntax);
         if (syntax == PromptSyntax.A1111) {

@@ -31,8 +31,11 @@ public final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "FILE")
-    Path file;
+    @Parameters(index = "0", paramLabel = "FILE", description = "a model path, or a hub id org/name[@revision][/file] (pulled on first use)")
+    String model;
+
+    @Option(names = "--offline", description = "never use the network: a hub id must be in the cache (also HF_HUB_OFFLINE=1)")
+    boolean offline;
 
     @Option(names = "--check", description = "verify every tensor's CRC32C; names each corrupted tensor and exits 1")
     boolean check;
@@ -74,6 +77,7 @@ public final class InfoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Path file = ModelArgument.resolve(model, offline, err);
         if (!Files.exists(file)) throw new IllegalArgumentException(file + ": no such file or directory");
         boolean flat = isFlat(file);
         if (check && !flat) throw new IllegalArgumentException(file + ": --check needs an sdj flat file (only those carry checksums)");

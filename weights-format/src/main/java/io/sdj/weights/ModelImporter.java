@@ -139,6 +139,8 @@ public final class ModelImporter {
             if (files.contains(p)) return p;
         }
         List<Path> st = files.stream().filter(p -> p.getFileName().toString().endsWith(".safetensors.index.json")).toList();
+        // a variant's sharding index: diffusion_pytorch_model.safetensors.index.fp16.json
+        if (st.isEmpty()) st = files.stream().filter(p -> p.getFileName().toString().matches("[^.]+\\.safetensors\\.index\\.[^.]+\\.json")).toList();
         if (st.isEmpty()) st = files.stream().filter(p -> p.getFileName().toString().endsWith(".safetensors")).toList();
         if (st.size() == 1) return st.getFirst();
         if (st.size() > 1) {
@@ -206,7 +208,7 @@ public final class ModelImporter {
      */
     static WeightSource openWeights(Path file, ImportedModel owner, List<String> dropped) {
         WeightMap map = new WeightMap(file.toString());
-        if (file.getFileName().toString().endsWith(".index.json")) {
+        if (file.getFileName().toString().endsWith(".json")) {   // *.safetensors.index.json, or a variant's *.safetensors.index.fp16.json
             JsonNode idx = readJson(file);
             JsonNode wm = idx.get("weight_map");
             if (wm == null || !wm.isObject()) throw new WeightsFormatException(file + ": no \"weight_map\" object");
@@ -276,6 +278,9 @@ public final class ModelImporter {
         }
     }
 
+    /** Pipeline components sdj never reads; their folder may be absent (a {@code sdj pull} leaves them out). */
+    static final java.util.Set<String> UNUSED_COMPONENTS = java.util.Set.of("safety_checker", "feature_extractor", "image_encoder");
+
     private static ModelSource diffusersFolder(Path dir) {
         JsonNode index = readJson(dir.resolve("model_index.json"));
         if (!index.isObject()) throw new WeightsFormatException(dir.resolve("model_index.json") + ": not a JSON object");
@@ -291,6 +296,10 @@ public final class ModelImporter {
                 JsonNode v = e.getValue();
                 if (name.startsWith("_") || !v.isArray() || v.size() != 2 || v.get(1).isNull()) continue;
                 Path sub = dir.resolve(name);
+                if (!Files.isDirectory(sub) && UNUSED_COMPONENTS.contains(name)) {
+                    skipped.add(name);   // e.g. left out by `sdj pull`: sdj never reads it
+                    continue;
+                }
                 if (!Files.isDirectory(sub)) {
                     throw new WeightsFormatException(dir + ": model_index.json lists '" + name + "' but there is no " + name + "/ folder");
                 }

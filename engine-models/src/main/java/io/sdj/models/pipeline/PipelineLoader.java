@@ -9,6 +9,9 @@ import io.sdj.models.unet.UNetConfig;
 import io.sdj.weights.ModelImporter;
 import io.sdj.weights.ModelSource;
 import io.sdj.weights.WeightsFormatException;
+import io.sdj.weights.hub.ConsoleProgress;
+import io.sdj.weights.hub.HubEnvironment;
+import io.sdj.weights.hub.HubModels;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -30,6 +33,15 @@ import io.sdj.models.taesd.TaesdFiles;
  */
 public final class PipelineLoader {
     private PipelineLoader() {}
+
+    /**
+     * A model by path or hub id ({@code org/name}, {@code org/name@revision}, {@code org/name/file.safetensors}): an
+     * existing path wins; a hub id is taken from the Hugging Face cache and pulled on first use, with progress on
+     * stderr (the environment's {@code HF_*} variables apply, {@code HF_HUB_OFFLINE=1} forbids the download).
+     */
+    public static Txt2Img load(String modelOrId) {
+        return load(new HubModels(HubEnvironment.fromSystem()).resolve(modelOrId, HubModels.Options.withProgress(ConsoleProgress.stderr())));
+    }
 
     public static Txt2Img load(Path model) { return new Builder(model).load(); }
 
@@ -90,12 +102,30 @@ public final class PipelineLoader {
             throw new IllegalArgumentException("cannot read model " + model + ": " + e.getMessage(), e);
         }
         try {
-            String name = model.getFileName() == null ? model.toString() : model.getFileName().toString().replaceFirst("\\.[A-Za-z0-9]+$", "");
+            String name = modelName(model);
             return fromSource(src, name, merge, taesdFile, warnings);
         } catch (RuntimeException e) {
             src.close();
             throw e;
         }
+    }
+
+    /**
+     * The name the PNG parameters record: the file or folder name without extension, and for a hub cache snapshot
+     * ({@code models--org--name/snapshots/<commit>[/file]}) the repository's name.
+     */
+    static String modelName(Path model) {
+        Path abs = model.toAbsolutePath().normalize();
+        for (Path p = abs; p != null && p.getParent() != null; p = p.getParent()) {
+            Path parent = p.getParent();
+            if (parent.getFileName() != null && parent.getFileName().toString().equals("snapshots") && parent.getParent() != null
+                    && parent.getParent().getFileName() != null && parent.getParent().getFileName().toString().startsWith("models--")) {
+                String repo = parent.getParent().getFileName().toString();
+                String repoName = repo.substring(repo.lastIndexOf("--") + 2);
+                return abs.equals(p) ? repoName : repoName + "/" + abs.getFileName().toString().replaceFirst("\\.[A-Za-z0-9]+$", "");
+            }
+        }
+        return model.getFileName() == null ? model.toString() : model.getFileName().toString().replaceFirst("\\.[A-Za-z0-9]+$", "");
     }
 
     /** Builds the pipeline over an open model; the pipeline closes {@code src} when it is closed. */

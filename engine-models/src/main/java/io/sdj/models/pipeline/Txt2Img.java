@@ -78,6 +78,11 @@ public final class Txt2Img implements AutoCloseable {
         return PipelineLoader.load(model);
     }
 
+    /** A model path or hub id ({@code org/name[@revision]}), pulled into the Hugging Face cache on first use. */
+    public static Txt2Img load(String modelOrId) {
+        return PipelineLoader.load(modelOrId);
+    }
+
     public PipelineParts parts() { return parts; }
 
     public String modelName() { return parts.modelName(); }
