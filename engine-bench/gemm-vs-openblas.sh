@@ -5,7 +5,7 @@
 #   engine-bench/gemm-vs-openblas.sh avx2          # an AVX2 CPU emulated: C2 limited to 16 ymm registers
 #                                                  # (-XX:UseAVX=2 -XX:MaxVectorSize=32), OPENBLAS_CORETYPE=Haswell
 # Environment: SHAPES (comma-separated M×N×K, default the issue-3 shapes), THREADS (default "1 2"), ROUNDS (default 2).
-# Needs python3 with NumPy. On a shared machine wrap it: flock /work/wt/bench.lock engine-bench/gemm-vs-openblas.sh avx2
+# Needs python3 with NumPy. Run it on a quiet machine: every other process disturbs both sides.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-native}"
