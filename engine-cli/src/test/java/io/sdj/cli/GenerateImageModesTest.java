@@ -6,12 +6,9 @@ import io.sdj.models.verify.GoldenCase;
 import io.sdj.weights.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Node;
 import picocli.CommandLine;
 
 import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -23,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static io.sdj.cli.PngFiles.pixels;
+import static io.sdj.cli.PngFiles.readPng;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -231,31 +230,5 @@ class GenerateImageModesTest {
         assertThat(e5.toString()).contains("preview " + existing + " already exists");
         assertThat(Files.readString(existing)).isEqualTo("mine");
         assertThat(out).doesNotExist();
-    }
-
-    private static int[] pixels(Path p) throws IOException {
-        BufferedImage img = ImageIO.read(p.toFile());
-        return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
-    }
-
-    /** Decodes with javax.imageio, checks the size and returns the "parameters" text. */
-    private static String readPng(Path p, int w, int h) throws IOException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(p.toFile())) {
-            ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
-            reader.setInput(in);
-            BufferedImage img = reader.read(0);
-            assertThat(img.getWidth()).isEqualTo(w);
-            assertThat(img.getHeight()).isEqualTo(h);
-            Node root = reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
-            for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
-                if (!n.getNodeName().equals("tEXt")) continue;
-                for (Node e = n.getFirstChild(); e != null; e = e.getNextSibling()) {
-                    if (e.getAttributes().getNamedItem("keyword").getNodeValue().equals("parameters")) {
-                        return e.getAttributes().getNamedItem("value").getNodeValue();
-                    }
-                }
-            }
-            throw new AssertionError(p + " has no parameters tEXt chunk");
-        }
     }
 }

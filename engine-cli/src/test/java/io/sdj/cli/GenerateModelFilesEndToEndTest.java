@@ -7,13 +7,8 @@ import io.sdj.weights.SafetensorsWriter;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Node;
 import picocli.CommandLine;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -31,6 +26,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.sdj.cli.PngFiles.pixels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -79,9 +75,9 @@ class GenerateModelFilesEndToEndTest {
         assertThat(e2.toString()).doesNotContain("warning");
 
         String hash = addnetHash(lora);
-        assertThat(readPng(withFile)).isEqualTo("a lighthouse <lora:lora:0.8>\nSteps: 2, Sampler: DDIM, CFG scale: 1, Seed: 7, Size: 32x32, "
+        assertThat(readPng32(withFile)).isEqualTo("a lighthouse <lora:lora:0.8>\nSteps: 2, Sampler: DDIM, CFG scale: 1, Seed: 7, Size: 32x32, "
                 + "Model: pipeline-sd1-tiny, RNG: CPU, Lora hashes: \"lora: " + hash + "\"");
-        assertThat(readPng(withTag)).isEqualTo(readPng(withFile));
+        assertThat(readPng32(withTag)).isEqualTo(readPng32(withFile));
         // the tag is not tokenised and the merge is the same either way; without the LoRA the image differs
         assertThat(pixels(withTag)).isEqualTo(pixels(withFile));
         assertThat(pixels(withFile)).isNotEqualTo(pixels(plain));
@@ -100,7 +96,7 @@ class GenerateModelFilesEndToEndTest {
                     "--schedule", schedule, "--sampler", "lcm", "--cfg", "1", "--seed", "1", "--width", "32", "--height", "32", "-o", out.toString());
             assertThat(sdj(err, a.toArray(String[]::new))).as(err.toString()).isZero();
             int steps = schedule.equals("8-step") ? 8 : 1;
-            assertThat(readPng(out)).contains("Steps: " + steps + ", Sampler: LCM, CFG scale: 1").contains("Lora hashes: \"lora: ");
+            assertThat(readPng32(out)).contains("Steps: " + steps + ", Sampler: LCM, CFG scale: 1").contains("Lora hashes: \"lora: ");
         }
     }
 
@@ -131,7 +127,7 @@ class GenerateModelFilesEndToEndTest {
         StringWriter e1 = new StringWriter(), e2 = new StringWriter();
         assertThat(generate(e1, sdjFile, fromCkpt, "a red fox")).as(e1.toString()).isZero();
         assertThat(generate(e2, pipeline, fromFolder, "a red fox")).as(e2.toString()).isZero();
-        assertThat(readPng(fromCkpt)).startsWith("a red fox\nSteps: 2, Sampler: DDIM");
+        assertThat(readPng32(fromCkpt)).startsWith("a red fox\nSteps: 2, Sampler: DDIM");
         assertThat(pixels(fromCkpt)).isEqualTo(pixels(fromFolder));
         // a hostile checkpoint is refused by convert with one line and no output
         StringWriter he = new StringWriter();
@@ -146,7 +142,7 @@ class GenerateModelFilesEndToEndTest {
         Path a = tmp.resolve("pth.png"), b = tmp.resolve("folder.png");
         StringWriter e1 = new StringWriter(), e2 = new StringWriter(), e3 = new StringWriter();
         assertThat(generate(e1, pipeline, a, "a cat", "--taesd", pth.toString())).as(e1.toString()).isZero();
-        assertThat(readPng(a)).endsWith(", VAE: TAESD, RNG: CPU");
+        assertThat(readPng32(a)).endsWith(", VAE: TAESD, RNG: CPU");
 
         // the same weights as a diffusers AutoencoderTiny folder (decoder.layers.N = taesd.py layer N + 1)
         Path repo = Files.createDirectories(tmp.resolve("taesd-repo/vae"));
@@ -183,29 +179,6 @@ class GenerateModelFilesEndToEndTest {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
     }
 
-    private static int[] pixels(Path p) throws IOException {
-        BufferedImage img = ImageIO.read(p.toFile());
-        return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
-    }
-
-    /** Decodes with javax.imageio (a valid 32×32 PNG) and returns its "parameters" text. */
-    private static String readPng(Path p) throws IOException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(p.toFile())) {
-            ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
-            reader.setInput(in);
-            BufferedImage img = reader.read(0);
-            assertThat(img.getWidth()).isEqualTo(32);
-            assertThat(img.getHeight()).isEqualTo(32);
-            Node root = reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
-            for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
-                if (!n.getNodeName().equals("tEXt")) continue;
-                for (Node e = n.getFirstChild(); e != null; e = e.getNextSibling()) {
-                    if (e.getAttributes().getNamedItem("keyword").getNodeValue().equals("parameters")) {
-                        return e.getAttributes().getNamedItem("value").getNodeValue();
-                    }
-                }
-            }
-            throw new AssertionError(p + " has no parameters tEXt chunk");
-        }
-    }
+    /** A valid 32×32 PNG's "parameters" text. */
+    private static String readPng32(Path p) throws IOException { return PngFiles.readPng(p, 32, 32); }
 }
