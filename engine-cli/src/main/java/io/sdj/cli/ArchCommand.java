@@ -39,7 +39,7 @@ public final class ArchCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             err.println("sdj arch: " + e.getMessage());
             err.flush();
-            return 2;
+            return ExitCodes.BAD_INPUT;
         }
         out.printf("%-21s %-13s %15s %11s %11s  %s%n", "name", "component", "parameters", "GMACs 64²", "GMACs 32²", "source");
         for (Architecture a : list) out.println(row(a));

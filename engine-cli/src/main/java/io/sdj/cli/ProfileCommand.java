@@ -43,7 +43,7 @@ import java.util.concurrent.TimeUnit;
                 + "per part); times are interquartile means over the runs (a quarter of the runs, ranked by total, dropped "
                 + "from each end); the untraced time of the same forward is printed beside it."})
 public final class ProfileCommand implements Callable<Integer> {
-    static final int EXIT_BAD_INPUT = 2, EXIT_BAD_MODEL = 3, EXIT_CANCELLED = 130;
+    static final int EXIT_BAD_INPUT = ExitCodes.BAD_INPUT, EXIT_BAD_MODEL = ExitCodes.BAD_MODEL, EXIT_CANCELLED = ExitCodes.CANCELLED;
 
     @Spec
     CommandSpec spec;

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
                 "Environment: HF_ENDPOINT, HF_TOKEN (or the token file under HF_HOME), HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE.",
                 "Prints the local path on stdout."})
 public final class PullCommand implements Callable<Integer> {
-    static final int EXIT_FAILED = 1, EXIT_CANCELLED = 130;
+    static final int EXIT_FAILED = ExitCodes.FAILED, EXIT_CANCELLED = ExitCodes.CANCELLED;
 
     @Spec
     CommandSpec spec;
