@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The efficient UNet blocks' fast paths at MobileDiffusion's full-size shapes (640 channels at a 32×32 latent,
- * 1024 at 16×16; head size 64; feed-forward expansion 3), each beside the dense / softmax / unfused equivalent of the
+ * 1024 at 16×16; head size 64; feed-forward expansion 3; the {@code h14} attention rows are MobileDiffusion-Lite's
+ * 16×16 mid block, 896 channels), each beside the dense / softmax / unfused equivalent of the
  * same shape, batch 1:
  * <ul>
  * <li>{@code sep C@HxW} separable 3×3 (depthwise + pointwise, both biases) as {@code SeparableConv2d} runs it (two
@@ -59,12 +60,14 @@ public class EfficientBlocksBench {
             "relu 1024x1024 d64 h10", "softmax 1024x1024 d64 h10", "gemm 1024x1024 d64 h10",
             "relu 256x256 d64 h16", "softmax 256x256 d64 h16", "gemm 256x256 d64 h16",
             "relu 1024x77 d64 h10", "softmax 1024x77 d64 h10", "gemm 1024x77 d64 h10",
+            "relu 256x256 d64 h14", "gemm 256x256 d64 h14", "relu 256x77 d64 h14", "gemm 256x77 d64 h14",
             "ff-fused 640x1024", "ff-unfused 640x1024", "ff-fused 1024x256", "ff-unfused 1024x256"};
 
     @Param({"sep 640@32x32", "sep-2pass 640@32x32", "dense 640@32x32", "sep 1024@16x16", "sep-2pass 1024@16x16", "dense 1024@16x16",
             "relu 1024x1024 d64 h10", "softmax 1024x1024 d64 h10", "gemm 1024x1024 d64 h10",
             "relu 256x256 d64 h16", "softmax 256x256 d64 h16", "gemm 256x256 d64 h16",
             "relu 1024x77 d64 h10", "softmax 1024x77 d64 h10", "gemm 1024x77 d64 h10",
+            "relu 256x256 d64 h14", "gemm 256x256 d64 h14", "relu 256x77 d64 h14", "gemm 256x77 d64 h14",
             "ff-fused 640x1024", "ff-unfused 640x1024", "ff-fused 1024x256", "ff-unfused 1024x256"})
     public String op;
 

@@ -34,14 +34,22 @@ public final class PackedMatrix {
     private final MemorySegment data;
 
     private PackedMatrix(Layout layout, int rows, int cols) {
+        this(layout, rows, cols, null);
+    }
+
+    /** Over {@code storage} (its first {@link #floats} floats) when given, else over newly allocated memory. */
+    private PackedMatrix(Layout layout, int rows, int cols, MemorySegment storage) {
         if (rows < 1 || cols < 1) throw new IllegalArgumentException("packed matrix must be non-empty, got " + rows + "×" + cols);
         this.layout = layout;
         this.rows = rows;
         this.cols = cols;
-        long floats = layout == Layout.COLUMN_PANELS
-                ? (long) ceilDiv(cols, NR) * NR * rows
-                : (long) ceilDiv(rows, MR) * MR * cols;
-        this.data = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+        long bytes = floats(layout, rows, cols) * Float.BYTES;
+        this.data = storage == null ? Arena.ofAuto().allocate(bytes, 64) : storage.asSlice(0, bytes);
+    }
+
+    /** Floats a {@code rows × cols} matrix of this layout occupies (panels padded to whole tiles). */
+    static long floats(Layout layout, int rows, int cols) {
+        return layout == Layout.COLUMN_PANELS ? (long) ceilDiv(cols, NR) * NR * rows : (long) ceilDiv(rows, MR) * MR * cols;
     }
 
     public Layout layout() { return layout; }
@@ -98,6 +106,12 @@ public final class PackedMatrix {
 
     /** An empty (zero) K × N column-panel matrix, to be filled with {@link #setColumnPanels}. */
     static PackedMatrix columnPanels(int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n); }
+
+    /**
+     * A K × N column-panel matrix over reused {@code storage} (at least {@link #floats} floats; contents as left there),
+     * to be filled with {@link #setColumnPanels}: a per-thread scratch operand that allocates nothing.
+     */
+    static PackedMatrix columnPanels(MemorySegment storage, int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n, storage); }
 
     /**
      * Overwrites all column panels from {@code src}, laid out as they are stored: panel p, row k, lane t at

@@ -1,7 +1,11 @@
 package io.sdj.ops;
 
+import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 import static io.sdj.ops.GemmKernel.NR;
 import static io.sdj.ops.PackedMatrix.ceilDiv;
@@ -10,18 +14,24 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * ReLU attention (Wortsman et al. 2023; MobileDiffusion) as two plain GEMMs per (batch, head, query block), no
  * exponentials and no running statistics: with s the score scale and Nk the number of keys,
  * <pre>
- *   S = relu(Q_h · (K_h · s/Nk)ᵀ)      Gemm.multiply, then a clamp over the block in L2 (relu(x·c) = relu(x)·c, c &gt; 0)
+ *   S = relu(Q_h · (K_h · s/Nk)ᵀ)      Gemm.multiply, the ReLU in its epilogue (relu(x·c) = relu(x)·c, c &gt; 0)
  *   O_h = S · V_h                       Gemm.multiply, written straight into the head's output columns
  * </pre>
  * Q and the output are read/written in place (head h = columns h·d … h·d+d−1, the leading dimension the full width);
- * K_hᵀ (scaled) and V_h are packed once per (batch, head) into reused column panels. The score block holds
- * {@link #blockRows} query rows × Nk keys (about 1 MiB) so it stays in L2 between the two GEMMs.
- * Both GEMMs compute every output element the same way on any thread count ({@link Gemm}), so the result is
+ * K_hᵀ (scaled) and V_h are packed into per-thread column panels, once per run of query blocks of the same head. The
+ * score block holds {@link #blockRows} query rows × Nk keys (about 1 MiB) so it stays in L2 between the two GEMMs.
+ * <p>Threads: when the (batch, head, query block) items split evenly over the threads (or there are many), each
+ * thread takes a contiguous run of whole items and runs their small GEMMs on its own (one fork-join per call instead
+ * of two per item, and the packing runs in parallel too); otherwise the items run one after another and each GEMM
+ * uses every thread.
+ * Either way every output element is computed by the same GEMM arithmetic ({@link Gemm}), so the result is
  * bit-identical for 1 and N threads.
  */
 public final class ReluAttention {
     /** Target floats of one score block (query rows × keys). */
     private static final int BLOCK_FLOATS = 256 * 1024;
+    /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand), staging and score block (heap). */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private ReluAttention() {}
 
@@ -50,35 +60,57 @@ public final class ReluAttention {
         if (b == 0 || tq == 0 || dv == 0) return out;
         float[] qd = q.data(), kd = k.data(), vd = v.data(), od = out.data();
         float factor = scale / tk;
-
-        PackedMatrix kt = PackedMatrix.columnPanels(d, tk);     // (K_h · s/Nk)ᵀ: d × Nk
-        PackedMatrix vh = PackedMatrix.columnPanels(tk, dv);    // V_h: Nk × dv
-        int rows = blockRows(tq, tk);
-        Tensor staging = ws.take(Math.max(kt.panelFloats(), vh.panelFloats()));
-        Tensor scores = ws.take(rows * tk);
-        float[] st = staging.data(), sc = scores.data();
-        for (int bb = 0; bb < b; bb++) {
-            for (int h = 0; h < heads; h++) {
-                packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, st);
-                kt.setColumnPanels(st);
-                packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, st);
-                vh.setColumnPanels(st);
-                for (int i0 = 0; i0 < tq; i0 += rows) {
-                    int m = Math.min(rows, tq - i0);
-                    int qOff = (bb * tq + i0) * cq + h * d, oOff = (bb * tq + i0) * cv + h * dv;
-                    Gemm.multiply(qd, qOff, cq, m, kt, sc, 0, tk, null, Activation.NONE, null);
-                    relu(sc, m * tk);
-                    Gemm.multiply(sc, 0, tk, m, vh, od, oOff, cv, null, Activation.NONE, null);
+        int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = b * heads * blocks;
+        Parallel.RangeBody run = (from, to) -> {
+            Scratch sc = SCRATCH.get();
+            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
+            float[] st = sc.staging(Math.max(kt.panelFloats(), vh.panelFloats())), scores = sc.scores(rows * tk);
+            int packed = -1;
+            for (int item = from; item < to; item++) {
+                int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
+                if (unit != packed) {
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, st);
+                    kt.setColumnPanels(st);
+                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, st);
+                    vh.setColumnPanels(st);
+                    packed = unit;
                 }
+                int m = Math.min(rows, tq - i0);
+                int qOff = (bb * tq + i0) * cq + h * d, oOff = (bb * tq + i0) * cv + h * dv;
+                Gemm.multiply(qd, qOff, cq, m, kt, scores, 0, tk, null, Activation.RELU, null);
+                Gemm.multiply(scores, 0, tk, m, vh, od, oOff, cv, null, Activation.NONE, null);
             }
-        }
-        ws.release(staging, scores);
+        };
+        // items that split evenly (or many of them): whole items per thread (their GEMMs then run on that thread
+        // alone, see Parallel); else the items in turn, each GEMM spread over the threads
+        int threads = Parallel.threads();
+        if (threads > 1 && (items % threads == 0 || items >= 4 * threads)) Parallel.forRange(items, run);
+        else run.run(0, items);
         return out;
     }
 
-    /** s ← max(s, 0) over the score block (in L2; a plain loop the JIT vectorises, cheaper than a GEMM epilogue call). */
-    private static void relu(float[] s, int n) {
-        for (int i = 0; i < n; i++) s[i] = Math.max(s[i], 0f);
+    /** One thread's reusable buffers. */
+    private static final class Scratch {
+        private MemorySegment keys = MemorySegment.NULL, values = MemorySegment.NULL;
+        private float[] staging = new float[0], scores = new float[0];
+
+        PackedMatrix keys(int k, int n) {
+            keys = atLeast(keys, PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n));
+            return PackedMatrix.columnPanels(keys, k, n);
+        }
+
+        PackedMatrix values(int k, int n) {
+            values = atLeast(values, PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n));
+            return PackedMatrix.columnPanels(values, k, n);
+        }
+
+        float[] staging(int n) { return staging.length >= n ? staging : (staging = new float[n]); }
+
+        float[] scores(int n) { return scores.length >= n ? scores : (scores = new float[n]); }
+
+        private static MemorySegment atLeast(MemorySegment s, long floats) {
+            return s.byteSize() >= floats * Float.BYTES ? s : Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+        }
     }
 
     /** Panels of B = (K_h·f)ᵀ [d, Nk]: element (c, key) = k[base + key·ld + c]·f; lanes past Nk stay 0. */

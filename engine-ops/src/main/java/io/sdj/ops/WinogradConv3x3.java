@@ -148,7 +148,7 @@ final class WinogradConv3x3 {
         int th = ceilDiv(oh, m), tw = ceilDiv(ow, m), tiles = th * tw;
         // groups of tiles: up to GROUP_PANELS panels each, at least one group per thread, V + M within SCRATCH_FLOATS
         int threads = Parallel.threads();
-        int nt = GROUP_PANELS * NR;
+        int nt = Integer.getInteger("sdj.winograd.groupPanels", GROUP_PANELS) * NR;
         if (threads > 1) nt = Math.min(nt, Math.max(NR, ceilDiv(ceilDiv(tiles, threads), NR) * NR));
         while (nt > NR && (long) a * a * nt * (cin + coutPad) > SCRATCH_FLOATS) nt -= NR;
         nt = Math.min(nt, ceilDiv(tiles, L) * L);

@@ -99,6 +99,26 @@ class ReluAttentionTest {
         for (int i = 0; i < one.length; i++) assertThat(one[i]).isCloseTo(tiled[i], org.assertj.core.data.Offset.offset(1e-5f));
     }
 
+    /**
+     * Items (batch · head · query block) that split evenly over the threads run whole on one thread each, the others
+     * one after another with each GEMM spread over the threads: both ways give the single-thread bits.
+     */
+    @Test
+    void bothThreadingWaysAreBitIdenticalToOneThread() {
+        Random rnd = new Random(14);
+        int[][] shapes = {{1, 67, 77, 3, 64}, {1, 250, 256, 2, 64}, {2, 31, 19, 7, 33}, {1, 13, 2000, 1, 65}};
+        for (int[] s : shapes) {
+            int b = s[0], tq = s[1], tk = s[2], heads = s[3], d = s[4];
+            Tensor q = random(rnd, b, tq, heads * d), k = random(rnd, b, tk, heads * d), v = random(rnd, b, tk, heads * d);
+            Parallel.setThreads(1);
+            float[] one = ReluAttention.forward(new Workspace(), q, k, v, heads, 0.125f).toArray();
+            for (int t = 2; t <= 3; t++) {
+                Parallel.setThreads(t);
+                assertThat(ReluAttention.forward(new Workspace(), q, k, v, heads, 0.125f).toArray()).as("%d threads", t).containsExactly(one);
+            }
+        }
+    }
+
     @Test
     void badShapesAreRefused() {
         Workspace ws = new Workspace();
