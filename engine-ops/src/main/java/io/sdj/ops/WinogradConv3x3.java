@@ -66,6 +66,8 @@ final class WinogradConv3x3 {
      * effective FLOPs per weight byte: 8 panels of 32 tiles match the direct convolution's 512-pixel tiles.
      */
     private static final int GROUP_PANELS = 8;
+    /** Bytes of U, and of V + M, that a group keeps in L2 (half of this host's 2 MiB per core) for small layers. */
+    private static final long CACHE_BYTES = 1L << 20;
     /** Upper bound of one thread's V + M scratch in floats (32 MiB). */
     private static final long SCRATCH_FLOATS = 8L << 20;
     /**
@@ -89,6 +91,11 @@ final class WinogradConv3x3 {
     private final int cout, cin, pad, coutPad, rowPanels, kcs;
     /** U: [α²][row panel of MR outputs][cin][MR], off-heap. */
     private final MemorySegment u;
+    /**
+     * A heap copy of U when it fits {@link #CACHE_BYTES} (small layers), read by the GEMM kernel in place: their groups
+     * are small, so copying each weight micro-panel per group, as for large layers, would cost as much as using it.
+     */
+    private float[] uHeap;   // set once by of(), before the layer is published
 
     private WinogradConv3x3(Tile tile, int cout, int cin, int pad) {
         this.tile = tile;
@@ -128,6 +135,7 @@ final class WinogradConv3x3 {
                 }
             }
         }
+        if (c.u.byteSize() <= CACHE_BYTES) c.uHeap = c.u.toArray(F);
         return c;
     }
 
@@ -148,7 +156,7 @@ final class WinogradConv3x3 {
         int th = ceilDiv(oh, m), tw = ceilDiv(ow, m), tiles = th * tw;
         // groups of tiles: up to GROUP_PANELS panels each, at least one group per thread, V + M within SCRATCH_FLOATS
         int threads = Parallel.threads();
-        int nt = Integer.getInteger("sdj.winograd.groupPanels", GROUP_PANELS) * NR;
+        int nt = groupPanels() * NR;
         if (threads > 1) nt = Math.min(nt, Math.max(NR, ceilDiv(ceilDiv(tiles, threads), NR) * NR));
         while (nt > NR && (long) a * a * nt * (cin + coutPad) > SCRATCH_FLOATS) nt -= NR;
         nt = Math.min(nt, ceilDiv(tiles, L) * L);
@@ -158,13 +166,32 @@ final class WinogradConv3x3 {
                 bias, act, residual, y, yOff));
     }
 
+    /**
+     * GEMM panels of tiles per group: {@link #GROUP_PANELS}, or, when the transformed weights fit in
+     * {@link #CACHE_BYTES} (small channel counts, e.g. TAESD's 64), as many as keep the group's V and M within it too,
+     * at least one: then U, V and M all stay in L2 and each group's transforms and GEMMs never go to L3 or memory.
+     */
+    int groupPanels() {
+        if (u.byteSize() > CACHE_BYTES) return GROUP_PANELS;
+        long perPanel = (long) tile.alpha * tile.alpha * NR * (cin + coutPad) * Float.BYTES;
+        return (int) Math.max(1, Math.min(GROUP_PANELS, CACHE_BYTES / perPanel));
+    }
+
     /** Tiles [t0, t1) in raster order (tile row · tw + tile column). */
     private void group(int t0, int t1, float[] x, int xOff, int h, int w, int oh, int ow, int tw,
                        float[] bias, Activation act, float[] residual, float[] y, int yOff) {
         int m = tile.m, a = tile.alpha, aa = a * a;
         int nt = t1 - t0, ntp = ceilDiv(nt, NR) * NR, panels = ntp / NR;
         int ty0 = t0 / tw, ty1 = (t1 - 1) / tw;
-        int rowsIn = (ty1 - ty0) * m + a, pw = tw * m + 2;
+        int rowsIn = (ty1 - ty0) * m + a;
+        // the padded input columns the group needs: within one tile row only its tiles' (rounded up to whole lane
+        // groups, which the row-wise deinterleave reads), else whole rows
+        int cx0 = 0, pw = tw * m + 2;
+        if (ty0 == ty1) {
+            int txa = t0 - ty0 * tw;
+            cx0 = txa * m;
+            pw = Math.min(tw, txa + ceilDiv(nt, L) * L) * m + 2 - cx0;
+        }
         int rowsOut = (ty1 - ty0 + 1) * m, obw = tw * m;
         // scratch: V, M, padded input rows, output rows, transform temporaries, weight micro-panel, accumulator
         int vLen = aa * ntp * cin, mLen = aa * coutPad * ntp, pLen = rowsIn * pw, oLen = rowsOut * obw;
@@ -175,16 +202,16 @@ final class WinogradConv3x3 {
         int[] idx = index(ntp);
         for (int q = 0; q < ntp; q++) {
             int t = t0 + Math.min(q, nt - 1), ty = t / tw, tx = t - ty * tw;
-            idx[q] = pAt + (ty - ty0) * m * pw + tx * m;
+            idx[q] = pAt + (ty - ty0) * m * pw + tx * m - cx0;
         }
         int iy0 = ty0 * m - pad;
         for (int c = 0; c < cin; c++) {
-            padRows(x, xOff + c * h * w, h, w, iy0, rowsIn, pw, s, pAt);
+            padRows(x, xOff + c * h * w, h, w, iy0, rowsIn, cx0 - pad, pw, s, pAt);
             for (int q = 0; q < nt; q += L) {
                 int vOff = vAt + ((q / NR) * cin + c) * NR + q % NR, vStride = panels * cin * NR;
                 int t = t0 + q, ty = t / tw, tx = t - ty * tw;
                 // L tiles side by side on one tile row: deinterleave their patches from the rows, else gather them
-                int row = tx + L <= tw ? pAt + (ty - ty0) * m * pw + tx * m : -1;
+                int row = tx + L <= tw ? pAt + (ty - ty0) * m * pw + tx * m - cx0 : -1;
                 if (tile == Tile.F4) inputF4(s, idx, q, row, pw, tAt, t2At, vOff, vStride);
                 else inputF2(s, idx, q, row, pw, tAt, vOff, vStride);
             }
@@ -226,18 +253,18 @@ final class WinogradConv3x3 {
         }
     }
 
-    /** s[pAt + r·pw + (ix + pad)] = x plane row (iy0 + r), column ix, zero outside the image. */
-    private void padRows(float[] x, int plane, int h, int w, int iy0, int rows, int pw, float[] s, int pAt) {
+    /** s[pAt + r·pw + j] = x plane row (iy0 + r), column (ix0 + j), zero outside the image, for j &lt; pw. */
+    private static void padRows(float[] x, int plane, int h, int w, int iy0, int rows, int ix0, int pw, float[] s, int pAt) {
+        int j0 = Math.max(0, -ix0), j1 = Math.max(j0, Math.min(pw, w - ix0));   // columns inside the image
         for (int r = 0; r < rows; r++) {
             int iy = iy0 + r, d = pAt + r * pw;
             if (iy < 0 || iy >= h) {
                 java.util.Arrays.fill(s, d, d + pw, 0f);
                 continue;
             }
-            int n = Math.min(w, pw - pad);
-            for (int i = 0; i < pad; i++) s[d + i] = 0f;
-            System.arraycopy(x, plane + iy * w, s, d + pad, n);
-            for (int i = pad + n; i < pw; i++) s[d + i] = 0f;
+            for (int j = 0; j < j0; j++) s[d + j] = 0f;
+            System.arraycopy(x, plane + iy * w + ix0 + j0, s, d + j0, j1 - j0);
+            for (int j = j1; j < pw; j++) s[d + j] = 0f;
         }
     }
 
@@ -405,14 +432,16 @@ final class WinogradConv3x3 {
                 int kc = Math.min(kcs, cin - k0);
                 boolean first = k0 == 0;
                 for (int rp = 0; rp < rowPanels; rp++) {
-                    MemorySegment.copy(u, F, uOffset(xi, rp, k0), s, aAt, kc * MR);
+                    float[] w = uHeap == null ? s : uHeap;
+                    int wAt = uHeap == null ? aAt : (int) (uOffset(xi, rp, k0) / Float.BYTES);
+                    if (uHeap == null) MemorySegment.copy(u, F, uOffset(xi, rp, k0), s, aAt, kc * MR);
                     for (int p = 0; p < panels; p++) {
                         int bo = vAt + ((xi * panels + p) * cin + k0) * NR;
                         int co = mAt + (xi * coutPad + rp * MR) * ntp + p * NR;
                         if (first) {
-                            GemmKernel.panelTimesTile(s, aAt, s, bo, kc, s, co, ntp);
+                            GemmKernel.panelTimesTile(w, wAt, s, bo, kc, s, co, ntp);
                         } else {
-                            GemmKernel.panelTimesTile(s, aAt, s, bo, kc, s, accAt, NR);
+                            GemmKernel.panelTimesTile(w, wAt, s, bo, kc, s, accAt, NR);
                             GemmKernel.storeTile(s, accAt, NR, s, co, ntp, MR, NR, false);
                         }
                     }
