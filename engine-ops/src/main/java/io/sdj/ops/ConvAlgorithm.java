@@ -51,7 +51,7 @@ public enum ConvAlgorithm {
             case DIRECT -> null;
             case WINOGRAD -> TILE;
             case AUTO -> {
-                if (cin < 16 || cout < 16) yield null;
+                if (cin < 16) yield null;
                 if (TILE == WinogradConv3x3.Tile.F4 && enoughTiles(oh, ow, WinogradConv3x3.Tile.F4)) yield WinogradConv3x3.Tile.F4;
                 yield enoughTiles(oh, ow, WinogradConv3x3.Tile.F2) ? WinogradConv3x3.Tile.F2 : null;
             }
@@ -61,8 +61,12 @@ public enum ConvAlgorithm {
     /**
      * Auto's rule, from interleaved direct/Winograd timings on one thread (2026-12-06, AVX-512 host: F(4×4) 2.5× direct
      * at 320 channels 64×64 and 1.8× at 64 channels 256×256; F(2×2) 1.6× at 640 channels 32×32 and 1280 channels
-     * 16×16, where F(4×4) has too few tiles): Winograd needs at least 16 input and output channels (the transforms cost
-     * per channel what the GEMM saves per channel pair) and enough output tiles per weight byte, since the transformed
+     * 16×16, where F(4×4) has too few tiles): Winograd needs at least 16 input channels (the input transforms cost per
+     * channel what the GEMM saves per channel pair; 4 → 64 channels at 64×64 ran 3–8× slower) but not many output
+     * channels: a few outputs from many inputs (the decoders' and the UNet's output convs) are where direct convolution
+     * is weakest, gathering 9·Cin values per pixel for a GEMM of 3 or 4 rows padded to 6 (2026-12-06, same host, 2
+     * threads, interleaved, loaded: 64 → 3 at 512² 1.3–1.9×, 128 → 3 at 512² 2–3×, 320 → 4 at 64² 1.6–2.3×, 64 → 8 at
+     * 128² 2.1× faster with F(4×4)); and it needs enough output tiles per weight byte, since the transformed
      * weights (α²/9 times the direct ones) stream from memory once per group of tiles: 8 GEMM panels of tiles for
      * F(4×4), 2 for F(2×2). So F(4×4) at a 64×64 latent and the decoders' large images, F(2×2) at 32×32 and 16×16,
      * direct at 8×8.

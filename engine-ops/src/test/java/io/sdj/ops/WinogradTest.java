@@ -239,6 +239,7 @@ class WinogradTest {
         assertThat(ConvAlgorithm.AUTO.choose(320, 320, 64, 64)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(4, 320, 64, 64)).isNull();
+        assertThat(ConvAlgorithm.AUTO.choose(64, 3, 512, 512)).isNotNull();   // output convs: few outputs, many inputs
         assertThat(ConvAlgorithm.AUTO.choose(640, 640, 32, 32)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 16, 16)).isEqualTo(WinogradConv3x3.Tile.F2);
         assertThat(ConvAlgorithm.AUTO.choose(1280, 1280, 8, 8)).isNull();
