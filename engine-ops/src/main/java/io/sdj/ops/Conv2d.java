@@ -81,6 +81,48 @@ public final class Conv2d {
         return y;
     }
 
+    /**
+     * conv(upsampleNearest(x, up·h, up·w)) + b (the decoders' upsample → conv): a Winograd layer reads the
+     * upsampled pixels straight from x while it pads its input rows, so the upsampled tensor is never written; a
+     * direct one upsamples first. Same bits either way as the two steps.
+     */
+    public Tensor forwardUpsampled(Workspace ws, Tensor x, int up) {
+        x.requireRank("conv '" + name + "'", 4).requireDim("conv '" + name + "' input channels", 1, cin);
+        if (up < 1) throw new IllegalArgumentException("conv '" + name + "': upsampling factor must be ≥ 1, got " + up);
+        int n = x.dim(0), h = up * x.dim(2), wd = up * x.dim(3);
+        WinogradConv3x3 wino = up == 1 || outSize(h) < 1 || outSize(wd) < 1 ? null : winograd(outSize(h), outSize(wd));
+        if (wino == null) {
+            if (up == 1) return forward(ws, x);
+            Tensor u = Elementwise.upsampleNearest(ws, x, h, wd);
+            Tensor y = forward(ws, u);
+            ws.release(u);
+            return y;
+        }
+        int oh = outSize(h), ow = outSize(wd);
+        Tensor y = ws.take(n, cout, oh, ow);
+        int per = cin * x.dim(2) * x.dim(3);
+        for (int b = 0; b < n; b++) wino.forward(x.data(), b * per, h, wd, up, bias, Activation.NONE, null, false, y.data(), b * cout * oh * ow);
+        return y;
+    }
+
+    /**
+     * act(conv(x) + b + residual): the activation after the residual add (TAESD's blocks end so), in the Winograd
+     * epilogue when the layer runs as one, else as a separate pass. Same bits either way.
+     */
+    public Tensor forwardResidualThen(Workspace ws, Tensor x, Tensor residual, Activation act) {
+        x.requireRank("conv '" + name + "'", 4).requireDim("conv '" + name + "' input channels", 1, cin);
+        int n = x.dim(0), h = x.dim(2), wd = x.dim(3);
+        WinogradConv3x3 wino = h + 2 * padding < k || wd + 2 * padding < k ? null : winograd(outSize(h), outSize(wd));
+        if (wino == null) return Activations.applyInPlace(forward(ws, x, Activation.NONE, residual), act);
+        int oh = outSize(h), ow = outSize(wd);
+        Tensor y = ws.take(n, cout, oh, ow);
+        Tensor.requireSameShape("conv '" + name + "' residual", y, residual);
+        for (int b = 0; b < n; b++) {
+            wino.forward(x.data(), b * cin * h * wd, h, wd, 1, bias, act, residual.data(), true, y.data(), b * cout * oh * ow);
+        }
+        return y;
+    }
+
     /** The Winograd form of this layer when it runs at oh × ow, else null (direct convolution). */
     WinogradConv3x3 winograd(int oh, int ow) {
         if (k != 3 || stride != 1) return null;

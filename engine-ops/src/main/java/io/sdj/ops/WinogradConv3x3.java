@@ -151,6 +151,18 @@ final class WinogradConv3x3 {
      * [cout, oh, ow] with oh = h + 2·pad − 2 (likewise ow); residual (nullable) has y's layout and offsets.
      */
     void forward(float[] x, int xOff, int h, int w, float[] bias, Activation act, float[] residual, float[] y, int yOff) {
+        forward(x, xOff, h, w, 1, bias, act, residual, false, y, yOff);
+    }
+
+    /**
+     * As above with two fusions: the input is x [cin, h/up, w/up] upsampled {@code up}× (nearest, as
+     * {@link Elementwise#upsampleNearest}) while the padded rows are read, so the upsampled tensor is never written;
+     * with {@code actLast} the output is act(conv(x) + bias + residual) (TAESD's block ends: ReLU after the skip
+     * add) instead of act(…) + residual. h and w are the upsampled sizes (multiples of {@code up}).
+     */
+    void forward(float[] x, int xOff, int h, int w, int up, float[] bias, Activation act, float[] residual, boolean actLast,
+                 float[] y, int yOff) {
+        if (up < 1 || h % up != 0 || w % up != 0) throw new IllegalArgumentException("upsampling " + up + "× does not give " + h + "×" + w);
         int m = tile.m, a = tile.alpha;
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         int th = ceilDiv(oh, m), tw = ceilDiv(ow, m), tiles = th * tw;
@@ -162,8 +174,8 @@ final class WinogradConv3x3 {
         nt = Math.min(nt, ceilDiv(tiles, L) * L);
         final int ntf = nt;
         int groups = ceilDiv(tiles, nt);
-        Parallel.forEach(groups, gi -> group(gi * ntf, Math.min(tiles, gi * ntf + ntf), x, xOff, h, w, oh, ow, tw,
-                bias, act, residual, y, yOff));
+        Parallel.forEach(groups, gi -> group(gi * ntf, Math.min(tiles, gi * ntf + ntf), x, xOff, h, w, up, oh, ow, tw,
+                bias, act, residual, actLast, y, yOff));
     }
 
     /**
@@ -178,8 +190,8 @@ final class WinogradConv3x3 {
     }
 
     /** Tiles [t0, t1) in raster order (tile row · tw + tile column). */
-    private void group(int t0, int t1, float[] x, int xOff, int h, int w, int oh, int ow, int tw,
-                       float[] bias, Activation act, float[] residual, float[] y, int yOff) {
+    private void group(int t0, int t1, float[] x, int xOff, int h, int w, int up, int oh, int ow, int tw,
+                       float[] bias, Activation act, float[] residual, boolean actLast, float[] y, int yOff) {
         int m = tile.m, a = tile.alpha, aa = a * a;
         int nt = t1 - t0, ntp = ceilDiv(nt, NR) * NR, panels = ntp / NR;
         int ty0 = t0 / tw, ty1 = (t1 - 1) / tw;
@@ -206,7 +218,7 @@ final class WinogradConv3x3 {
         }
         int iy0 = ty0 * m - pad;
         for (int c = 0; c < cin; c++) {
-            padRows(x, xOff + c * h * w, h, w, iy0, rowsIn, cx0 - pad, pw, s, pAt);
+            padRows(x, xOff + c * (h / up) * (w / up), h, w, up, iy0, rowsIn, cx0 - pad, pw, s, pAt);
             for (int q = 0; q < nt; q += L) {
                 int vOff = vAt + ((q / NR) * cin + c) * NR + q % NR, vStride = panels * cin * NR;
                 int t = t0 + q, ty = t / tw, tx = t - ty * tw;
@@ -247,15 +259,19 @@ final class WinogradConv3x3 {
                     int oy = ty * m + dy;
                     if (oy >= oh) break;
                     int src = oAt + ((ty - ty0) * m + dy) * obw, dst = yOff + (o * oh + oy) * ow;
-                    epilogue(s, src, x0, x1, b, act, residual, y, dst);
+                    epilogue(s, src, x0, x1, b, act, residual, actLast, y, dst);
                 }
             }
         }
     }
 
-    /** s[pAt + r·pw + j] = x plane row (iy0 + r), column (ix0 + j), zero outside the image, for j &lt; pw. */
-    private static void padRows(float[] x, int plane, int h, int w, int iy0, int rows, int ix0, int pw, float[] s, int pAt) {
+    /**
+     * s[pAt + r·pw + j] = image row (iy0 + r), column (ix0 + j), zero outside the h × w image, for j &lt; pw; the image
+     * is the plane at x[plane] ((h/up) × (w/up)) upsampled {@code up}× nearest: pixel (iy, ix) = plane (iy/up, ix/up).
+     */
+    private static void padRows(float[] x, int plane, int h, int w, int up, int iy0, int rows, int ix0, int pw, float[] s, int pAt) {
         int j0 = Math.max(0, -ix0), j1 = Math.max(j0, Math.min(pw, w - ix0));   // columns inside the image
+        int sw = w / up;
         for (int r = 0; r < rows; r++) {
             int iy = iy0 + r, d = pAt + r * pw;
             if (iy < 0 || iy >= h) {
@@ -263,7 +279,12 @@ final class WinogradConv3x3 {
                 continue;
             }
             for (int j = 0; j < j0; j++) s[d + j] = 0f;
-            System.arraycopy(x, plane + iy * w + ix0 + j0, s, d + j0, j1 - j0);
+            if (up == 1) {
+                System.arraycopy(x, plane + iy * w + ix0 + j0, s, d + j0, j1 - j0);
+            } else {
+                int src = plane + (iy / up) * sw;
+                for (int j = j0; j < j1; j++) s[d + j] = x[src + (ix0 + j) / up];
+            }
             for (int j = j1; j < pw; j++) s[d + j] = 0f;
         }
     }
@@ -451,7 +472,12 @@ final class WinogradConv3x3 {
     }
 
     /** y[dst + i] = act(s[src + i] + b) + residual[dst + i] for i in [x0, x1). */
-    private static void epilogue(float[] s, int src, int x0, int x1, float b, Activation act, float[] residual, float[] y, int dst) {
+    private static void epilogue(float[] s, int src, int x0, int x1, float b, Activation act, float[] residual, boolean actLast,
+                                 float[] y, int dst) {
+        if (actLast && residual != null) {
+            epilogueActLast(s, src, x0, x1, b, act, residual, y, dst);
+            return;
+        }
         int i = x0;
         for (; i <= x1 - L; i += L) {
             FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i).add(b));
@@ -463,6 +489,20 @@ final class WinogradConv3x3 {
             FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i, mask).add(b));
             if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i, mask));
             v.intoArray(y, dst + i, mask);
+        }
+    }
+
+    /** y[dst + i] = act(s[src + i] + b + residual[dst + i]) for i in [x0, x1). */
+    private static void epilogueActLast(float[] s, int src, int x0, int x1, float b, Activation act, float[] residual, float[] y, int dst) {
+        int i = x0;
+        for (; i <= x1 - L; i += L) {
+            FloatVector v = FloatVector.fromArray(S, s, src + i).add(b).add(FloatVector.fromArray(S, residual, dst + i));
+            GemmEpilogue.activate(act, v).intoArray(y, dst + i);
+        }
+        if (i < x1) {
+            VectorMask<Float> mask = S.indexInRange(i, x1);
+            FloatVector v = FloatVector.fromArray(S, s, src + i, mask).add(b).add(FloatVector.fromArray(S, residual, dst + i, mask));
+            GemmEpilogue.activate(act, v).intoArray(y, dst + i, mask);
         }
     }
 

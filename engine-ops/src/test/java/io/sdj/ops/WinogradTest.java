@@ -229,6 +229,44 @@ class WinogradTest {
         assertThat(out).contains("WinogradTest OK").contains("S_" + bits + "_BIT");
     }
 
+    /**
+     * The decoders' fusions give exactly the bits of the unfused steps (the same arithmetic, only where the input is
+     * read from and when the activation runs): upsample 2× then conv, and act(conv + bias + residual), Winograd (both
+     * tiles, tiles starting mid row) and direct, odd sizes, 1 and 2 threads; the unfused results are checked against
+     * the double reference by the tests above.
+     */
+    @Test
+    void upsampledInputAndActivationAfterTheResidualMatchTheUnfusedSteps() {
+        SplittableRandom r = new SplittableRandom(21);
+        int saved = Parallel.threads();
+        try {
+            // cin, cout, h, w (of the input before upsampling), pad
+            for (int[] s : new int[][]{{17, 5, 7, 9, 1}, {64, 64, 9, 151, 1}, {20, 3, 33, 31, 0}, {3, 16, 5, 5, 1}}) {
+                int cin = s[0], cout = s[1], h = s[2], w = s[3], pad = s[4];
+                WeightTensor wt = GemmChecks.weight(r, "w", DType.F32, cout, cin, 3, 3);
+                WeightTensor bias = WeightTensor.ofFloats("b", random(r, cout), cout);
+                Tensor x = Tensor.of(random(r, 2 * cin * h * w), 2, cin, h, w);
+                for (ConvAlgorithm alg : ConvAlgorithm.values()) {
+                    Conv2d conv = new Conv2d(wt, bias, 1, pad, alg);
+                    for (int threads = 1; threads <= 2; threads++) {
+                        Parallel.setThreads(threads);
+                        Workspace ws = new Workspace();
+                        Tensor up = Elementwise.upsampleNearest(ws, x, 2 * h, 2 * w);
+                        float[] twoSteps = conv.forward(ws, up).toArray();
+                        assertThat(conv.forwardUpsampled(ws, x, 2).toArray()).as("upsampled %s %s %d threads", Arrays.toString(s), alg, threads)
+                                .isEqualTo(twoSteps);
+                        Tensor res = Tensor.of(random(r, 2 * cout * conv.outSize(h) * conv.outSize(w)), 2, cout, conv.outSize(h), conv.outSize(w));
+                        float[] unfused = Activations.applyInPlace(conv.forward(ws, x, res), Activation.RELU).toArray();
+                        assertThat(conv.forwardResidualThen(ws, x, res, Activation.RELU).toArray())
+                                .as("relu after residual %s %s %d threads", Arrays.toString(s), alg, threads).isEqualTo(unfused);
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
     @Test
     void algorithmSwitchIsParsedAndBadValuesAreNamed() {
         assertThat(ConvAlgorithm.parse(null)).isEqualTo(ConvAlgorithm.AUTO);

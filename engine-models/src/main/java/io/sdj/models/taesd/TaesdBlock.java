@@ -69,7 +69,7 @@ final class TaesdBlock {
         Tensor b = c2.forward(ws, a, Activation.RELU, null);
         ws.release(a);
         Tensor s = skip == null ? x : skip.forward(ws, x);
-        Tensor y = Activations.applyInPlace(c4.forward(ws, b, s), Activation.RELU);
+        Tensor y = c4.forwardResidualThen(ws, b, s, Activation.RELU);   // ReLU after the skip add, in the conv's epilogue
         ws.release(b);
         if (s != x) ws.release(s);
         return y;
