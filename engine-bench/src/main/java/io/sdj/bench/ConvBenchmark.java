@@ -18,7 +18,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Convolutions at SD1.5 / BK-SDM-Tiny UNet shapes (64×64 latent); {@link KernelReport} turns ms/op into GFLOP/s
+ * Convolutions at SD1.5 / BK-SDM-Tiny UNet shapes (64×64 latent), and the decoders' (TAESD's 64 channels at 256²
+ * and 512², its 64 → 3 output conv at 512², the VAE's 128 channels); {@link KernelReport} turns ms/op into GFLOP/s
  * (direct-convolution FLOPs ÷ time, also for Winograd).
  */
 @State(Scope.Benchmark)
@@ -28,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class ConvBenchmark {
-    @Param({"320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "1280-1280-3-1@8x8", "320-320-3-2@64x64", "640-640-3-2@32x32", "1280-1280-3-2@16x16", "320-640-1-1@32x32", "640-1280-1-1@16x16", "4-320-3-1@64x64", "320-4-3-1@64x64", "64-64-3-1@256x256", "128-128-3-1@256x256"})
+    @Param({"320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "1280-1280-3-1@8x8", "320-320-3-2@64x64", "640-640-3-2@32x32", "1280-1280-3-2@16x16", "320-640-1-1@32x32", "640-1280-1-1@16x16", "4-320-3-1@64x64", "320-4-3-1@64x64", "64-64-3-1@256x256", "128-128-3-1@256x256",
+            "64-64-3-1@512x512", "64-3-3-1@512x512"})
     public String shape;
 
     @Param({"1", "2"})
