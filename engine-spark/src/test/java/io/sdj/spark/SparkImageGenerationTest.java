@@ -156,6 +156,26 @@ class SparkImageGenerationTest {
         assertThat(DataType.fromJson(REQUESTS.json())).isEqualTo(REQUESTS);
     }
 
+    /** The submit-ready job reads JSON lines (numbers inferred as long/double, cast to the columns' types). */
+    @Test
+    void theExampleJobWritesOnePngPerLine(@TempDir Path tmp) throws Exception {
+        Path requests = Files.writeString(tmp.resolve("requests.jsonl"), """
+                {"id": "tree", "prompt": "a tree", "seed": 11, "width": 32, "height": 32, "steps": 1, "sampler": "ddim", "guidance": 1.5}
+                {"prompt": "a river", "seed": 12, "width": 32, "height": 40, "steps": 2, "sampler": "euler"}
+                """);
+        Path out = tmp.resolve("out");
+        assertThat(GenerateImages.run(spark, model.toString(), requests.toString(), out.toString())).isEqualTo(2);
+        try (Txt2Img sd = Txt2Img.load(model); Stream<Path> files = Files.list(out)) {
+            GenerationResult tree = sd.request().prompt("a tree").seed(11).size(32, 32).steps(1).sampler(SamplerKind.DDIM).guidance(1.5f).generate();
+            assertThat(Files.readAllBytes(out.resolve("tree.png"))).isEqualTo(PngWriter.encode(tree.images().get(0), tree.parameters(0)));
+            GenerationResult river = sd.request().prompt("a river").seed(12).size(32, 40).steps(2).sampler(SamplerKind.EULER).generate();
+            byte[] riverPng = PngWriter.encode(river.images().get(0), river.parameters(0));
+            String riverName = "seed-12-" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(riverPng), 0, 6) + ".png";
+            assertThat(files.map(f -> f.getFileName().toString()).toList()).containsExactlyInAnyOrder("tree.png", riverName);
+            assertThat(Files.readAllBytes(out.resolve(riverName))).isEqualTo(riverPng);
+        }
+    }
+
     @Test
     void badRowsAndMissingColumnsFailWithTheirReason() {
         List<Row> bad = new ArrayList<>();
