@@ -176,6 +176,34 @@ class SparkImageGenerationTest {
         }
     }
 
+    /**
+     * A cancelled job's task stops at its next denoising step (1000 steps at 256² would run for minutes): Spark marks
+     * the killed task, the generation sees the mark in its progress listener and ends.
+     */
+    @Test
+    void aCancelledJobStopsItsGeneration() throws Exception {
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1), ended = new java.util.concurrent.CountDownLatch(1);
+        org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+            @Override public void onTaskStart(org.apache.spark.scheduler.SparkListenerTaskStart e) { started.countDown(); }
+            @Override public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) { ended.countDown(); }
+        };
+        spark.sparkContext().addSparkListener(listener);
+        try {
+            List<Row> endless = List.of(RowFactory.create("long", "a very long run", null, 1L, 256, 256, 1000, "ddim", 7.5f));
+            Dataset<Row> job = SparkImageGeneration.generate(spark.createDataFrame(endless, REQUESTS).coalesce(1), model.toString());
+            java.util.concurrent.CompletableFuture<List<Row>> run = java.util.concurrent.CompletableFuture.supplyAsync(job::collectAsList);
+            assertThat(started.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(3000);   // the model is loaded and the steps are running
+            long cancelled = System.nanoTime();
+            spark.sparkContext().cancelAllJobs();
+            assertThatThrownBy(run::join).hasStackTraceContaining("cancelled");
+            assertThat(ended.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("the killed task ended").isTrue();
+            assertThat((System.nanoTime() - cancelled) / 1e9).isLessThan(20);
+        } finally {
+            spark.sparkContext().removeSparkListener(listener);
+        }
+    }
+
     @Test
     void badRowsAndMissingColumnsFailWithTheirReason() {
         List<Row> bad = new ArrayList<>();
