@@ -85,6 +85,9 @@ public final class SdjServer implements AutoCloseable {
         return URI.create("http://" + host + ":" + port() + "/");
     }
 
+    /** The generation queue (tests look at it). */
+    GenerationQueue queue() { return queue; }
+
     /** Waits until the server stops. */
     public void join() throws InterruptedException { server.join(); }
 
