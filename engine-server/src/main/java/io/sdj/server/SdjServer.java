@@ -35,6 +35,12 @@ import java.util.Map;
  * header when it opens a page; the page sends the key it is given with each API call).
  */
 public final class SdjServer implements AutoCloseable {
+    static {
+        // Jetty logs through SLF4J; with no SLF4J backend on the class path SLF4J prints three warning lines at start.
+        // sdj reports what matters itself (every refused request gets its answer), so keep those lines quiet.
+        if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
+    }
+
     private final ObjectMapper json = new ObjectMapper();
     private final ServerSettings settings;
     private final GenerationQueue queue;
