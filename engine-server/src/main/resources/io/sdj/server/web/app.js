@@ -7,7 +7,7 @@ let running = null;
 
 function headers() {
   const h = { 'Content-Type': 'application/json' };
-  const key = sessionStorage.getItem('sdj-api-key') || $('apiKey').value;
+  const key = $('apiKey').value || sessionStorage.getItem('sdj-api-key');
   if (key) h['Authorization'] = 'Bearer ' + key;
   return h;
 }
@@ -99,4 +99,5 @@ async function generate(event) {
 
 $('form').addEventListener('submit', generate);
 $('cancel').addEventListener('click', () => { if (running) running.abort.abort(); });
+$('apiKey').addEventListener('change', () => { sessionStorage.setItem('sdj-api-key', $('apiKey').value); loadLists(); });
 loadLists();
