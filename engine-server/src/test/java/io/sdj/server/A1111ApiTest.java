@@ -87,6 +87,54 @@ class A1111ApiTest {
     }
 
     @Test
+    void img2imgWithAMaskInpaintsAndRefusesABlurredMask() throws Exception {
+        byte[] init = PngWriter.encode(sd.request().prompt("a room").steps(1).guidance(1).size(64, 64).seed(4).generate().images().get(0), "init");
+        byte[] rgb = new byte[64 * 64 * 3];
+        for (int y = 0; y < 64; y++) for (int x = 32; x < 64; x++) for (int c = 0; c < 3; c++) rgb[3 * (y * 64 + x) + c] = (byte) 255;
+        byte[] mask = PngWriter.encode(new io.sdj.models.pipeline.RgbImage(64, 64, rgb), java.util.Map.of());
+        String request = """
+                {"init_images": ["%s"], "mask": "%s", "prompt": "a red armchair", "steps": 4, "width": 64, "height": 64, "seed": 9%s}""";
+        Base64.Encoder b64 = Base64.getEncoder();
+        HttpResponse<String> r = f.post("/sdapi/v1/img2img", request.formatted(b64.encodeToString(init), b64.encodeToString(mask), ""));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode info = ServerFixture.JSON.readTree(ServerFixture.json(r).get("info").asText());
+        assertThat(info.get("infotexts").get(0).asText()).contains("Mask blur: 0", "Denoising strength: 0.75");
+        r = f.post("/sdapi/v1/img2img", request.formatted(b64.encodeToString(init), b64.encodeToString(mask), ", \"mask_blur\": 4"));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(ServerFixture.json(r).get("detail").asText()).startsWith("mask_blur: ");
+    }
+
+    @Test
+    void openAiRequestsOverPlainHttp() throws Exception {
+        HttpResponse<String> r = f.post("/v1/images/generations", "{\"prompt\": \"a fox\", \"n\": 1, \"size\": \"64x48\", \"model\": \"dall-e-2\", \"quality\": \"standard\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode body = ServerFixture.json(r);
+        assertThat(body.get("created").asLong()).isCloseTo(System.currentTimeMillis() / 1000, org.assertj.core.data.Offset.offset(600L));
+        BufferedImage png = ServerFixture.png(body.get("data").get(0).get("b64_json").asText());
+        assertThat(png.getWidth()).isEqualTo(64);
+        assertThat(png.getHeight()).isEqualTo(48);
+
+        r = f.post("/v1/images/generations", "{\"prompt\": \"a fox\", \"size\": \"4096x4096\"}");
+        assertThat(r.statusCode()).isEqualTo(413);
+        assertThat(ServerFixture.json(r).get("error").get("param").asText()).isEqualTo("size");
+        r = f.post("/v1/images/generations", "{\"prompt\": \"a fox\", \"size\": \"large\"}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(ServerFixture.json(r).get("error").get("message").asText()).startsWith("size: ");
+        r = f.post("/v1/images/generations", "{\"prompt\": \"a fox\", \"n\": 50}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(ServerFixture.json(r).get("error").get("param").asText()).isEqualTo("n");
+        r = f.post("/v1/images/generations", "{\"n\": 1}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(ServerFixture.json(r).get("error").get("param").asText()).isEqualTo("prompt");
+        r = f.post("/v1/images/generations", "{\"prompt\": \"a fox\", \"response_format\": \"url\"}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(ServerFixture.json(r).get("error").get("type").asText()).isEqualTo("invalid_request_error");
+        r = f.post("/v1/images/generations", "not json");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(ServerFixture.json(r).get("error").get("message").asText()).contains("not valid JSON");
+    }
+
+    @Test
     void modelsAndSamplersInA1111Shapes() throws Exception {
         JsonNode models = ServerFixture.json(f.get("/sdapi/v1/sd-models"));
         assertThat(models).hasSize(1);
