@@ -108,7 +108,7 @@ public final class GenerateCommand implements Callable<Integer> {
     String promptSyntax = "a1111";
     @Option(names = "--rng", description = "noise for a seed: cpu (default, diffusers' CPU generator) or cuda (torch's GPU Philox stream: A1111's and GPU users' seeds)")
     String rng = "cpu";
-    @Option(names = "--vae-tiling", description = "on, off or auto (default: tiles when the decode would need more than 2 GiB, i.e. above ~640x640)")
+    @Option(names = "--vae-tiling", description = "on, off or auto (default: tiles when the decode would need more than 2 GiB: above ~640x640 for the VAE, ~1400x1400 for TAESD)")
     String vaeTiling = "auto";
     @Option(names = "--threads", description = "worker threads (default: all processors)")
     Integer threads;

@@ -7,6 +7,7 @@ import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
 import io.sdj.models.vae.VaeTiling;
 import io.sdj.models.taesd.TaesdDecoder;
+import io.sdj.models.taesd.TaesdTiling;
 import io.sdj.models.vae.AutoencoderKL;
 
 /**
@@ -42,12 +43,23 @@ final class Decoders {
     }
 
     static LatentDecoder taesd(TaesdDecoder taesd) {
-        return (ws, latents, trace) -> {
-            Tensor y = taesd.forward(ws, latents, CancellableTrace.blockCheckpoints(trace));
-            trace.record("taesd_decoder_output", y);
-            float[] d = y.data();
-            for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));
-            return y;
+        return new LatentDecoder() {
+            @Override
+            public Tensor decode(Workspace ws, Tensor latents, Trace trace) {
+                return decode(ws, latents, VaeTilingMode.OFF, () -> { }, trace);
+            }
+
+            @Override
+            public Tensor decode(Workspace ws, Tensor latents, VaeTilingMode mode, Runnable betweenTiles, Trace trace) {
+                TaesdTiling tiling = mode.forTaesdDecode(latents.dim(2), latents.dim(3));
+                Trace checkpoints = CancellableTrace.blockCheckpoints(trace);
+                Tensor y = tiling == null ? taesd.forward(ws, latents, checkpoints)
+                        : tiling.decode(ws, latents, tile -> taesd.forward(ws, tile, checkpoints), betweenTiles);
+                trace.record("taesd_decoder_output", y);
+                float[] d = y.data();
+                for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));
+                return y;
+            }
         };
     }
 

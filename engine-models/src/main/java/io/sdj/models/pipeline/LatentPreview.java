@@ -42,11 +42,12 @@ public final class LatentPreview {
         return new RgbImage(w, h, rgb);
     }
 
-    /** Batch row {@code index} decoded by {@code decoder} (TAESD for previews). */
+    /** Batch row {@code index} decoded by {@code decoder} (TAESD for previews), in tiles when the image is large. */
     public static RgbImage decoder(LatentDecoder decoder, Workspace ws, Tensor latents, int index) {
         int per = latents.numel() / latents.dim(0);
         float[] row = java.util.Arrays.copyOfRange(latents.data(), index * per, (index + 1) * per);
-        Tensor y = decoder.decode(ws, Tensor.of(row, 1, latents.dim(1), latents.dim(2), latents.dim(3)), Trace.NONE);
+        Tensor y = decoder.decode(ws, Tensor.of(row, 1, latents.dim(1), latents.dim(2), latents.dim(3)),
+                VaeTilingMode.AUTO, () -> { }, Trace.NONE);
         RgbImage img = RgbImage.fromNchw(y.data(), 0, y.dim(2), y.dim(3));
         ws.release(y);
         return img;

@@ -1,5 +1,6 @@
 package io.sdj.models.pipeline;
 
+import io.sdj.models.taesd.TaesdTiling;
 import io.sdj.models.vae.VaeConfig;
 import io.sdj.models.vae.VaeTiling;
 
@@ -42,6 +43,20 @@ public enum VaeTilingMode {
             case OFF -> null;
             case ON -> t;
             case AUTO -> untiledDecodeBytes(c, h, w) > AUTO_LIMIT_BYTES ? t : null;
+        };
+    }
+
+    /**
+     * The tiling a TAESD decode of an h×w latent runs with ({@link TaesdTiling}: diffusers' {@code AutoencoderTiny}
+     * tiling), or null for an untiled decode: {@link #AUTO} tiles when the untiled decode's estimated workspace
+     * ({@link TaesdTiling#untiledDecodeBytes}) exceeds {@link #AUTO_LIMIT_BYTES}, i.e. above about 1400², so a 1024²
+     * image still decodes in one piece and a 2048² one in 512² tiles.
+     */
+    public TaesdTiling forTaesdDecode(int h, int w) {
+        return switch (this) {
+            case OFF -> null;
+            case ON -> TaesdTiling.defaults();
+            case AUTO -> TaesdTiling.untiledDecodeBytes(h, w) > AUTO_LIMIT_BYTES ? TaesdTiling.defaults() : null;
         };
     }
 
