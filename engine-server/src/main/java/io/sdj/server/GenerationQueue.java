@@ -28,6 +28,7 @@ final class GenerationQueue implements AutoCloseable {
     private boolean closed;
     private double meanJobSeconds = 10;   // for Retry-After; a running mean of finished jobs
     private long finished;
+    private Job lastFinished;
 
     GenerationQueue(Txt2Img sd, int capacity, int parallel, int previewEvery) {
         this.sd = sd;
@@ -83,6 +84,9 @@ final class GenerationQueue implements AutoCloseable {
         return running.stream().min(Comparator.comparingLong(j -> j.startedNanos)).orElse(null);
     }
 
+    /** The job that ran and ended last (tests look at why it ended), or null. */
+    synchronized Job lastFinished() { return lastFinished; }
+
     synchronized int waitingCount() { return waiting.size(); }
 
     synchronized int runningCount() { return running.size(); }
@@ -122,6 +126,7 @@ final class GenerationQueue implements AutoCloseable {
                     double seconds = (System.nanoTime() - job.startedNanos) / 1e9;
                     finished++;
                     meanJobSeconds += (seconds - meanJobSeconds) / Math.min(finished, 20);
+                    lastFinished = job;
                 }
                 job.state = Job.State.DONE;
                 job.preview = null;

@@ -114,6 +114,7 @@ class NodeClientsTest {
         // the page asks for the key after a 401; this server has one, so give the page a server without
         try (ServerFixture open = new ServerFixture(sd, ServerSettings.loopback(0))) {
             JsonNode out = lastJsonLine(run(List.of("node", "web-page.mjs", open.server.uri().toString(), CHROMIUM.toString()), 300));
+            System.err.println("web page: " + out);
             assertThat(out.get("samplers").toString()).contains("Euler a");
             assertThat(out.get("result").get("src").asText()).isEqualTo("data:image/png;base64,");
             assertThat(out.get("result").get("complete").asBoolean()).isTrue();
@@ -124,6 +125,9 @@ class NodeClientsTest {
             assertThat(out.get("progressSeen").asDouble()).isPositive();
             assertThat(out.get("afterCancel").asText()).isEqualTo("cancelled");
             assertThat(out.get("idleAfterCancel").asBoolean()).as("the cancelled generation stopped on the server").isTrue();
+            Job cancelled = open.server.queue().lastFinished();
+            assertThat(cancelled.cancelReason).as("why the page's long generation ended").isEqualTo("client disconnected");
+            assertThat(cancelled.step).isLessThan(150);
             assertThat(out.get("errors")).isEmpty();
         }
     }
