@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
@@ -120,34 +121,19 @@ public final class ServeCommand implements Callable<Integer> {
                 return ExitCodes.FAILED;
             }
             server = s;
-            Thread hook = new Thread(s::close, "sdj-serve-stop");   // Ctrl-C: cancel the generations, stop listening
-            boolean hooked = registerHook(hook);
+            // Ctrl-C: cancel the generations, stop listening
+            CtrlC ctrlC = CtrlC.onInterrupt(s::close, Duration.ZERO, "sdj-serve-stop");
             err.println("sdj serve: " + sd.modelName() + " on " + s.uri() + " (A1111 API /sdapi/v1/..., OpenAI /v1/images/generations, web page /)"
                     + (settings.apiKey() == null ? "" : "; API key required") + "; queue " + settings.queue() + ", " + settings.parallel()
                     + " at a time; Ctrl-C stops");
             err.flush();
             started.countDown();
             s.join();
-            if (hooked) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // shutting down (Ctrl-C): the hook is running
-                }
-            }
+            ctrlC.close();
             return ExitCodes.OK;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return ExitCodes.CANCELLED;
-        }
-    }
-
-    private static boolean registerHook(Thread hook) {
-        try {
-            Runtime.getRuntime().addShutdownHook(hook);
-            return true;
-        } catch (IllegalStateException e) {
-            return false;
         }
     }
 }
