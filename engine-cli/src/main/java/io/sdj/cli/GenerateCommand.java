@@ -37,8 +37,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code sdj generate}: text (and optionally an init image and a mask) to PNG. Every setting is checked before the model is loaded; a bad one ends the run
@@ -207,16 +205,8 @@ public final class GenerateCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.OUT_OF_MEMORY;
         }
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            cancel.cancel();
-            try {
-                finished.await(60, TimeUnit.SECONDS);   // let the run stop and remove its temporary file
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sdj-generate-cancel");
-        boolean hooked = registerHook(hook);
+        // Ctrl-C: cancel, and let the run stop and remove its temporary files (up to 60 s)
+        CtrlC ctrlC = CtrlC.onInterrupt(cancel::cancel, Duration.ofSeconds(60), "sdj-generate-cancel");
         List<Path> temps = new ArrayList<>();
         int written = 0;
         try (pipeline) {
@@ -269,14 +259,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     // best effort: the temporary file is hidden and named after the target
                 }
             }
-            finished.countDown();
-            if (hooked) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // the JVM is already shutting down (Ctrl-C): the hook is running
-                }
-            }
+            ctrlC.close();
         }
     }
 
@@ -295,15 +278,6 @@ public final class GenerateCommand implements Callable<Integer> {
             Files.move(tmp, target);
         }
         temps.remove(tmp);
-    }
-
-    private static boolean registerHook(Thread hook) {
-        try {
-            Runtime.getRuntime().addShutdownHook(hook);
-            return true;
-        } catch (IllegalStateException e) {
-            return false;
-        }
     }
 
     /**

@@ -7,9 +7,8 @@ import io.sdj.weights.hub.HubReference;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
@@ -36,33 +35,8 @@ final class ModelArgument {
     /** Runs {@code work} with a Ctrl-C hook that sets the flag it polls and waits (a little) for it to stop. */
     static <T> T whileCancellable(Function<AtomicBoolean, T> work) {
         AtomicBoolean cancelled = new AtomicBoolean();
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            cancelled.set(true);
-            try {
-                finished.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sdj-download-cancel");
-        boolean hooked;
-        try {
-            Runtime.getRuntime().addShutdownHook(hook);
-            hooked = true;
-        } catch (IllegalStateException e) {
-            hooked = false;
-        }
-        try {
+        try (CtrlC ctrlC = CtrlC.onInterrupt(() -> cancelled.set(true), Duration.ofSeconds(10), "sdj-download-cancel")) {
             return work.apply(cancelled);
-        } finally {
-            finished.countDown();
-            if (hooked) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // shutting down: the hook is running
-                }
-            }
         }
     }
 }

@@ -23,12 +23,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code sdj profile}: where a UNet evaluation's time goes, block by block (SnapFusion's latency breakdown), then by
@@ -87,17 +86,7 @@ public final class ProfileCommand implements Callable<Integer> {
             return EXIT_BAD_INPUT;
         }
         if (threads != null) Parallel.setThreads(threads);
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            cancel.cancel();
-            try {
-                finished.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "sdj-profile-cancel");
-        boolean hooked = registerHook(hook);
-        try (Loaded m = load()) {
+        try (CtrlC ctrlC = CtrlC.onInterrupt(cancel::cancel, Duration.ofSeconds(60), "sdj-profile-cancel"); Loaded m = load()) {
             int latent = size / 8;
             err.printf(Locale.ROOT, "profiling %s (%s), batch %d, %d×%d latent (%d² image), %d threads: %d warm-up + %d measured runs%n",
                     arch, m.origin, batch, latent, latent, size, Parallel.threads(), warmup, runs);
@@ -129,15 +118,6 @@ public final class ProfileCommand implements Callable<Integer> {
             err.println("sdj profile: cannot write " + json + ": " + e.getMessage());
             err.flush();
             return 1;
-        } finally {
-            finished.countDown();
-            if (hooked) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // the JVM is already shutting down (Ctrl-C): the hook is running
-                }
-            }
         }
     }
 
@@ -241,15 +221,6 @@ public final class ProfileCommand implements Callable<Integer> {
         for (UNetProfile.Row r : rows) {
             out.printf(Locale.ROOT, "%-34s %-9s %10.2f %6.1f%% %,14d %9.2f %9.1f%n", r.name(), withResolution ? r.resolution() : "",
                     r.ms(), 100 * r.share(), r.parameters(), r.gflop(), r.gflopPerSecond());
-        }
-    }
-
-    private static boolean registerHook(Thread hook) {
-        try {
-            Runtime.getRuntime().addShutdownHook(hook);
-            return true;
-        } catch (IllegalStateException e) {
-            return false;
         }
     }
 }

@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 @Command(name = "sdj", mixinStandardHelpOptions = true, version = "sdj 0.1.0",
         description = "Pure-Java text-to-image inference (Stable Diffusion family).",
         subcommands = {CommandLine.HelpCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, VerifyCommand.class, GenerateCommand.class,
-                PullCommand.class, ArchCommand.class, ProfileCommand.class},
+                PullCommand.class, ArchCommand.class, ProfileCommand.class, ServeCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the operation failed (a check or verification failed, an output could not be written)",
                 "2:bad usage or input", "3:the model cannot be used (unreadable, corrupt, unsupported)", "4:out of memory",

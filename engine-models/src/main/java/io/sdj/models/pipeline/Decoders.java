@@ -24,41 +24,45 @@ final class Decoders {
 
     static LatentDecoder vae(AutoencoderKL vae) {
         if (!vae.hasDecoder()) return null;
-        return new LatentDecoder() {
-            @Override
-            public Tensor decode(Workspace ws, Tensor latents, Trace trace) {
-                return decode(ws, latents, VaeTilingMode.OFF, () -> { }, trace);
-            }
-
-            @Override
-            public Tensor decode(Workspace ws, Tensor latents, VaeTilingMode mode, Runnable betweenTiles, Trace trace) {
-                VaeTiling tiling = mode.forDecode(vae.config(), latents.dim(2), latents.dim(3));
-                Tensor y = vae.decodeLatents(ws, latents, tiling, betweenTiles, CancellableTrace.blockCheckpoints(trace));
-                trace.record("vae_decoder_output", y);
-                float[] d = y.data();
-                for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
-                return y;
-            }
-        };
+        return withTiling((ws, latents, mode, betweenTiles, trace) -> {
+            VaeTiling tiling = mode.forDecode(vae.config(), latents.dim(2), latents.dim(3));
+            Tensor y = vae.decodeLatents(ws, latents, tiling, betweenTiles, CancellableTrace.blockCheckpoints(trace));
+            trace.record("vae_decoder_output", y);
+            float[] d = y.data();
+            for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
+            return y;
+        });
     }
 
     static LatentDecoder taesd(TaesdDecoder taesd) {
+        return withTiling((ws, latents, mode, betweenTiles, trace) -> {
+            TaesdTiling tiling = mode.forTaesdDecode(latents.dim(2), latents.dim(3));
+            Trace checkpoints = CancellableTrace.blockCheckpoints(trace);
+            Tensor y = tiling == null ? taesd.forward(ws, latents, checkpoints)
+                    : tiling.decode(ws, latents, tile -> taesd.forward(ws, tile, checkpoints), betweenTiles);
+            trace.record("taesd_decoder_output", y);
+            float[] d = y.data();
+            for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));
+            return y;
+        });
+    }
+
+    /** A decode that takes a tiling choice. */
+    private interface TilingDecode {
+        Tensor decode(Workspace ws, Tensor latents, VaeTilingMode mode, Runnable betweenTiles, Trace trace);
+    }
+
+    /** The decoder whose plain {@code decode} runs untiled (what the reference outputs and traces compare with). */
+    private static LatentDecoder withTiling(TilingDecode d) {
         return new LatentDecoder() {
             @Override
             public Tensor decode(Workspace ws, Tensor latents, Trace trace) {
-                return decode(ws, latents, VaeTilingMode.OFF, () -> { }, trace);
+                return d.decode(ws, latents, VaeTilingMode.OFF, () -> { }, trace);
             }
 
             @Override
             public Tensor decode(Workspace ws, Tensor latents, VaeTilingMode mode, Runnable betweenTiles, Trace trace) {
-                TaesdTiling tiling = mode.forTaesdDecode(latents.dim(2), latents.dim(3));
-                Trace checkpoints = CancellableTrace.blockCheckpoints(trace);
-                Tensor y = tiling == null ? taesd.forward(ws, latents, checkpoints)
-                        : tiling.decode(ws, latents, tile -> taesd.forward(ws, tile, checkpoints), betweenTiles);
-                trace.record("taesd_decoder_output", y);
-                float[] d = y.data();
-                for (int i = 0, n = y.numel(); i < n; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));
-                return y;
+                return d.decode(ws, latents, mode, betweenTiles, trace);
             }
         };
     }

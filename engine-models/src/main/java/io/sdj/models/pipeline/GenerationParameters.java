@@ -64,7 +64,7 @@ public final class GenerationParameters {
     }
 
     /** The sampler names the A1111 web UI uses. */
-    static String displayName(SamplerKind k) {
+    public static String displayName(SamplerKind k) {
         return switch (k) {
             case DDIM -> "DDIM";
             case PNDM -> "PLMS";

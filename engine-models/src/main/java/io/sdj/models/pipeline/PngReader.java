@@ -29,6 +29,21 @@ public final class PngReader {
         return toRgb(img);
     }
 
+    /**
+     * The image encoded in {@code data} (any format {@link #read(Path)} reads); {@code name} names it in errors.
+     * @throws IllegalArgumentException naming it when the bytes are not a readable image
+     */
+    public static RgbImage read(byte[] data, String name) {
+        BufferedImage img;
+        try {
+            img = ImageIO.read(new java.io.ByteArrayInputStream(data));
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("cannot read image " + name + ": " + e.getMessage(), e);
+        }
+        if (img == null) throw new IllegalArgumentException("cannot read image " + name + ": not a PNG, JPEG, BMP or GIF file");
+        return toRgb(img);
+    }
+
     static RgbImage toRgb(BufferedImage img) {
         int w = img.getWidth(), h = img.getHeight();
         byte[] rgb = new byte[3 * w * h];

@@ -49,6 +49,16 @@ class PngReaderTest {
     }
 
     @Test
+    void bytesReadAsTheFileWould() throws IOException {
+        byte[] rgb = new byte[3 * 7 * 2];
+        for (int i = 0; i < rgb.length; i++) rgb[i] = (byte) (i * 29 + 3);
+        byte[] png = PngWriter.encode(new RgbImage(7, 2, rgb), Map.of());
+        assertThat(PngReader.read(png, "in memory").rgb()).isEqualTo(rgb);
+        assertThatThrownBy(() -> PngReader.read("not an image".getBytes(), "upload 3"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("cannot read image upload 3: not a PNG, JPEG, BMP or GIF file");
+    }
+
+    @Test
     void aFileThatIsNoImageIsRefusedByName() throws IOException {
         Path p = Files.writeString(tmp.resolve("x.png"), "not an image");
         assertThatThrownBy(() -> PngReader.read(p)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("cannot read image " + p);
