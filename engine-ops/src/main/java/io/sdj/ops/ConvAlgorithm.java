@@ -59,6 +59,21 @@ public enum ConvAlgorithm {
     }
 
     /**
+     * The most off-heap memory the transformed weights of one stride-1 3×3 convolution (cout × cin) can take under the
+     * JVM's configured algorithm ({@code -Dsdj.conv}): a layer keeps one Winograd form, made the first time it runs at
+     * a size where Winograd is chosen, beside its direct weights. 0 when the layer always runs direct.
+     */
+    public static long transformedWeightBytesAtMost(int cout, int cin) {
+        return CONFIGURED.transformedWeightBytes(cout, cin);
+    }
+
+    /** {@link #transformedWeightBytesAtMost} under this algorithm: the tile it picks for the largest images. */
+    long transformedWeightBytes(int cout, int cin) {
+        WinogradConv3x3.Tile largest = choose(cin, cout, 1 << 15, 1 << 15);
+        return largest == null ? 0 : WinogradConv3x3.transformedWeightBytes(largest, cout, cin);
+    }
+
+    /**
      * Auto's rule, from interleaved direct/Winograd timings on one thread (2026-12-06, AVX-512 host: F(4×4) 2.5× direct
      * at 320 channels 64×64 and 1.8× at 64 channels 256×256; F(2×2) 1.6× at 640 channels 32×32 and 1280 channels
      * 16×16, where F(4×4) has too few tiles): Winograd needs at least 16 input channels (the input transforms cost per

@@ -105,8 +105,12 @@ final class WinogradConv3x3 {
         this.rowPanels = ceilDiv(cout, MR);
         this.coutPad = rowPanels * MR;
         this.kcs = Gemm.kSlice(cin, KC);
-        long floats = (long) tile.alpha * tile.alpha * coutPad * cin;
-        this.u = Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+        this.u = Arena.ofAuto().allocate(transformedWeightBytes(tile, cout, cin), 64);
+    }
+
+    /** Off-heap bytes of U for a cout × cin layer: α² · cout rounded up to whole row panels · cin floats. */
+    static long transformedWeightBytes(Tile tile, int cout, int cin) {
+        return (long) tile.alpha * tile.alpha * ceilDiv(cout, MR) * MR * cin * Float.BYTES;
     }
 
     /**
@@ -120,21 +124,32 @@ final class WinogradConv3x3 {
         MemorySegment src = w.segment();
         int a = tile.alpha;
         double[][] g = tile.g();
-        double[] k = new double[9], gk = new double[a * 3];
-        for (int o = 0; o < cout; o++) {
-            for (int ci = 0; ci < cin; ci++) {
-                for (int t = 0; t < 9; t++) k[t] = src.get(F, w.rowPanelOffset(o / MR, ci * 9 + t) + (long) (o % MR) * Float.BYTES);
-                for (int i = 0; i < a; i++) {
-                    for (int j = 0; j < 3; j++) gk[i * 3 + j] = g[i][0] * k[j] + g[i][1] * k[3 + j] + g[i][2] * k[6 + j];
-                }
-                for (int i = 0; i < a; i++) {
-                    for (int j = 0; j < a; j++) {
-                        double v = gk[i * 3] * g[j][0] + gk[i * 3 + 1] * g[j][1] + gk[i * 3 + 2] * g[j][2];
-                        c.u.set(F, c.uOffset(i * a + j, o / MR, ci) + (long) (o % MR) * Float.BYTES, (float) v);
+        // one row panel (MR outputs) at a time, in parallel: each tap of the panel is MR contiguous floats, and each
+        // transformed value of the panel lands as MR contiguous floats of U; every value is computed as before (in
+        // double, rounded once), so the result does not depend on the thread count
+        Parallel.forRange(c.rowPanels, (p0, p1) -> {
+            float[] taps = new float[9 * MR], out = new float[a * a * MR];
+            double[] gk = new double[a * 3];
+            for (int p = p0; p < p1; p++) {
+                int rows = Math.min(MR, cout - p * MR);
+                for (int ci = 0; ci < cin; ci++) {
+                    MemorySegment.copy(src, F, w.rowPanelOffset(p, ci * 9), taps, 0, 9 * MR);
+                    for (int r = 0; r < rows; r++) {
+                        for (int i = 0; i < a; i++) {
+                            for (int j = 0; j < 3; j++) {
+                                gk[i * 3 + j] = g[i][0] * taps[j * MR + r] + g[i][1] * taps[(3 + j) * MR + r] + g[i][2] * taps[(6 + j) * MR + r];
+                            }
+                        }
+                        for (int i = 0; i < a; i++) {
+                            for (int j = 0; j < a; j++) {
+                                out[(i * a + j) * MR + r] = (float) (gk[i * 3] * g[j][0] + gk[i * 3 + 1] * g[j][1] + gk[i * 3 + 2] * g[j][2]);
+                            }
+                        }
                     }
+                    for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out, xi * MR, c.u, F, c.uOffset(xi, p, ci), rows);
                 }
             }
-        }
+        });
         if (c.u.byteSize() <= CACHE_BYTES) c.uHeap = c.u.toArray(F);
         return c;
     }

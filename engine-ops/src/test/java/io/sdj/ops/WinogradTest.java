@@ -297,4 +297,23 @@ class WinogradTest {
             return y;
         }
     }
+
+    /** What sdj info and the direct-memory check count for a layer is what the layer allocates at most. */
+    @Test
+    void theTransformedWeightEstimateIsWhatALayerAllocatesAtMost() {
+        SplittableRandom r = new SplittableRandom(5);
+        Conv2d conv = new Conv2d(GemmChecks.weight(r, "w", DType.F32, 24, 20, 3, 3), null, 1, 1, ConvAlgorithm.AUTO);
+        long estimate = ConvAlgorithm.AUTO.transformedWeightBytes(24, 20);
+        // F(4×4): 36 transformed values per 9 weights, the 24 outputs rounded up to whole row panels of MR
+        assertThat(estimate).isEqualTo(36L * PackedMatrix.ceilDiv(24, GemmKernel.MR) * GemmKernel.MR * 20 * Float.BYTES);
+        WinogradConv3x3 small = conv.winograd(16, 16);      // few tiles: F(2×2) or direct
+        assertThat(small == null ? 0 : small.byteSize()).isLessThanOrEqualTo(estimate);
+        WinogradConv3x3 large = conv.winograd(256, 256);    // the largest form
+        assertThat(large).isNotNull();
+        assertThat(large.byteSize()).isEqualTo(estimate);
+        // always direct: fewer than 16 input channels under auto, anything under direct
+        assertThat(ConvAlgorithm.AUTO.transformedWeightBytes(64, 8)).isZero();
+        assertThat(new Conv2d(GemmChecks.weight(r, "w", DType.F32, 64, 8, 3, 3), null, 1, 1, ConvAlgorithm.AUTO).winograd(256, 256)).isNull();
+        assertThat(ConvAlgorithm.DIRECT.transformedWeightBytes(320, 320)).isZero();
+    }
 }

@@ -148,8 +148,10 @@ public final class PipelineLoader {
             }
         }
         ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
-        String packing = "packing the weights of model '" + modelName + "'";
-        long packed = packedWeightBytes(src);
+        long winograd = winogradWeightBytes(src);
+        String packing = "packing the weights of model '" + modelName + "'" + (winograd == 0 ? ""
+                : " (" + io.sdj.core.DirectMemory.mb(winograd) + " of it for the Winograd forms of its 3×3 convolutions, made on first use; -Dsdj.conv=direct needs none)");
+        long packed = packedWeightBytes(src) + winograd;
         io.sdj.core.DirectMemory.require(packed, packing);
         try {
             return build(src, modelName, tokenizer, merge, taesdFile, warnings);
@@ -176,6 +178,27 @@ public final class PipelineLoader {
                 long n = 1;
                 for (int d : shape) n *= d;
                 bytes += 4 * n;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * The most off-heap bytes the Winograd forms of a model's stride-1 3×3 convolutions can add to
+     * {@link #packedWeightBytes} ({@link io.sdj.ops.ConvAlgorithm#transformedWeightBytesAtMost} for every weight shaped
+     * [cout, cin, 3, 3]; the few stride-2 ones are counted too, so this is an upper bound). 0 under
+     * {@code -Dsdj.conv=direct}.
+     */
+    public static long winogradWeightBytes(io.sdj.weights.ModelSource src) {
+        long bytes = 0;
+        for (String c : src.components()) {
+            if (c.equals("scheduler")) continue;
+            io.sdj.core.WeightSource w = src.weights(c);
+            for (String name : w.names()) {
+                int[] shape = w.get(name).shape();
+                if (shape.length == 4 && shape[2] == 3 && shape[3] == 3) {
+                    bytes += io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(shape[0], shape[1]);
+                }
             }
         }
         return bytes;
