@@ -125,8 +125,8 @@ public final class InfoCommand implements Callable<Integer> {
             long packed = io.sdj.models.pipeline.PipelineLoader.packedWeightBytes(m);
             long winograd = io.sdj.models.pipeline.PipelineLoader.winogradWeightBytes(m);
             out.printf("memory to run: %s off-heap for the packed weights%s (direct memory, -XX:MaxDirectMemorySize; ./sdj lifts the limit)%s%n",
-                    bytes(packed + winograd), winograd == 0 ? "" : ", " + bytes(winograd) + " of it for the Winograd forms of the 3×3 convolutions"
-                            + " (-Dsdj.conv=direct: none, slower)", activationEstimate(m));
+                    bytes(packed), winograd == 0 ? "" : ", plus up to " + bytes(winograd) + " for the Winograd forms of the 3×3 convolutions"
+                            + " made on first use (fewer at small sizes; -Dsdj.conv=direct: none, slower)", activationEstimate(m));
             if (check) {
                 ModelFile mf = (ModelFile) m;
                 List<ModelFile.ChecksumMismatch> bad = mf.verify();

@@ -148,10 +148,8 @@ public final class PipelineLoader {
             }
         }
         ClipTokenizer tokenizer = ClipTokenizer.load(tok.get("vocab.json"), tok.get("merges.txt"), tok.get("tokenizer_config.json"));
-        long winograd = winogradWeightBytes(src);
-        String packing = "packing the weights of model '" + modelName + "'" + (winograd == 0 ? ""
-                : " (" + io.sdj.core.DirectMemory.mb(winograd) + " of it for the Winograd forms of its 3×3 convolutions, made on first use; -Dsdj.conv=direct needs none)");
-        long packed = packedWeightBytes(src) + winograd;
+        String packing = "packing the weights of model '" + modelName + "'";
+        long packed = packedWeightBytes(src);
         io.sdj.core.DirectMemory.require(packed, packing);
         try {
             return build(src, modelName, tokenizer, merge, taesdFile, warnings);
@@ -186,8 +184,9 @@ public final class PipelineLoader {
     /**
      * The most off-heap bytes the Winograd forms of a model's stride-1 3×3 convolutions can add to
      * {@link #packedWeightBytes} ({@link io.sdj.ops.ConvAlgorithm#transformedWeightBytesAtMost} for every weight shaped
-     * [cout, cin, 3, 3]; the few stride-2 ones are counted too, so this is an upper bound). 0 under
-     * {@code -Dsdj.conv=direct}.
+     * [cout, cin, 3, 3]; the few stride-2 ones are counted too), made on first use. A loose upper bound: it assumes
+     * F(4×4) everywhere, while at 512² the low-resolution layers take F(2×2) or stay direct (SD 1.5 then holds about
+     * 2 GiB of them against 8.8 GiB here), so it is reported, not enforced. 0 under {@code -Dsdj.conv=direct}.
      */
     public static long winogradWeightBytes(io.sdj.weights.ModelSource src) {
         long bytes = 0;
