@@ -166,19 +166,12 @@ public final class PipelineLoader {
      * text encoder, UNet, VAE and TAESD components, widened to float32 (vectors stay on the heap).
      */
     public static long packedWeightBytes(io.sdj.weights.ModelSource src) {
-        long bytes = 0;
-        for (String c : src.components()) {
-            if (c.equals("scheduler")) continue;
-            io.sdj.core.WeightSource w = src.weights(c);
-            for (String name : w.names()) {
-                int[] shape = w.get(name).shape();
-                if (shape.length < 2) continue;
-                long n = 1;
-                for (int d : shape) n *= d;
-                bytes += 4 * n;
-            }
-        }
-        return bytes;
+        return sumOverWeightShapes(src, shape -> {
+            if (shape.length < 2) return 0;
+            long n = 1;
+            for (int d : shape) n *= d;
+            return 4 * n;
+        });
     }
 
     /**
@@ -189,18 +182,19 @@ public final class PipelineLoader {
      * 2 GiB of them against 8.8 GiB here), so it is reported, not enforced. 0 under {@code -Dsdj.conv=direct}.
      */
     public static long winogradWeightBytes(io.sdj.weights.ModelSource src) {
-        long bytes = 0;
+        return sumOverWeightShapes(src, shape -> shape.length == 4 && shape[2] == 3 && shape[3] == 3
+                ? io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(shape[0], shape[1]) : 0);
+    }
+
+    /** Σ bytes(shape) over every weight of every component but the scheduler. */
+    private static long sumOverWeightShapes(io.sdj.weights.ModelSource src, java.util.function.ToLongFunction<int[]> bytes) {
+        long sum = 0;
         for (String c : src.components()) {
             if (c.equals("scheduler")) continue;
             io.sdj.core.WeightSource w = src.weights(c);
-            for (String name : w.names()) {
-                int[] shape = w.get(name).shape();
-                if (shape.length == 4 && shape[2] == 3 && shape[3] == 3) {
-                    bytes += io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(shape[0], shape[1]);
-                }
-            }
+            for (String name : w.names()) sum += bytes.applyAsLong(w.get(name).shape());
         }
-        return bytes;
+        return sum;
     }
 
     private static Txt2Img build(ModelSource src, String modelName, ClipTokenizer tokenizer, LoraMerge merge, Path taesdFile,
