@@ -177,7 +177,7 @@ class SparkImageGenerationTest {
     }
 
     /**
-     * A cancelled job's task stops at its next denoising step (1000 steps at 256² would run for minutes): Spark marks
+     * A cancelled job's task stops at its next denoising step (999 steps at 256² would run for minutes; 1000 would be refused): Spark marks
      * the killed task, the generation sees the mark in its progress listener and ends.
      */
     @Test
@@ -189,7 +189,7 @@ class SparkImageGenerationTest {
         };
         spark.sparkContext().addSparkListener(listener);
         try {
-            List<Row> endless = List.of(RowFactory.create("long", "a very long run", null, 1L, 256, 256, 1000, "ddim", 7.5f));
+            List<Row> endless = List.of(RowFactory.create("long", "a very long run", null, 1L, 256, 256, 999, "ddim", 7.5f));
             Dataset<Row> job = SparkImageGeneration.generate(spark.createDataFrame(endless, REQUESTS).coalesce(1), model.toString());
             java.util.concurrent.CompletableFuture<List<Row>> run = java.util.concurrent.CompletableFuture.supplyAsync(job::collectAsList);
             assertThat(started.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();

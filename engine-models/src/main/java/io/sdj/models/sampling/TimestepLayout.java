@@ -31,7 +31,35 @@ final class TimestepLayout {
                 for (int i = 0; i < steps; i++) t[i] = (int) NumpyMath.round(a[i]) - 1;
             }
         }
+        requireTrainedTimesteps(c, steps, t);
         return t;
+    }
+
+    /**
+     * Refuses a layout that reaches past the trained timesteps before any work is done (diffusers fails at the first
+     * step with an index error): 'leading' spacing with steps_offset 1 and as many steps as training timesteps
+     * starts at timestep n.
+     */
+    private static void requireTrainedTimesteps(SchedulerConfig c, int steps, int[] t) {
+        int n = c.numTrainTimesteps();
+        for (int ti : t) {
+            if (ti < 0 || ti >= n) {
+                int fits = steps - 1;
+                while (fits > 1 && !fitsTrainedTimesteps(c, fits)) fits--;
+                throw new IllegalArgumentException("number of steps " + steps + " with '" + c.timestepSpacing().key()
+                        + "' spacing and steps_offset " + c.stepsOffset() + " reaches timestep " + ti + ", outside the trained [0, "
+                        + n + "): use at most " + fits + " steps");
+            }
+        }
+    }
+
+    private static boolean fitsTrainedTimesteps(SchedulerConfig c, int steps) {
+        try {
+            ddim(c, steps);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** PNDM's base timesteps, ascending (before the PLMS duplication). */

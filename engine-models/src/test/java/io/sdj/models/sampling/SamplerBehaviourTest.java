@@ -71,6 +71,16 @@ class SamplerBehaviourTest {
                 .hasMessageContaining("trained_betas");
     }
 
+    /** SD 1.x's leading spacing with steps_offset 1 reaches timestep 1000 at 1000 steps: refused before any step runs. */
+    @Test
+    void stepsThatReachPastTheTrainedTimestepsAreRefusedUpFront() {
+        for (SamplerKind kind : new SamplerKind[] {SamplerKind.DDIM, SamplerKind.PNDM}) {
+            assertThatThrownBy(() -> Samplers.create(kind, SD1, 1000))
+                    .hasMessage("number of steps 1000 with 'leading' spacing and steps_offset 1 reaches timestep 1000, outside the trained [0, 1000): use at most 999 steps");
+            assertThat(Samplers.create(kind, SD1, 999).timesteps()[0]).isEqualTo(999f);
+        }
+    }
+
     @Test
     void eachSamplerInstanceKeepsItsOwnState() {
         // two interleaved PNDM generations give the same results as two separate ones
