@@ -80,6 +80,21 @@ public final class Elementwise {
         return y;
     }
 
+    /** x[:, :, y0:y0+h, x0:x0+w] of NCHW x, copied into a tensor from {@code ws} (the tiles of a tiled decode). */
+    public static Tensor window(Workspace ws, Tensor x, int y0, int x0, int h, int w) {
+        x.requireRank("window", 4);
+        int planes = x.dim(0) * x.dim(1), xh = x.dim(2), xw = x.dim(3);
+        if (y0 < 0 || x0 < 0 || h < 1 || w < 1 || y0 + h > xh || x0 + w > xw) {
+            throw new IllegalArgumentException("window: rows " + y0 + "+" + h + ", columns " + x0 + "+" + w + " are not inside " + x);
+        }
+        Tensor t = ws.take(x.dim(0), x.dim(1), h, w);
+        float[] src = x.data(), dst = t.data();
+        for (int p = 0; p < planes; p++) {
+            for (int y = 0; y < h; y++) System.arraycopy(src, (p * xh + y0 + y) * xw + x0, dst, (p * h + y) * w, w);
+        }
+        return t;
+    }
+
     /** Softmax over the last dimension, in place. */
     public static Tensor softmaxLastDimInPlace(Tensor x) {
         return softmaxLastDimInPlace(x, PREFERRED);

@@ -168,4 +168,17 @@ class ElementwiseTest {
             }
         }
     }
+
+    @Test
+    void windowCopiesTheRegionOfEveryPlane() {
+        Tensor x = random(new Random(4), 2, 3, 7, 9);
+        Tensor t = Elementwise.window(ws, x, 2, 3, 4, 5);
+        assertThat(t.shape()).containsExactly(2, 3, 4, 5);
+        for (int p = 0; p < 6; p++)
+            for (int y = 0; y < 4; y++)
+                for (int c = 0; c < 5; c++)
+                    assertThat(t.data()[(p * 4 + y) * 5 + c]).isEqualTo(x.data()[(p * 7 + 2 + y) * 9 + 3 + c]);
+        assertThat(Elementwise.window(ws, x, 0, 0, 7, 9).toArray()).containsExactly(x.toArray());
+        assertThatThrownBy(() -> Elementwise.window(ws, x, 4, 0, 4, 9)).hasMessageContaining("not inside");
+    }
 }

@@ -2,6 +2,7 @@ package io.sdj.models.taesd;
 
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+import io.sdj.ops.Elementwise;
 
 import java.util.Objects;
 import java.util.function.UnaryOperator;
@@ -79,7 +80,7 @@ public record TaesdTiling(int latentTile, double overlapFactor, int scale) {
             for (int x0 = 0; x0 < w; x0 += step) {
                 betweenTiles.run();
                 int th = Math.min(latentTile, h - y0), tw = Math.min(latentTile, w - x0);
-                Tensor in = slice(ws, latents, y0, x0, th, tw);
+                Tensor in = Elementwise.window(ws, latents, y0, x0, th, tw);
                 Tensor t;
                 try {
                     t = decoder.apply(in);
@@ -116,14 +117,4 @@ public record TaesdTiling(int latentTile, double overlapFactor, int scale) {
         }
     }
 
-    /** x[:, :, y0:y0+th, x0:x0+tw] copied into a workspace tensor. */
-    private static Tensor slice(Workspace ws, Tensor x, int y0, int x0, int th, int tw) {
-        int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor t = ws.take(x.dim(0), x.dim(1), th, tw);
-        float[] src = x.data(), dst = t.data();
-        for (int p = 0; p < planes; p++) {
-            for (int y = 0; y < th; y++) System.arraycopy(src, (p * h + y0 + y) * w + x0, dst, (p * th + y) * tw, tw);
-        }
-        return t;
-    }
 }

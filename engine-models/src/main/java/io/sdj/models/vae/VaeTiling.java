@@ -2,6 +2,7 @@ package io.sdj.models.vae;
 
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+import io.sdj.ops.Elementwise;
 import io.sdj.models.Trace;
 
 import java.util.Objects;
@@ -103,7 +104,7 @@ public record VaeTiling(int sampleTile, int latentTile, double overlapFactor) {
             Tensor[] below = new Tensor[cols];
             for (int j = 0; j < cols; j++) {
                 betweenTiles.run();
-                Tensor in = slice(ws, x, i * step, j * step, Math.min(inTile, h - i * step), Math.min(inTile, w - j * step));
+                Tensor in = Elementwise.window(ws, x, i * step, j * step, Math.min(inTile, h - i * step), Math.min(inTile, w - j * step));
                 Tensor t;
                 try {
                     t = model.apply(in);
@@ -133,16 +134,6 @@ public record VaeTiling(int sampleTile, int latentTile, double overlapFactor) {
         return out;
     }
 
-    /** x[:, :, y0:y0+th, x0:x0+tw] copied into a workspace tensor. */
-    private static Tensor slice(Workspace ws, Tensor x, int y0, int x0, int th, int tw) {
-        int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor t = ws.take(b, c, th, tw);
-        float[] src = x.data(), dst = t.data();
-        for (int p = 0; p < b * c; p++) {
-            for (int y = 0; y < th; y++) System.arraycopy(src, (p * h + y0 + y) * w + x0, dst, (p * th + y) * tw, tw);
-        }
-        return t;
-    }
 
     /** The last {@code n} rows of t, as a heap tensor. */
     private static Tensor rowsStrip(Tensor t, int n) {
