@@ -1,10 +1,8 @@
 package io.sdj.models.verify;
 
 import io.sdj.core.Tensor;
-import io.sdj.core.Workspace;
 import io.sdj.models.vae.AutoencoderKL;
 import io.sdj.models.vae.LatentDistribution;
-import io.sdj.weights.Safetensors;
 
 /**
  * VAE cases ({@link AutoencoderKL}): {@code vae_decoder} decodes every run's latents (already divided by the scaling
@@ -18,32 +16,22 @@ public final class VaeCaseRunner implements ComponentRunner {
 
     @Override
     public CaseOutputs run(GoldenCase c, boolean intermediates) {
-        CaseOutputs out = new CaseOutputs();
-        String traced = Recorder.tracedPrefix(c);
-        try (ConvertedModel m = ConvertedModel.of(c.dir());
-             Safetensors in = Safetensors.open(c.file("inputs.safetensors"))) {
-            String comp = m.onlyComponent();
-            AutoencoderKL vae = AutoencoderKL.load(m.model().config(comp), m.model().weights(comp));
-            Workspace ws = new Workspace();
-            for (String run : c.runNames()) {
-                var trace = Recorder.forRun(out, intermediates, traced, run);
-                if (decoder) {
-                    Tensor image = vae.decode(ws, Recorder.tensor(in, run + "/latents"), trace);
-                    out.put(run + "/image", Produced.of(image));
-                    ws.release(image);
-                } else {
-                    LatentDistribution d = vae.encode(ws, Recorder.tensor(in, run + "/image"), trace);
-                    out.put(run + "/moments", Produced.of(d.moments()));
-                    out.put(run + "/mean", Produced.of(d.mean()));
-                    out.put(run + "/logvar", Produced.of(d.logvar()));
-                    out.put(run + "/std", Produced.of(d.std()));
-                    Tensor sample = d.sample(ws, Recorder.tensor(in, run + "/noise"));
-                    out.put(run + "/sample", Produced.of(sample));
-                    ws.release(sample);
-                    d.release(ws);
-                }
+        return EachRun.of(c, intermediates, AutoencoderKL::load, (vae, run, in, ws, trace, out) -> {
+            if (decoder) {
+                Tensor image = vae.decode(ws, Recorder.tensor(in, run + "/latents"), trace);
+                out.put(run + "/image", Produced.of(image));
+                ws.release(image);
+            } else {
+                LatentDistribution d = vae.encode(ws, Recorder.tensor(in, run + "/image"), trace);
+                out.put(run + "/moments", Produced.of(d.moments()));
+                out.put(run + "/mean", Produced.of(d.mean()));
+                out.put(run + "/logvar", Produced.of(d.logvar()));
+                out.put(run + "/std", Produced.of(d.std()));
+                Tensor sample = d.sample(ws, Recorder.tensor(in, run + "/noise"));
+                out.put(run + "/sample", Produced.of(sample));
+                ws.release(sample);
+                d.release(ws);
             }
-        }
-        return out;
+        });
     }
 }

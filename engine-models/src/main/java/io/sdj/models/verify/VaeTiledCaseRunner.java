@@ -6,7 +6,6 @@ import io.sdj.core.Workspace;
 import io.sdj.models.Trace;
 import io.sdj.models.vae.AutoencoderKL;
 import io.sdj.models.vae.VaeTiling;
-import io.sdj.weights.Safetensors;
 
 /**
  * The {@code vae_tiled_decoder} case: {@link AutoencoderKL#decode(Workspace, Tensor, VaeTiling, Runnable, Trace)} of
@@ -17,29 +16,18 @@ public final class VaeTiledCaseRunner implements ComponentRunner {
 
     @Override
     public CaseOutputs run(GoldenCase c, boolean intermediates) {
-        CaseOutputs out = new CaseOutputs();
-        String traced = Recorder.tracedPrefix(c);
-        try (ConvertedModel m = ConvertedModel.of(c.dir());
-             Safetensors in = Safetensors.open(c.file("inputs.safetensors"))) {
-            String comp = m.onlyComponent();
-            AutoencoderKL vae = AutoencoderKL.load(m.model().config(comp), m.model().weights(comp));
-            Workspace ws = new Workspace();
-            for (String run : c.runNames()) {
-                JsonNode r = c.run(run);
-                VaeTiling tiling = tiling(r, vae, run);
-                Trace trace = Recorder.forRun(out, intermediates, traced, run);
-                Tensor z = Recorder.tensor(in, run + "/latents");
-                Tensor image = vae.decode(ws, z, tiling, () -> { }, trace);
-                out.put(run + "/image", Produced.of(image));
-                ws.release(image);
-                if (trace != Trace.NONE) {
-                    Tensor untiled = vae.decode(ws, z, Trace.NONE);
-                    trace.record("untiled_image", untiled);
-                    ws.release(untiled);
-                }
+        return EachRun.of(c, intermediates, AutoencoderKL::load, (vae, run, in, ws, trace, out) -> {
+            VaeTiling tiling = tiling(c.run(run), vae, run);
+            Tensor z = Recorder.tensor(in, run + "/latents");
+            Tensor image = vae.decode(ws, z, tiling, () -> { }, trace);
+            out.put(run + "/image", Produced.of(image));
+            ws.release(image);
+            if (trace != Trace.NONE) {
+                Tensor untiled = vae.decode(ws, z, Trace.NONE);
+                trace.record("untiled_image", untiled);
+                ws.release(untiled);
             }
-        }
-        return out;
+        });
     }
 
     /** The run's tile settings; each one the run leaves out takes diffusers' default for this VAE. */
