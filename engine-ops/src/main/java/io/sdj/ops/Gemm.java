@@ -49,9 +49,9 @@ public final class Gemm {
      */
     static final int NC_PACKED = Integer.getInteger("sdj.gemm.ncPackedPanels", 16) * NR;
 
-    private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+    private static final ThreadScratch SCRATCH = new ThreadScratch();
     /** Per-thread packed A block of {@link #multiply} (its own buffer: an epilogue may use {@link #scratch}). */
-    private static final ThreadLocal<float[]> PACKED_A = new ThreadLocal<>();
+    private static final ThreadScratch PACKED_A = new ThreadScratch();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private Gemm() {}
@@ -106,7 +106,7 @@ public final class Gemm {
         boolean pack = KernelVariant.PACK_A;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[MR * NR];
-            float[] ap = pack ? packedA(mc * kcs) : null;
+            float[] ap = pack ? PACKED_A.atLeast(mc * kcs) : null;
             for (int t = from; t < to; t++) {
                 int i0 = (t / tilesN) * mc, i1 = Math.min(m, i0 + mc);
                 int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
@@ -238,22 +238,6 @@ public final class Gemm {
         });
     }
 
-    private static float[] packedA(int n) {
-        float[] s = PACKED_A.get();
-        if (s == null || s.length < n) {
-            s = new float[n];
-            PACKED_A.set(s);
-        }
-        return s;
-    }
-
     /** This thread's scratch buffer of at least {@code n} floats (kept for reuse: steady state allocates nothing). */
-    static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s == null || s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
-    }
+    static float[] scratch(int n) { return SCRATCH.atLeast(n); }
 }

@@ -32,7 +32,7 @@ final class SeparableTiles implements Gemm.TileSource {
         int panels = (nc + NR - 1) / NR;
         int y0 = j0 / w, y1 = (j0 + nc - 1) / w;          // output rows of the span
         int rows = y1 - y0 + 3, pw = w + 2 + L;            // padded rows y0−1 … y1+1, room for a full last vector
-        float[] buf = scratch(rows * pw + panels * NR);
+        float[] buf = SCRATCH.atLeast(rows * pw + panels * NR);
         int span = rows * pw;                              // the channel's depthwise values follow the row buffer
         for (int c = k0; c < k0 + kc; c++) {
             int plane = xOff + c * h * w;
@@ -72,14 +72,5 @@ final class SeparableTiles implements Gemm.TileSource {
         }
     }
 
-    private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
-
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s == null || s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
-    }
+    private static final ThreadScratch SCRATCH = new ThreadScratch();
 }

@@ -84,7 +84,7 @@ final class WinogradConv3x3 {
             ZIP_HI[j] = (j % 2 == 0 ? 0 : L) + L / 2 + j / 2;
         }
     }
-    private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+    private static final ThreadScratch SCRATCH = new ThreadScratch();
     private static final ThreadLocal<int[]> INDEX = new ThreadLocal<>();
 
     private final Tile tile;
@@ -223,7 +223,7 @@ final class WinogradConv3x3 {
         // scratch: V, M, padded input rows, output rows, transform temporaries, weight micro-panel, accumulator
         int vLen = aa * ntp * cin, mLen = aa * coutPad * ntp, pLen = rowsIn * pw, oLen = rowsOut * obw;
         int tmpLen = aa * L, aLen = kcs * MR, accLen = MR * NR;
-        float[] s = scratch(vLen + mLen + pLen + oLen + 2 * tmpLen + aLen + accLen);
+        float[] s = SCRATCH.atLeast(vLen + mLen + pLen + oLen + 2 * tmpLen + aLen + accLen);
         int vAt = 0, mAt = vLen, pAt = mAt + mLen, oAt = pAt + pLen, tAt = oAt + oLen, t2At = tAt + tmpLen, aAt = t2At + tmpLen, accAt = aAt + aLen;
         // each lane's tile: the offset of its patch in the padded rows (lanes past the group read tile t0's)
         int[] idx = index(ntp);
@@ -519,15 +519,6 @@ final class WinogradConv3x3 {
             FloatVector v = FloatVector.fromArray(S, s, src + i, mask).add(b).add(FloatVector.fromArray(S, residual, dst + i, mask));
             GemmEpilogue.activate(act, v).intoArray(y, dst + i, mask);
         }
-    }
-
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s == null || s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
     }
 
     private static int[] index(int n) {
