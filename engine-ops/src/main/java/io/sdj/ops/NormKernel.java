@@ -21,20 +21,164 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
     @Override
     public void groupNorm(float[] x, float[] y, float[] gamma, float[] beta, int n, int channels, int groups,
                           int spatial, float eps, boolean silu) {
-        int cpg = channels / groups;
-        Parallel.forEach(n * groups, job -> {
+        int cpg = channels / groups, len = cpg * spatial;
+        // job j = b·groups + g is the group at x[j·len, (j+1)·len); each thread takes a contiguous run of jobs
+        Parallel.forRange(n * groups, (from, to) -> {
             float[] lanes = new float[L];
-            int b = job / groups, g = job % groups;
-            int base = (b * channels + g * cpg) * spatial, len = cpg * spatial;
-            double mean = sum(x, base, len, lanes) / len;
-            double var = squaredDeviations(x, base, len, (float) mean, lanes) / len;
-            float inv = (float) (1.0 / Math.sqrt(var + eps));
-            for (int c = 0; c < cpg; c++) {
-                int ch = g * cpg + c;
-                float sc = gamma[ch] * inv, sh = (float) (beta[ch] - mean * sc);
-                affine(x, y, base + c * spatial, spatial, sc, sh, silu);
+            double[] stats = new double[2];
+            // A software pipeline over the run: the loop that normalises group j also sums group j+2 and takes group
+            // j+1's squared deviations (its mean known from the previous round), so the statistics' loads overlap
+            // the normalisation's arithmetic (the SiLU's exponential) and its stores. Without a group j+1 or j+2 the
+            // loop reads group j itself there and the result is dropped. Each group's statistics are summed in the
+            // same order whichever loop does it (channelSum, channelDeviations): bit-identical for any thread count.
+            double mean = groupSum(x, from * len, cpg, spatial, lanes) / len;
+            double var = groupDeviations(x, from * len, cpg, spatial, (float) mean, lanes) / len;
+            double nextSum = from + 1 < to ? groupSum(x, (from + 1) * len, cpg, spatial, lanes) : 0;
+            for (int j = from; j < to; j++) {
+                float inv = (float) (1.0 / Math.sqrt(var + eps));
+                double nextMean = nextSum / len;
+                int base = j * len;
+                int devBase = j + 1 < to ? base + len : base, sumBase = j + 2 < to ? base + 2 * len : base;
+                stats[0] = 0;
+                stats[1] = 0;
+                int g = j % groups;
+                for (int c = 0; c < cpg; c++) {
+                    int ch = g * cpg + c, o = c * spatial;
+                    float sc = gamma[ch] * inv, sh = (float) (beta[ch] - mean * sc);
+                    if (silu) {
+                        affineSiluAndStats(x, y, base + o, spatial, sc, sh, sumBase + o, devBase + o, (float) nextMean, lanes, stats);
+                    } else {
+                        affineAndStats(x, y, base + o, spatial, sc, sh, sumBase + o, devBase + o, (float) nextMean, lanes, stats);
+                    }
+                }
+                mean = nextMean;
+                var = stats[1] / len;
+                nextSum = stats[0];
             }
         });
+    }
+
+    /**
+     * Group norm's statistics are per channel: blocks of {@link #GN_BLOCK} floats, each summed in one vector
+     * accumulator (≤ 64 float terms per lane) and its lanes in order, the block sums added in double, the channels'
+     * sums added in double in channel order.
+     */
+    private static final int GN_BLOCK = 64 * L;
+
+    private static double groupSum(float[] x, int base, int cpg, int spatial, float[] lanes) {
+        double s = 0;
+        for (int c = 0; c < cpg; c++) s += channelSum(x, base + c * spatial, spatial, lanes);
+        return s;
+    }
+
+    private static double groupDeviations(float[] x, int base, int cpg, int spatial, float mean, float[] lanes) {
+        double s = 0;
+        for (int c = 0; c < cpg; c++) s += channelDeviations(x, base + c * spatial, spatial, mean, lanes);
+        return s;
+    }
+
+    /** Σ x[off, off+len) in group norm's order. */
+    private static double channelSum(float[] x, int off, int len, float[] lanes) {
+        double total = 0;
+        for (int start = 0; start < len; start += GN_BLOCK) {
+            int end = Math.min(len, start + GN_BLOCK);
+            FloatVector a = FloatVector.zero(SP);
+            int i = start, bound = start + SP.loopBound(end - start);
+            for (; i < bound; i += L) a = a.add(FloatVector.fromArray(SP, x, off + i));
+            double s = VectorMath.sumLanes(a, lanes);
+            for (; i < end; i++) s += x[off + i];
+            total += s;
+        }
+        return total;
+    }
+
+    /** Σ (x − mean)² over x[off, off+len) in group norm's order. */
+    private static double channelDeviations(float[] x, int off, int len, float mean, float[] lanes) {
+        FloatVector vm = FloatVector.broadcast(SP, mean);
+        double total = 0;
+        for (int start = 0; start < len; start += GN_BLOCK) {
+            int end = Math.min(len, start + GN_BLOCK);
+            FloatVector a = FloatVector.zero(SP);
+            int i = start, bound = start + SP.loopBound(end - start);
+            for (; i < bound; i += L) {
+                FloatVector d = FloatVector.fromArray(SP, x, off + i).sub(vm);
+                a = d.fma(d, a);
+            }
+            double s = VectorMath.sumLanes(a, lanes);
+            for (; i < end; i++) {
+                double d = x[off + i] - mean;
+                s += d * d;
+            }
+            total += s;
+        }
+        return total;
+    }
+
+    /**
+     * y = x·sc + sh over [off, off+len), and in the same loop stats[0] += {@link #channelSum} at sumOff and
+     * stats[1] += {@link #channelDeviations} at devOff (same order, same bits).
+     */
+    private static void affineAndStats(float[] x, float[] y, int off, int len, float sc, float sh, int sumOff,
+                                       int devOff, float mean, float[] lanes, double[] stats) {
+        FloatVector vs = FloatVector.broadcast(SP, sc), vh = FloatVector.broadcast(SP, sh), vm = FloatVector.broadcast(SP, mean);
+        double sum = 0, dev = 0;
+        for (int start = 0; start < len; start += GN_BLOCK) {
+            int end = Math.min(len, start + GN_BLOCK);
+            FloatVector a = FloatVector.zero(SP), q = a;
+            int i = start, bound = start + SP.loopBound(end - start);
+            for (; i < bound; i += L) {
+                a = a.add(FloatVector.fromArray(SP, x, sumOff + i));
+                FloatVector d = FloatVector.fromArray(SP, x, devOff + i).sub(vm);
+                q = d.fma(d, q);
+                FloatVector.fromArray(SP, x, off + i).fma(vs, vh).intoArray(y, off + i);
+            }
+            double s = VectorMath.sumLanes(a, lanes), sq = VectorMath.sumLanes(q, lanes);
+            for (; i < end; i++) {
+                s += x[sumOff + i];
+                double d = x[devOff + i] - mean;
+                sq += d * d;
+                y[off + i] = Math.fma(x[off + i], sc, sh);
+            }
+            sum += s;
+            dev += sq;
+        }
+        stats[0] += sum;
+        stats[1] += dev;
+    }
+
+    /**
+     * As {@link #affineAndStats} with y = SiLU(x·sc + sh). The vector loops run to {@code loopBound}, so the JIT
+     * sees counted loops: it unrolls them and drops the bounds checks. One call site of VectorMath.silu, so the JIT
+     * inlines all of it (a second, masked copy for the tail, or a hand-unrolled second call, pushed the method past
+     * the inlining budget and left the vectors boxed: 3–10× slower); the &lt; L tail elements in scalar double.
+     */
+    private static void affineSiluAndStats(float[] x, float[] y, int off, int len, float sc, float sh, int sumOff,
+                                           int devOff, float mean, float[] lanes, double[] stats) {
+        FloatVector vs = FloatVector.broadcast(SP, sc), vh = FloatVector.broadcast(SP, sh), vm = FloatVector.broadcast(SP, mean);
+        double sum = 0, dev = 0;
+        for (int start = 0; start < len; start += GN_BLOCK) {
+            int end = Math.min(len, start + GN_BLOCK);
+            FloatVector a = FloatVector.zero(SP), q = a;
+            int i = start, bound = start + SP.loopBound(end - start);
+            for (; i < bound; i += L) {
+                a = a.add(FloatVector.fromArray(SP, x, sumOff + i));
+                FloatVector d = FloatVector.fromArray(SP, x, devOff + i).sub(vm);
+                q = d.fma(d, q);
+                VectorMath.silu(FloatVector.fromArray(SP, x, off + i).fma(vs, vh)).intoArray(y, off + i);
+            }
+            double s = VectorMath.sumLanes(a, lanes), sq = VectorMath.sumLanes(q, lanes);
+            for (; i < end; i++) {
+                s += x[sumOff + i];
+                double d = x[devOff + i] - mean;
+                sq += d * d;
+                double v = Math.fma(x[off + i], sc, sh);
+                y[off + i] = (float) (v / (1 + Math.exp(-v)));
+            }
+            sum += s;
+            dev += sq;
+        }
+        stats[0] += sum;
+        stats[1] += dev;
     }
 
     @Override
@@ -109,26 +253,5 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
             total += s;
         }
         return total;
-    }
-
-    /** y = x·sc + sh, then SiLU if asked, over [off, off+len). */
-    private static void affine(float[] x, float[] y, int off, int len, float sc, float sh, boolean silu) {
-        FloatVector vs = FloatVector.broadcast(SP, sc), vh = FloatVector.broadcast(SP, sh);
-        int i = 0;
-        if (silu) {
-            // one call site of VectorMath.silu, so the JIT inlines all of it (a second, masked copy for the tail
-            // pushed the method past the inlining budget and left the vectors boxed: 3–10× slower); the < L tail
-            // elements in scalar double
-            for (; i + L <= len; i += L) {
-                VectorMath.silu(FloatVector.fromArray(SP, x, off + i).fma(vs, vh)).intoArray(y, off + i);
-            }
-            for (; i < len; i++) {
-                double v = Math.fma(x[off + i], sc, sh);
-                y[off + i] = (float) (v / (1 + Math.exp(-v)));
-            }
-        } else {
-            for (; i + L <= len; i += L) FloatVector.fromArray(SP, x, off + i).fma(vs, vh).intoArray(y, off + i);
-            for (; i < len; i++) y[off + i] = Math.fma(x[off + i], sc, sh);
-        }
     }
 }

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * GroupNorm and LayerNorm against double-precision references. Tolerance per element, u = 2⁻²⁴: the statistics are
- * float sums of ≤ 1024-element blocks in 4·L lanes added in double, so |δμ| ≤ 64u·mean|x| and the variance and 1/σ
+ * float sums of ≤ 64 terms per lane (LayerNorm: ≤ 1024-element blocks in 4·L lanes; GroupNorm: blocks of 64·L in L
+ * lanes) added in double, so |δμ| ≤ 64u·mean|x| and the variance and 1/σ
  * carry ≤ 64u relative; the affine step adds 3u: |δy| ≤ 64u·|γ|·σ⁻¹·(|x − μ| + mean|x|) + 4u·|β|, plus 4 ulp·|y| and
  * |δ pre-activation|·max|SiLU'| (≤ 1.1) with the fused SiLU.
  */
@@ -93,6 +94,8 @@ class NormTest {
             checkGroupNorm(1, 6, 3, 77, 1, silu, -2f, 1e-5f, seed++);
             checkGroupNorm(1, 320, 32, 40, 25, silu, 0f, 1e-5f, seed++); // 1000 pixels, > one block per group
             checkGroupNorm(2, 5, 1, 7, 11, silu, 0f, 1e-5f, seed++);
+            checkGroupNorm(3, 10, 5, 33, 37, silu, 1f, 1e-5f, seed++); // channels of several blocks, 15 groups in a row
+
         }
     }
 
