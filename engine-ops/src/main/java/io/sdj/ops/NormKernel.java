@@ -19,10 +19,11 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
     NormKernel() {}
 
     @Override
-    public void groupNorm(float[] x, float[] y, float[] gamma, float[] beta, int n, int channels, int groups,
-                          int spatial, float eps, boolean silu) {
+    public void groupNorm(float[] x, float[] y, float[] gamma, float[] beta, float[] shift, int n, int channels,
+                          int groups, int spatial, float eps, boolean silu) {
         int cpg = channels / groups, len = cpg * spatial;
-        // job j = b·groups + g is the group at x[j·len, (j+1)·len); each thread takes a contiguous run of jobs
+        // job j = b·groups + g is the group at x[j·len, (j+1)·len), its channels' shifts at shift[j·cpg, (j+1)·cpg);
+        // each thread takes a contiguous run of jobs
         Parallel.forRange(n * groups, (from, to) -> {
             float[] lanes = new float[L];
             double[] stats = new double[2];
@@ -31,49 +32,61 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
             // the normalisation's arithmetic (the SiLU's exponential) and its stores. Without a group j+1 or j+2 the
             // loop reads group j itself there and the result is dropped. Each group's statistics are summed in the
             // same order whichever loop does it (channelSum, channelDeviations): bit-identical for any thread count.
-            double mean = groupSum(x, from * len, cpg, spatial, lanes) / len;
-            double var = groupDeviations(x, from * len, cpg, spatial, (float) mean, lanes) / len;
-            double nextSum = from + 1 < to ? groupSum(x, (from + 1) * len, cpg, spatial, lanes) : 0;
+            // A shift t per channel needs no pass or addition per element: Σ(x + t) = Σx + spatial·t,
+            // Σ(x + t − μ)² = Σ(x − (μ − t))², and γ(x + t − μ)/σ + β = x·sc + (β − (μ − t)·sc).
+            double mean = groupSum(x, shift, from, cpg, spatial, lanes) / len;
+            double var = groupDeviations(x, shift, from, cpg, spatial, mean, lanes) / len;
+            double nextSum = from + 1 < to ? groupSum(x, shift, from + 1, cpg, spatial, lanes) : 0;
             for (int j = from; j < to; j++) {
                 float inv = (float) (1.0 / Math.sqrt(var + eps));
-                double nextMean = nextSum / len;
+                double nextMean = nextSum / len, sum = 0, dev = 0;
                 int base = j * len;
-                int devBase = j + 1 < to ? base + len : base, sumBase = j + 2 < to ? base + 2 * len : base;
-                stats[0] = 0;
-                stats[1] = 0;
+                int dev1 = j + 1 < to ? j + 1 : j, sum2 = j + 2 < to ? j + 2 : j;
                 int g = j % groups;
                 for (int c = 0; c < cpg; c++) {
                     int ch = g * cpg + c, o = c * spatial;
-                    float sc = gamma[ch] * inv, sh = (float) (beta[ch] - mean * sc);
+                    float sc = gamma[ch] * inv, sh = (float) (beta[ch] - (mean - shift(shift, j, cpg, c)) * sc);
+                    float devMean = (float) (nextMean - shift(shift, dev1, cpg, c));
                     if (silu) {
-                        affineSiluAndStats(x, y, base + o, spatial, sc, sh, sumBase + o, devBase + o, (float) nextMean, lanes, stats);
+                        affineSiluAndStats(x, y, base + o, spatial, sc, sh, sum2 * len + o, dev1 * len + o, devMean, lanes, stats);
                     } else {
-                        affineAndStats(x, y, base + o, spatial, sc, sh, sumBase + o, devBase + o, (float) nextMean, lanes, stats);
+                        affineAndStats(x, y, base + o, spatial, sc, sh, sum2 * len + o, dev1 * len + o, devMean, lanes, stats);
                     }
+                    sum += stats[0] + (double) spatial * shift(shift, sum2, cpg, c);
+                    dev += stats[1];
                 }
                 mean = nextMean;
-                var = stats[1] / len;
-                nextSum = stats[0];
+                var = dev / len;
+                nextSum = sum;
             }
         });
+    }
+
+    /** The shift of channel c of job j (0 without shifts). */
+    private static float shift(float[] shift, int j, int cpg, int c) {
+        return shift == null ? 0f : shift[j * cpg + c];
     }
 
     /**
      * Group norm's statistics are per channel: blocks of {@link #GN_BLOCK} floats, each summed in one vector
      * accumulator (≤ 64 float terms per lane) and its lanes in order, the block sums added in double, the channels'
-     * sums added in double in channel order.
+     * sums (plus spatial·shift) added in double in channel order.
      */
     private static final int GN_BLOCK = 64 * L;
 
-    private static double groupSum(float[] x, int base, int cpg, int spatial, float[] lanes) {
+    /** Σ (x + shift) over job j's group. */
+    private static double groupSum(float[] x, float[] shift, int j, int cpg, int spatial, float[] lanes) {
         double s = 0;
-        for (int c = 0; c < cpg; c++) s += channelSum(x, base + c * spatial, spatial, lanes);
+        int base = j * cpg * spatial;
+        for (int c = 0; c < cpg; c++) s += channelSum(x, base + c * spatial, spatial, lanes) + (double) spatial * shift(shift, j, cpg, c);
         return s;
     }
 
-    private static double groupDeviations(float[] x, int base, int cpg, int spatial, float mean, float[] lanes) {
+    /** Σ (x + shift − mean)² over job j's group. */
+    private static double groupDeviations(float[] x, float[] shift, int j, int cpg, int spatial, double mean, float[] lanes) {
         double s = 0;
-        for (int c = 0; c < cpg; c++) s += channelDeviations(x, base + c * spatial, spatial, mean, lanes);
+        int base = j * cpg * spatial;
+        for (int c = 0; c < cpg; c++) s += channelDeviations(x, base + c * spatial, spatial, (float) (mean - shift(shift, j, cpg, c)), lanes);
         return s;
     }
 
@@ -115,8 +128,8 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
     }
 
     /**
-     * y = x·sc + sh over [off, off+len), and in the same loop stats[0] += {@link #channelSum} at sumOff and
-     * stats[1] += {@link #channelDeviations} at devOff (same order, same bits).
+     * y = x·sc + sh over [off, off+len), and in the same loop stats[0] = {@link #channelSum} at sumOff and
+     * stats[1] = {@link #channelDeviations} at devOff (same order, same bits).
      */
     private static void affineAndStats(float[] x, float[] y, int off, int len, float sc, float sh, int sumOff,
                                        int devOff, float mean, float[] lanes, double[] stats) {
@@ -142,8 +155,8 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
             sum += s;
             dev += sq;
         }
-        stats[0] += sum;
-        stats[1] += dev;
+        stats[0] = sum;
+        stats[1] = dev;
     }
 
     /**
@@ -177,8 +190,8 @@ final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
             sum += s;
             dev += sq;
         }
-        stats[0] += sum;
-        stats[1] += dev;
+        stats[0] = sum;
+        stats[1] = dev;
     }
 
     @Override
