@@ -112,16 +112,20 @@ public final class VectorMath {
      * rounded once, by that product.
      */
     static FloatVector expNonPositive(FloatVector z) {
-        FloatVector t = z.fma(LOG2E, ROUND_MAGIC);
-        FloatVector n = t.sub(ROUND_MAGIC);
+        FloatVector t = z.fma(LOG2E, ROUND_MAGIC_BIASED);
+        FloatVector n = t.sub(ROUND_MAGIC_BIASED);
         FloatVector r = n.fma(z.broadcast(-LN2_HI), z);
         r = n.fma(z.broadcast(-LN2_LO), r);
         FloatVector p = r.fma(P6, P5).fma(r, z.broadcast(P4)).fma(r, z.broadcast(P3)).fma(r, z.broadcast(P2))
                 .fma(r, z.broadcast(P1)).fma(r, z.broadcast(P0));
-        FloatVector scale = t.reinterpretAsInts().add(127 + EXP_BIAS_SHIFT - Float.floatToRawIntBits(ROUND_MAGIC))
-                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        // t's bits are those of 1.5·2²³ (low nine bits zero) plus n + 127 + 64: shifted left by 23 they are exactly
+        // the float 2ⁿ⁺⁶⁴ (one shift instead of an integer add and a shift)
+        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return p.mul(scale);
     }
+
+    /** 1.5·2²³ + 127 + 64: adding it rounds to an integer and leaves n + 127 + 64 in the low bits. */
+    private static final float ROUND_MAGIC_BIASED = ROUND_MAGIC + 127 + EXP_BIAS_SHIFT;
 
     /** SiLU x·σ(x). */
     public static FloatVector silu(FloatVector x) {
