@@ -296,6 +296,17 @@ final class WinogradConv3x3 {
             for (int j = 0; j < j0; j++) s[d + j] = 0f;
             if (up == 1) {
                 System.arraycopy(x, plane + iy * w + ix0 + j0, s, d + j0, j1 - j0);
+            } else if (up == 2) {
+                // each source pixel twice; a shift, not a division per pixel (ix0 + j >= 0 inside the image)
+                int src = plane + (iy >> 1) * sw;
+                int j = j0;
+                if (((ix0 + j) & 1) != 0 && j < j1) { s[d + j] = x[src + ((ix0 + j) >> 1)]; j++; }
+                for (int sx = src + ((ix0 + j) >> 1); j + 1 < j1; j += 2, sx++) {
+                    float v = x[sx];
+                    s[d + j] = v;
+                    s[d + j + 1] = v;
+                }
+                if (j < j1) s[d + j] = x[src + ((ix0 + j) >> 1)];
             } else {
                 int src = plane + (iy / up) * sw;
                 for (int j = j0; j < j1; j++) s[d + j] = x[src + (ix0 + j) / up];
