@@ -301,7 +301,15 @@ final class WinogradConv3x3 {
                 int src = plane + (iy >> 1) * sw;
                 int j = j0;
                 if (((ix0 + j) & 1) != 0 && j < j1) { s[d + j] = x[src + ((ix0 + j) >> 1)]; j++; }
-                for (int sx = src + ((ix0 + j) >> 1); j + 1 < j1; j += 2, sx++) {
+                int sx = src + ((ix0 + j) >> 1);
+                // L source pixels at a time: each vector zipped with itself gives the 2L outputs
+                FloatVector lo = FloatVector.fromArray(S, ZIP_LO, 0), hi = FloatVector.fromArray(S, ZIP_HI, 0);
+                for (; j + 2 * L <= j1; j += 2 * L, sx += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, sx);
+                    lo.selectFrom(v, v).intoArray(s, d + j);
+                    hi.selectFrom(v, v).intoArray(s, d + j + L);
+                }
+                for (; j + 1 < j1; j += 2, sx++) {
                     float v = x[sx];
                     s[d + j] = v;
                     s[d + j + 1] = v;
