@@ -141,13 +141,13 @@ public final class KernelWarmup {
 
         private Tensor t(int... shape) {
             float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
-            for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
+            for (int i = 0; i < v.length; i++) v[i] = (float) ((r.nextDouble() * 2 - 1) * 3);   // wide enough for every branch (e.g. GELU's tails)
             return Tensor.of(v, shape);
         }
 
         private WeightTensor w(String name, int... shape) {
             float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
-            for (int i = 0; i < v.length; i++) v[i] = (float) ((r.nextDouble() * 2 - 1) * 0.1);
+            for (int i = 0; i < v.length; i++) v[i] = (float) ((r.nextDouble() * 2 - 1) * 0.15);
             return WeightTensor.ofFloats(name, v, shape);
         }
     }
