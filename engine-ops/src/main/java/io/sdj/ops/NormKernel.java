@@ -7,9 +7,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector kernels of {@link GroupNorm} and {@link LayerNorm}: two-pass mean and variance (no E[x²]−E[x]² cancellation),
- * each pass summing blocks of {@link #BLOCK} floats in four float vector accumulators and adding the block sums in
- * double, so the relative error of a sum stays a few ulp whatever its length. Each group / row is reduced by one
- * task in a fixed order (no {@code reduceLanes(ADD)}, whose order may vary): bit-identical for any thread count.
+ * float vector accumulators of ≤ 64 terms per lane whose sums are added in double (LayerNorm: blocks of {@link #BLOCK}
+ * floats in four accumulators; GroupNorm: see STATS_FLUSH), so the relative error of a sum stays a few ulp whatever
+ * its length. Each group / row is reduced by one task in a fixed order (no {@code reduceLanes(ADD)}, whose order may
+ * vary): bit-identical for any thread count. GroupNorm runs its passes as a software pipeline over the groups (one
+ * loop normalises a group while it takes the statistics of the next two), see {@link #groupNorm}.
  */
 final class NormKernel implements GroupNorm.Kernel, LayerNorm.Kernel {
     static final VectorSpecies<Float> SP = SpeciesVariants.species(MethodHandles.lookup());
