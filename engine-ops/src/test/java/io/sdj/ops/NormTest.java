@@ -118,6 +118,7 @@ class NormTest {
             checkGroupNorm(1, 320, 32, 40, 25, silu, 0f, 1e-5f, seed++); // 1000 pixels, > one block per group
             checkGroupNorm(2, 5, 1, 7, 11, silu, 0f, 1e-5f, seed++);
             checkGroupNorm(3, 10, 5, 33, 37, silu, 1f, 1e-5f, seed++); // channels of several blocks, 15 groups in a row
+            checkGroupNorm(2, 4, 2, 259, 263, silu, 0.5f, 1e-5f, seed++); // groups of 136234 > 2^17 floats: not pipelined
 
         }
     }
@@ -130,6 +131,7 @@ class NormTest {
             checkGroupNorm(1, 96, 32, 17, 13, silu, 0.5f, 1e-5f, seed++, 4f);
             checkGroupNorm(3, 10, 5, 33, 37, silu, 1f, 1e-5f, seed++, 0.25f);
             checkGroupNorm(1, 6, 3, 77, 1, silu, -2f, 1e-5f, seed++, 30f); // shifts far larger than the spread
+            checkGroupNorm(2, 4, 2, 259, 263, silu, 0f, 1e-5f, seed++, 2f); // not pipelined
         }
     }
 
