@@ -54,6 +54,7 @@ public final class PackedMatrix {
         this.rows = rows;
         this.cols = cols;
         this.storage = type;
+        if (type != DType.F32) HalfFloats.warmUpInBackground();
         long bytes = floats(layout, rows, cols) * type.bytes();
         this.data = storage == null ? Arena.ofAuto().allocate(bytes, 64) : storage.asSlice(0, bytes);
     }
@@ -209,7 +210,15 @@ public final class PackedMatrix {
         DType t = w.dtype();
         switch (t) {
             case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), start * 4, dst, 0, len);
-            case F16, BF16 -> HalfFloats.widen(t, seg, start * 2, dst, 0, len);
+            case F16, BF16 -> {
+                // scalar: this runs at packing only (-Dsdj.weights.packed=f32), over heap or mapped segments that
+                // must not reach the vector loops' type profiles
+                ValueLayout.OfShort s16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < len; i++) {
+                    short h = seg.get(s16, (start + i) * 2);
+                    dst[i] = t == DType.F16 ? Float.float16ToFloat(h) : DType.bf16ToFloat(h);
+                }
+            }
             case I8 -> {
                 float scale = w.scales()[r];
                 for (int i = 0; i < len; i++) dst[i] = seg.get(ValueLayout.JAVA_BYTE, start + i) * scale;
