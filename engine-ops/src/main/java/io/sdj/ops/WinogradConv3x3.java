@@ -295,6 +295,25 @@ final class WinogradConv3x3 {
             for (int j = 0; j < j0; j++) s[d + j] = 0f;
             if (up == 1) {
                 System.arraycopy(x, plane + iy * w + ix0 + j0, s, d + j0, j1 - j0);
+            } else if (up == 2) {
+                // each source pixel twice; a shift, not a division per pixel (ix0 + j >= 0 inside the image)
+                int src = plane + (iy >> 1) * sw;
+                int j = j0;
+                if (((ix0 + j) & 1) != 0 && j < j1) { s[d + j] = x[src + ((ix0 + j) >> 1)]; j++; }
+                int sx = src + ((ix0 + j) >> 1);
+                // L source pixels at a time: each vector zipped with itself gives the 2L outputs
+                FloatVector lo = FloatVector.fromArray(S, ZIP_LO, 0), hi = FloatVector.fromArray(S, ZIP_HI, 0);
+                for (; j + 2 * L <= j1; j += 2 * L, sx += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, sx);
+                    lo.selectFrom(v, v).intoArray(s, d + j);
+                    hi.selectFrom(v, v).intoArray(s, d + j + L);
+                }
+                for (; j + 1 < j1; j += 2, sx++) {
+                    float v = x[sx];
+                    s[d + j] = v;
+                    s[d + j + 1] = v;
+                }
+                if (j < j1) s[d + j] = x[src + ((ix0 + j) >> 1)];
             } else {
                 int src = plane + (iy / up) * sw;
                 for (int j = j0; j < j1; j++) s[d + j] = x[src + (ix0 + j) / up];
