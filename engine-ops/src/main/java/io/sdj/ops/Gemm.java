@@ -3,8 +3,6 @@ package io.sdj.ops;
 import io.sdj.core.Parallel;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.function.IntUnaryOperator;
 
 import static io.sdj.ops.GemmKernel.MR;
@@ -54,7 +52,6 @@ public final class Gemm {
     private static final ThreadScratch PACKED_A = new ThreadScratch();
     /** Per-thread off-heap float32 micro-panels widened from a 16-bit B (off-heap like the packed ones: the kernels' call sites stay monomorphic). */
     private static final ThreadScratch.OffHeap WIDENED = new ThreadScratch.OffHeap();
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private Gemm() {}
 
@@ -155,8 +152,9 @@ public final class Gemm {
     /**
      * Byte offset in {@code scratch} of B's column panel {@code panel}, K slice [k0, k0 + kc), widened to float32 in
      * slot {@code slot} (one per panel of the tile when the row groups sweep the columns, else one for all); widened
-     * only by the first row group that reads it ({@code fresh}), the others reuse it: a kc × NR widening per
-     * ⌈rows/MR⌉ register tiles of FMAs.
+     * when row group 0 reads it ({@code fresh}), the other row groups reuse it: a kc × NR widening per ⌈rows/MR⌉
+     * register tiles of FMAs. So, per (tile, K slice), row group 0 must be the first to read each panel, and with one
+     * slot all groups must read a panel before the next panel is widened (both loop orders of {@link #multiply} do).
      */
     private static long widened(PackedMatrix b, int panel, int k0, int kc, MemorySegment scratch, int slot, boolean fresh) {
         long off = (long) slot * kc * NR * Float.BYTES;
