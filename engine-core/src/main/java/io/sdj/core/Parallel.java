@@ -49,6 +49,23 @@ public final class Parallel {
         threads = n;
     }
 
+    private static final ThreadLocal<Boolean> CALLER_ONLY = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * Runs {@code work} with every fork-join it makes run on the calling thread alone, leaving the workers to other
+     * callers (background work such as a kernel warm-up). The tile grid still follows {@link #threads()}, so the bits
+     * are the same as ever.
+     */
+    public static void callerOnly(Runnable work) {
+        boolean was = CALLER_ONLY.get();
+        CALLER_ONLY.set(true);
+        try {
+            work.run();
+        } finally {
+            CALLER_ONLY.set(was);
+        }
+    }
+
     /** Runs {@code body.accept(i)} for every i in [0, n), spread over the threads. */
     public static void forEach(int n, IntConsumer body) {
         forRange(n, (from, to) -> {
@@ -68,7 +85,7 @@ public final class Parallel {
      */
     public static void forRange(int n, RangeBody body) {
         int t = Math.min(threads, n);
-        if (t <= 1 || !busy.compareAndSet(false, true)) { // one thread, or nested / concurrent: run here
+        if (t <= 1 || CALLER_ONLY.get() || !busy.compareAndSet(false, true)) { // one thread, nested / concurrent, or callerOnly: run here
             if (n > 0) body.run(0, n);
             return;
         }

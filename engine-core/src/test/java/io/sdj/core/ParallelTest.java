@@ -26,6 +26,32 @@ class ParallelTest {
     }
 
     @Test
+    void callerOnlyRunsEveryChunkOnTheCallingThreadAndLeavesTheWorkersFree() throws Exception {
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(2);
+            Thread caller = Thread.currentThread();
+            AtomicIntegerArray hits = new AtomicIntegerArray(1000);
+            java.util.Set<Thread> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Parallel.callerOnly(() -> Parallel.forEach(1000, i -> {
+                seen.add(Thread.currentThread());
+                hits.incrementAndGet(i);
+            }));
+            assertThat(seen).containsExactly(caller);
+            for (int i = 0; i < 1000; i++) assertThat(hits.get(i)).isEqualTo(1);
+            // outside callerOnly the workers take part again
+            java.util.Set<Thread> after = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Parallel.forEach(1000, i -> {
+                after.add(Thread.currentThread());
+                try { if (i % 100 == 0) Thread.sleep(1); } catch (InterruptedException e) { throw new RuntimeException(e); }
+            });
+            assertThat(after).hasSize(2);
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
     void failuresPropagate() {
         assertThatThrownBy(() -> Parallel.forEach(100, i -> {
             if (i == 77) throw new IllegalStateException("boom at 77");

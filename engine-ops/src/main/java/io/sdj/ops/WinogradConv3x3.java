@@ -89,8 +89,12 @@ final class WinogradConv3x3 {
 
     private final Tile tile;
     private final int cout, cin, pad, coutPad, rowPanels, kcs;
-    /** U: [α²][row panel of MR outputs][cin][MR], off-heap. */
-    private final MemorySegment u;
+    /**
+     * U, off-heap, one segment per row panel of MR outputs: [α²][cin][MR]. The segments are allocated by the threads
+     * that transform the weights (a range of panels each), so the zeroing and first touch of this memory — more than
+     * the transform itself when it was one allocation on the loading thread — run in parallel too.
+     */
+    private final MemorySegment[] u;
     /**
      * A heap copy of U when it fits {@link #CACHE_BYTES} (small layers), read by the GEMM kernel in place: their groups
      * are small, so copying each weight micro-panel per group, as for large layers, would cost as much as using it.
@@ -105,7 +109,7 @@ final class WinogradConv3x3 {
         this.rowPanels = ceilDiv(cout, MR);
         this.coutPad = rowPanels * MR;
         this.kcs = Gemm.kSlice(cin, KC);
-        this.u = Arena.ofAuto().allocate(transformedWeightBytes(tile, cout, cin), 64);
+        this.u = new MemorySegment[rowPanels];
     }
 
     /** Off-heap bytes of U for a cout × cin layer: α² · cout rounded up to whole row panels · cin floats. */
@@ -126,7 +130,10 @@ final class WinogradConv3x3 {
         // one row panel (MR outputs) at a time, in parallel: each tap of the panel is MR contiguous floats, and each
         // transformed value of the panel lands as MR contiguous floats of U; every value is computed as before (in
         // double, rounded once), so the result does not depend on the thread count
+        long panelBytes = c.panelBytes();
         Parallel.forRange(c.rowPanels, (p0, p1) -> {
+            MemorySegment mine = Arena.ofAuto().allocate((p1 - p0) * panelBytes, 64);
+            for (int p = p0; p < p1; p++) c.u[p] = mine.asSlice((p - p0) * panelBytes, panelBytes);
             float[] taps = new float[9 * MR], out = new float[a * a * MR];
             double[] gk = new double[a * 3];
             for (int p = p0; p < p1; p++) {
@@ -145,20 +152,27 @@ final class WinogradConv3x3 {
                             }
                         }
                     }
-                    for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out, xi * MR, c.u, F, c.uOffset(xi, p, ci), rows);
+                    for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out, xi * MR, c.u[p], F, c.uOffset(xi, ci), rows);
                 }
             }
         });
-        if (c.u.byteSize() <= CACHE_BYTES) c.uHeap = c.u.toArray(F);
+        if (c.byteSize() <= CACHE_BYTES) {
+            float[] heap = new float[Math.toIntExact(c.byteSize() / Float.BYTES)];
+            for (int p = 0; p < c.rowPanels; p++) MemorySegment.copy(c.u[p], F, 0, heap, (int) (p * panelBytes / Float.BYTES), (int) (panelBytes / Float.BYTES));
+            c.uHeap = heap;
+        }
         return c;
     }
 
     Tile tile() { return tile; }
 
     /** Off-heap bytes held by the transformed weights. */
-    long byteSize() { return u.byteSize(); }
+    long byteSize() { return rowPanels * panelBytes(); }
 
-    private long uOffset(int xi, int panel, int c) { return (((long) xi * rowPanels + panel) * cin + c) * MR * Float.BYTES; }
+    /** Bytes of one row panel of U: α² · cin · MR floats. */
+    private long panelBytes() { return (long) tile.alpha * tile.alpha * cin * MR * Float.BYTES; }
+
+    private long uOffset(int xi, int c) { return ((long) xi * cin + c) * MR * Float.BYTES; }
 
     /**
      * y = act(conv(x) + bias) + residual for one image: x at {@code x[xOff]} [cin, h, w], y at {@code y[yOff]}
@@ -198,7 +212,7 @@ final class WinogradConv3x3 {
      * at least one: then U, V and M all stay in L2 and each group's transforms and GEMMs never go to L3 or memory.
      */
     int groupPanels() {
-        if (u.byteSize() > CACHE_BYTES) return GROUP_PANELS;
+        if (byteSize() > CACHE_BYTES) return GROUP_PANELS;
         long perPanel = (long) tile.alpha * tile.alpha * NR * (cin + coutPad) * Float.BYTES;
         return (int) Math.max(1, Math.min(GROUP_PANELS, CACHE_BYTES / perPanel));
     }
@@ -487,8 +501,8 @@ final class WinogradConv3x3 {
                 boolean first = k0 == 0;
                 for (int rp = 0; rp < rowPanels; rp++) {
                     float[] w = uHeap == null ? s : uHeap;
-                    int wAt = uHeap == null ? aAt : (int) (uOffset(xi, rp, k0) / Float.BYTES);
-                    if (uHeap == null) MemorySegment.copy(u, F, uOffset(xi, rp, k0), s, aAt, kc * MR);
+                    int wAt = uHeap == null ? aAt : (int) ((rp * panelBytes() + uOffset(xi, k0)) / Float.BYTES);
+                    if (uHeap == null) MemorySegment.copy(u[rp], F, uOffset(xi, k0), s, aAt, kc * MR);
                     for (int p = 0; p < panels; p++) {
                         int bo = vAt + ((xi * panels + p) * cin + k0) * NR;
                         int co = mAt + (xi * coutPad + rp * MR) * ntp + p * NR;

@@ -151,6 +151,8 @@ public final class PipelineLoader {
         String packing = "packing the weights of model '" + modelName + "'";
         long packed = packedWeightBytes(src);
         io.sdj.core.DirectMemory.require(packed, packing);
+        // the kernels get compiled on the idle core while this thread packs the weights (see KernelWarmup)
+        io.sdj.ops.KernelWarmup warmup = io.sdj.ops.KernelWarmup.start();
         try {
             return build(src, modelName, tokenizer, merge, taesdFile, warnings);
         } catch (OutOfMemoryError e) {
@@ -158,6 +160,8 @@ public final class PipelineLoader {
             long limit = io.sdj.core.DirectMemory.limit();
             throw new io.sdj.core.DirectMemory.ShortageException(
                     io.sdj.core.DirectMemory.shortage(packed, limit - io.sdj.core.DirectMemory.used(), limit, packing), e);
+        } finally {
+            warmup.stop();
         }
     }
 
