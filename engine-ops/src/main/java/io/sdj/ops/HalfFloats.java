@@ -54,7 +54,8 @@ final class HalfFloats {
      * not use): left to the first image, the cold loops made the first pass through a text encoder's 72 Linear
      * layers take 1.3 s instead of 0.6 s (measured 2026-12-06). Called when a 16-bit matrix is packed, so the
      * warm-up overlaps loading the model; short odd lengths over every kind of value (normal, subnormal, zero,
-     * infinite, NaN) also compile the scalar tails. Only native segments, as in the kernels.
+     * infinite, NaN) also compile the scalar tails. Only native segments, as in the kernels. ({@link KernelWarmup}
+     * runs a 16-bit Linear and convolution, so the GEMM code around the widening is compiled for them too.)
      */
     static void warmUpInBackground() {
         if (WARMING.get() || WARMING.getAndSet(true)) return;
