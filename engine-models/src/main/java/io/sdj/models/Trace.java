@@ -23,6 +23,13 @@ public interface Trace {
      */
     default void mark(String name, Tensor output) { }
 
+    /**
+     * Whether this trace looks at the activations it is given (false for {@link #NONE} and for traces that only use
+     * the calls as checkpoints, e.g. for cancellation). A model may run a fused path that skips an intermediate
+     * tensor only when this is false, so the fusions also run inside the pipeline, not only in benchmarks.
+     */
+    default boolean keepsActivations() { return this != NONE; }
+
     /** This trace with every name (activations and marks) prefixed by {@code prefix + "."}; {@link #NONE} stays NONE. */
     default Trace at(String prefix) {
         if (this == NONE) return NONE;
@@ -32,6 +39,7 @@ public interface Trace {
             @Override public void record(String name, Tensor t) { parent.record(p + name, t); }
             @Override public void mark(String name, Tensor output) { parent.mark(p + name, output); }
             @Override public Trace at(String more) { return parent.at(p + more); }
+            @Override public boolean keepsActivations() { return parent.keepsActivations(); }
         };
     }
 }

@@ -4,8 +4,12 @@ import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 import static io.sdj.ops.GemmKernel.NR;
 import static io.sdj.ops.PackedMatrix.ceilDiv;
@@ -28,6 +32,8 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * bit-identical for 1 and N threads.
  */
 public final class ReluAttention {
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(NATIVE);
     /** Target floats of one score block (query rows × keys). */
     private static final int BLOCK_FLOATS = 256 * 1024;
     /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand), staging and score block (heap). */
@@ -64,13 +70,12 @@ public final class ReluAttention {
         Parallel.RangeBody run = (from, to) -> {
             Scratch sc = SCRATCH.get();
             PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
-            float[] st = sc.staging(Math.max(kt.panelFloats(), vh.panelFloats())), scores = sc.scores(rows * tk);
+            float[] st = sc.staging(vh.panelFloats()), scores = sc.scores(rows * tk);
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, st);
-                    kt.setColumnPanels(st);
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, kt.segment(), sc.keyRows(cq));
                     packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, st);
                     vh.setColumnPanels(st);
                     packed = unit;
@@ -93,6 +98,8 @@ public final class ReluAttention {
     private static final class Scratch {
         private MemorySegment keys = MemorySegment.NULL, values = MemorySegment.NULL;
         private float[] staging = new float[0], scores = new float[0];
+        private int[] keyRows = new int[0];
+        private int keyRowsLd;
 
         PackedMatrix keys(int k, int n) {
             keys = atLeast(keys, PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n));
@@ -106,6 +113,16 @@ public final class ReluAttention {
 
         float[] staging(int n) { return staging.length >= n ? staging : (staging = new float[n]); }
 
+        /** Gather offsets of L consecutive keys: key t at t·ld. */
+        int[] keyRows(int ld) {
+            if (keyRows.length == 0 || keyRowsLd != ld) {
+                keyRows = new int[GemmKernel.L];
+                for (int t = 0; t < keyRows.length; t++) keyRows[t] = t * ld;
+                keyRowsLd = ld;
+            }
+            return keyRows;
+        }
+
         float[] scores(int n) { return scores.length >= n ? scores : (scores = new float[n]); }
 
         private static MemorySegment atLeast(MemorySegment s, long floats) {
@@ -113,19 +130,30 @@ public final class ReluAttention {
         }
     }
 
-    /** Panels of B = (K_h·f)ᵀ [d, Nk]: element (c, key) = k[base + key·ld + c]·f; lanes past Nk stay 0. */
-    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, float f, float[] dst) {
-        int panels = ceilDiv(tk, NR);
+    /**
+     * Panels of B = (K_h·f)ᵀ [d, Nk] written straight into {@code dst} (column panels): element (c, key) =
+     * k[base + key·ld + c]·f, lanes past Nk 0. Whole vectors of L keys are gathered ({@code rows}: offsets t·ld), one
+     * per channel, instead of a scalar transpose through a heap staging copy.
+     */
+    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, float f, MemorySegment dst, int[] rows) {
+        int L = GemmKernel.L, panels = ceilDiv(tk, NR);
         for (int p = 0; p < panels; p++) {
-            int o = p * d * NR;
-            for (int t = 0; t < NR; t++) {
-                int key = p * NR + t;
-                if (key >= tk) {
-                    for (int c = 0; c < d; c++) dst[o + c * NR + t] = 0f;
-                    continue;
+            for (int v = 0; v < NR / L; v++) {
+                int key0 = p * NR + v * L, keys = Math.min(L, tk - key0);
+                long o = ((long) p * d * NR + v * L) * Float.BYTES;
+                if (keys == L) {
+                    int src = (int) (base + (long) key0 * ld);
+                    for (int c = 0; c < d; c++, o += NR * Float.BYTES) {
+                        FloatVector.fromArray(GemmKernel.S, k, src + c, rows, 0).mul(f).intoMemorySegment(dst, o, NATIVE);
+                    }
+                } else {
+                    for (int c = 0; c < d; c++, o += NR * Float.BYTES) {
+                        for (int t = 0; t < L; t++) {
+                            float x = t < keys ? k[(int) (base + (long) (key0 + t) * ld) + c] * f : 0f;
+                            dst.set(F, o + (long) t * Float.BYTES, x);
+                        }
+                    }
                 }
-                int src = (int) (base + (long) key * ld);
-                for (int c = 0; c < d; c++) dst[o + c * NR + t] = k[src + c] * f;
             }
         }
     }

@@ -18,7 +18,10 @@ record CancellableTrace(Trace inner, Cancellation cancellation, String stage) im
     /** The inner-block trace for {@code trace}: cancellation checks when it is a {@link CancellableTrace}, else none. */
     static Trace blockCheckpoints(Trace trace) {
         if (trace instanceof CancellableTrace ct) {
-            return (name, t) -> ct.cancellation().check(ct.stage() + " (after " + name + ")");
+            return new Trace() {
+                @Override public void record(String name, Tensor t) { ct.cancellation().check(ct.stage() + " (after " + name + ")"); }
+                @Override public boolean keepsActivations() { return false; }
+            };
         }
         return Trace.NONE;
     }

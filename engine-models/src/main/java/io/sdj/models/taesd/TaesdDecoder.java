@@ -161,11 +161,12 @@ public final class TaesdDecoder {
                 h = next;
                 trace.record("layer." + (base + j), h);
             }
-            if (trace == Trace.NONE) {
+            if (!trace.keepsActivations()) {
                 // the upsampling read inside the conv (the 2× tensor is never written)
                 Tensor next = upConvs[stage].forwardUpsampled(ws, h, 2);
                 ws.release(h);
                 h = next;
+                trace.record("layer." + (base + 4), h);
                 continue;
             }
             Tensor up = Elementwise.upsampleNearest(ws, h, 2 * h.dim(2), 2 * h.dim(3));

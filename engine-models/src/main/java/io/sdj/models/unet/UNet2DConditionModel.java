@@ -137,7 +137,7 @@ public final class UNet2DConditionModel {
         if (!skips.isEmpty()) throw new IllegalStateException("UNet: " + skips.size() + " skip tensors left unused (block layout bug)");
 
         Tensor normed;
-        if (trace != Trace.NONE) {
+        if (trace.keepsActivations()) {
             normed = convNormOut.forward(ws, h, false);
             trace.record("conv_norm_out", normed);
             Activations.applyInPlace(normed, Activation.SILU);

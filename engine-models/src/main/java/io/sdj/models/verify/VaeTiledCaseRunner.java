@@ -22,7 +22,7 @@ public final class VaeTiledCaseRunner implements ComponentRunner {
             Tensor image = vae.decode(ws, z, tiling, () -> { }, trace);
             out.put(run + "/image", Produced.of(image));
             ws.release(image);
-            if (trace != Trace.NONE) {
+            if (trace.keepsActivations()) {
                 Tensor untiled = vae.decode(ws, z, Trace.NONE);
                 trace.record("untiled_image", untiled);
                 ws.release(untiled);
