@@ -40,13 +40,17 @@ public class ConvBenchmark {
     @Param({"direct", "winograd", "auto"})
     public String conv;
 
+    /** Dtype of the weights: f32, or f16 / bf16, packed in 16 bits and widened in the kernel ({@code -Dsdj.weights.packed=auto}). */
+    @Param({"f32"})
+    public String weights;
+
     private Runnable op;
 
     @Setup
     public void setup() {
         System.out.println("kernel variant " + KernelVariant.describe());
         Parallel.setThreads(threads);
-        op = KernelCase.conv(shape, ConvAlgorithm.valueOf(conv.toUpperCase(java.util.Locale.ROOT))).factory().get();
+        op = KernelCase.conv(shape, ConvAlgorithm.valueOf(conv.toUpperCase(java.util.Locale.ROOT)), io.sdj.core.DType.parse(weights)).factory().get();
     }
 
     @Benchmark

@@ -30,13 +30,17 @@ public class GemmBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /** Dtype of the weights: f32, or f16 / bf16, packed in 16 bits and widened in the kernel ({@code -Dsdj.weights.packed=auto}). */
+    @Param({"f32"})
+    public String weights;
+
     private Runnable op;
 
     @Setup
     public void setup() {
         System.out.println("kernel variant " + KernelVariant.describe());
         Parallel.setThreads(threads);
-        op = KernelCase.gemm(shape).factory().get();
+        op = KernelCase.gemm(shape, io.sdj.core.DType.parse(weights)).factory().get();
     }
 
     @Benchmark

@@ -1,5 +1,6 @@
 package io.sdj.bench;
 
+import io.sdj.core.DType;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
@@ -12,6 +13,7 @@ import io.sdj.ops.Gemm;
 import io.sdj.ops.PackedMatrix;
 import io.sdj.ops.SeparableConv2d;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -74,12 +76,28 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
         return a;
     }
 
-    public static KernelCase gemm(String shape) {
+    /** A weight of {@code dtype} holding {@code v} (F16/BF16: rounded to nearest even). */
+    static WeightTensor weight(String name, DType dtype, float[] v, int... shape) {
+        if (dtype == DType.F32) return WeightTensor.ofFloats(name, v, shape);
+        if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException("weights must be f32, f16 or bf16, got " + dtype);
+        short[] s = new short[v.length];
+        for (int i = 0; i < v.length; i++) s[i] = dtype == DType.F16 ? Float.floatToFloat16(v[i]) : DType.floatToBf16(v[i]);
+        return new WeightTensor(name, dtype, shape, MemorySegment.ofArray(s), null);
+    }
+
+    public static KernelCase gemm(String shape) { return gemm(shape, DType.F32); }
+
+    /**
+     * GEMM with B packed from weights of {@code dtype}: F16/BF16 weights stay 16-bit when packed (unless
+     * {@code -Dsdj.weights.packed=f32}) and are widened inside the GEMM.
+     */
+    public static KernelCase gemm(String shape, DType dtype) {
         String[] p = shape.split("x");
         int m = Integer.parseInt(p[0]), n = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]);
         return new KernelCase("gemm", shape, 2.0 * m * n * k, 0, () -> {
             float[] a = random(1, m * k);
-            PackedMatrix b = PackedMatrix.columnPanels(random(2, k * n), k, n);
+            PackedMatrix b = dtype == DType.F32 ? PackedMatrix.columnPanels(random(2, k * n), k, n)
+                    : PackedMatrix.transposedColumnPanels(weight("w", dtype, random(2, k * n), n, k));
             float[] c = new float[m * n];
             return () -> Gemm.multiply(a, 0, k, m, b, c, 0, n, null, Activation.NONE, null);
         });
@@ -91,7 +109,10 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
      * A convolution run with the given algorithm; its rate is always direct-convolution FLOPs ÷ time (for Winograd
      * the effective rate, which can exceed the machine's FMA peak).
      */
-    public static KernelCase conv(String shape, ConvAlgorithm algorithm) {
+    public static KernelCase conv(String shape, ConvAlgorithm algorithm) { return conv(shape, algorithm, DType.F32); }
+
+    /** As above with the weight stored as {@code dtype} (F16/BF16 kept 16-bit in the direct convolution's packing). */
+    public static KernelCase conv(String shape, ConvAlgorithm algorithm, DType dtype) {
         String[] at = shape.split("@");
         String[] p = at[0].split("-");
         String[] hw = at[1].split("x");
@@ -100,7 +121,7 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
         int pad = k / 2;
         int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
         return new KernelCase("conv", shape, 2.0 * cout * cin * k * k * oh * ow, 0, () -> {
-            Conv2d conv = new Conv2d(WeightTensor.ofFloats("w", random(3, cout * cin * k * k), cout, cin, k, k),
+            Conv2d conv = new Conv2d(weight("w", dtype, random(3, cout * cin * k * k), cout, cin, k, k),
                     WeightTensor.ofFloats("b", random(4, cout), cout), stride, pad, algorithm);
             Tensor x = Tensor.of(random(5, cin * h * w), 1, cin, h, w);
             Workspace ws = new Workspace();

@@ -34,16 +34,25 @@ public final class GatedLinear {
         this.inner = weight.dim(0) / 2;
         this.panels = ceilDiv(inner, L);
         this.gate = gate;
-        this.w = PackedMatrix.columnPanels(in, panels * NR);
-        float[] staging = new float[w.panelFloats()];
-        float[] row = new float[in];
-        for (int o = 0; o < 2 * inner; o++) {
-            PackedMatrix.readRow(weight, o, row);
-            int col = column(o);
-            int p = col / NR, t = col % NR;
-            for (int k = 0; k < in; k++) staging[(p * in + k) * NR + t] = row[k];
+        // 16-bit weights stay 16-bit (PackedMatrix.packedType): the same interleaving of their raw bits
+        this.w = PackedMatrix.columnPanels(in, panels * NR, PackedMatrix.packedType(weight.dtype()));
+        if (w.isHalf()) {
+            short[] staging = new short[w.panelFloats()], row = new short[in];
+            for (int o = 0; o < 2 * inner; o++) {
+                PackedMatrix.readRowBits(weight, o, row);
+                int at = stagingOffset(o);
+                for (int k = 0; k < in; k++) staging[at + k * NR] = row[k];
+            }
+            w.setColumnPanels(staging);
+        } else {
+            float[] staging = new float[w.panelFloats()], row = new float[in];
+            for (int o = 0; o < 2 * inner; o++) {
+                PackedMatrix.readRow(weight, o, row);
+                int at = stagingOffset(o);
+                for (int k = 0; k < in; k++) staging[at + k * NR] = row[k];
+            }
+            w.setColumnPanels(staging);
         }
-        w.setColumnPanels(staging);
         if (bias != null) {
             bias.requireShape(2 * inner);
             float[] b = bias.toFloats();
@@ -54,6 +63,12 @@ public final class GatedLinear {
         }
     }
 
+    /** Where projection output {@code o}'s element k = 0 goes in the panel staging (element k at {@code + k·NR}). */
+    private int stagingOffset(int o) {
+        int col = column(o);
+        return (col / NR) * in * NR + col % NR;
+    }
+
     /** Packed column of projection output {@code o} (o &lt; inner: value, else gate). */
     private int column(int o) {
         int j = o % inner;
@@ -62,6 +77,7 @@ public final class GatedLinear {
 
     public int inFeatures() { return in; }
     public int innerFeatures() { return inner; }
+    PackedMatrix packedWeight() { return w; }
 
     /** value · act(gate) of x·Wᵀ + b; x [..., in] → [..., inner]. */
     public Tensor forward(Workspace ws, Tensor x) {

@@ -3,8 +3,6 @@ package io.sdj.ops;
 import io.sdj.core.Parallel;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.function.IntUnaryOperator;
 
 import static io.sdj.ops.GemmKernel.MR;
@@ -52,7 +50,8 @@ public final class Gemm {
     private static final ThreadScratch SCRATCH = new ThreadScratch();
     /** Per-thread packed A block of {@link #multiply} (its own buffer: an epilogue may use {@link #scratch}). */
     private static final ThreadScratch PACKED_A = new ThreadScratch();
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+    /** Per-thread off-heap float32 micro-panels widened from a 16-bit B (off-heap like the packed ones: the kernels' call sites stay monomorphic). */
+    private static final ThreadScratch.OffHeap WIDENED = new ThreadScratch.OffHeap();
 
     private Gemm() {}
 
@@ -99,7 +98,7 @@ public final class Gemm {
         while (tilesM * ceilDiv(n, nc) < want && nc > NR) nc -= NR;
         final int ncf = nc;
         int tilesN = ceilDiv(n, nc);
-        var mat = b.segment();
+        var packed = b.segment();
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MR) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
         // 4-row tiles: the row block is packed [group][k][MR] once per K slice and reused by every panel of the tile
@@ -107,6 +106,8 @@ public final class Gemm {
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[MR * NR];
             float[] ap = pack ? PACKED_A.atLeast(mc * kcs) : null;
+            // 16-bit B: the kernels read this thread's float32 copy of the tile's micro-panels (see widened)
+            MemorySegment mat = b.isHalf() ? WIDENED.atLeast((rowsOuter ? ncf : NR) * kcs) : packed;
             for (int t = from; t < to; t++) {
                 int i0 = (t / tilesN) * mc, i1 = Math.min(m, i0 + mc);
                 int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
@@ -126,7 +127,7 @@ public final class Gemm {
                         int pj = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
                         int j = j0 + pj * NR, i = i0 + ri * MR;
                         int nr = Math.min(NR, j1 - j);
-                        long bOff = b.columnPanelOffset(j / NR, k0);
+                        long bOff = b.isHalf() ? widened(b, j / NR, k0, kc, mat, rowsOuter ? pj : 0, ri == 0) : b.columnPanelOffset(j / NR, k0);
                         {
                             int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
                             int co = cOff + i * ldc + j;
@@ -146,6 +147,19 @@ public final class Gemm {
                 }
             }
         });
+    }
+
+    /**
+     * Byte offset in {@code scratch} of B's column panel {@code panel}, K slice [k0, k0 + kc), widened to float32 in
+     * slot {@code slot} (one per panel of the tile when the row groups sweep the columns, else one for all); widened
+     * when row group 0 reads it ({@code fresh}), the other row groups reuse it: a kc × NR widening per ⌈rows/MR⌉
+     * register tiles of FMAs. So, per (tile, K slice), row group 0 must be the first to read each panel, and with one
+     * slot all groups must read a panel before the next panel is widened (both loop orders of {@link #multiply} do).
+     */
+    private static long widened(PackedMatrix b, int panel, int k0, int kc, MemorySegment scratch, int slot, boolean fresh) {
+        long off = (long) slot * kc * NR * Float.BYTES;
+        if (fresh) b.widenColumnPanel(panel, k0, kc, scratch, off);
+        return off;
     }
 
     /**
@@ -178,7 +192,6 @@ public final class Gemm {
         int rowsPer = ceilDiv(ceilDiv(m, rowBlocks), MR) * MR;
         int tilesM = ceilDiv(m, rowsPer);
         final int ncf = nc, tn = tilesN;
-        var mat = a.segment();
         IntUnaryOperator cost = t -> ceilDiv(Math.min(rowsPer, m - (t / tn) * rowsPer), MR) * ceilDiv(Math.min(ncf, n - (t % tn) * ncf), NR);
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             // this thread's B tile, followed by room for one weight micro-panel
@@ -196,7 +209,7 @@ public final class Gemm {
                     // row groups outer: the group's weight micro-panel, copied to the heap (see panelTimesTile), stays
                     // in L1 while the B tile streams from L2 (measured 3–10% faster than B micro-panels outer)
                     for (int i = m0; i < m1; i += MR) {
-                        MemorySegment.copy(mat, F, a.rowPanelOffset(i / MR, k0), tile, aPanel, kc * MR);
+                        a.copyRowPanel(i / MR, k0, kc, tile, aPanel);   // widened when the weights are 16-bit
                         int mr = Math.min(MR, m1 - i);
                         for (int p = 0; p < panels; p++) {
                             int j = j0 + p * NR, nr = Math.min(NR, j0 + nc1 - j), co = cOff + i * ldc + j;

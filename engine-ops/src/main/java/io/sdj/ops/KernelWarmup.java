@@ -72,13 +72,13 @@ public final class KernelWarmup {
     static final class Kernels {
         private final Workspace ws = new Workspace();
         private final SplittableRandom r;
-        private final Conv2d conv3F4, conv3F2, conv3Direct, conv3Stride2, conv1, convFewOut;
+        private final Conv2d conv3F4, conv3F2, conv3Direct, conv3Stride2, conv1, convFewOut, conv3DirectHalf;
         private final SeparableConv2d separable;
-        private final Linear linear;
+        private final Linear linear, linearHalf;   // float32 and 16-bit packed weights (widened in the GEMM)
         private final GatedLinear geglu, swiglu;
         private final GroupNorm groupNorm;
         private final LayerNorm layerNorm;
-        private final Tensor image, imageSmall, tokens, context, q40, k40, q64, k64, qCtx, kCtx;
+        private final Tensor image, imageSmall, tokens, tokensWide, context, q40, k40, q64, k64, qCtx, kCtx;
 
         Kernels(SplittableRandom r) {
             this.r = r;
@@ -90,6 +90,8 @@ public final class KernelWarmup {
             convFewOut = new Conv2d(w("c3e", 3, 64, 3, 3), w("c3e.b", 3), 1, 1);
             separable = new SeparableConv2d(w("dw", 64, 1, 3, 3), w("dw.b", 64), w("pw", 64, 64, 1, 1), w("pw.b", 64), 1);
             linear = new Linear(w("l", 200, 64), w("l.b", 200));
+            linearHalf = new Linear(half(w("lh", 200, 130), io.sdj.core.DType.F16), w("lh.b", 200));
+            conv3DirectHalf = new Conv2d(half(w("c3h", 64, 64, 3, 3), io.sdj.core.DType.BF16), w("c3h.b", 64), 1, 1, ConvAlgorithm.DIRECT);
             geglu = new GatedLinear(w("g", 2 * 136, 64), w("g.b", 2 * 136), Activation.GELU);
             swiglu = new GatedLinear(w("s", 2 * 136, 64), w("s.b", 2 * 136), Activation.SILU);
             groupNorm = new GroupNorm(w("gn", 64), w("gn.b", 64), 32, 1e-5f);
@@ -97,6 +99,7 @@ public final class KernelWarmup {
             image = t(1, 64, 30, 34);
             imageSmall = t(1, 64, 15, 17);
             tokens = t(1, 150, 64);
+            tokensWide = t(1, 150, 130);
             context = t(1, 77, 64);
             q40 = t(1, 150, 80);   // 2 heads of 40
             k40 = t(1, 150, 80);
@@ -124,6 +127,8 @@ public final class KernelWarmup {
                 () -> linear.forward(ws, tokens, Activation.NONE, null),
                 () -> linear.forward(ws, tokens, Activation.QUICK_GELU, null),
                 () -> linear.forward(ws, tokens, Activation.SILU, null),
+                () -> linearHalf.forward(ws, tokensWide),
+                () -> conv3DirectHalf.forward(ws, image),
                 () -> geglu.forward(ws, tokens),
                 () -> swiglu.forward(ws, tokens),
                 () -> Attention.forward(ws, q40, k40, k40, 2, Attention.Kind.SOFTMAX, false),
@@ -143,6 +148,14 @@ public final class KernelWarmup {
             float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
             for (int i = 0; i < v.length; i++) v[i] = (float) ((r.nextDouble() * 2 - 1) * 3);   // wide enough for every branch (e.g. GELU's tails)
             return Tensor.of(v, shape);
+        }
+
+        /** {@code w} rounded to a 16-bit {@code dtype} (F16 or BF16), as a half-precision file holds it. */
+        private static WeightTensor half(WeightTensor w, io.sdj.core.DType dtype) {
+            float[] v = w.toFloats();
+            short[] h = new short[v.length];
+            for (int i = 0; i < v.length; i++) h[i] = dtype == io.sdj.core.DType.F16 ? Float.floatToFloat16(v[i]) : io.sdj.core.DType.floatToBf16(v[i]);
+            return new WeightTensor(w.name(), dtype, w.shape(), java.lang.foreign.MemorySegment.ofArray(h), null);
         }
 
         private WeightTensor w(String name, int... shape) {

@@ -24,6 +24,7 @@ public final class Linear {
 
     public int inFeatures() { return in; }
     public int outFeatures() { return out; }
+    PackedMatrix packedWeight() { return w; }
 
     public Tensor forward(Workspace ws, Tensor x) { return forward(ws, x, Activation.NONE, null); }
 

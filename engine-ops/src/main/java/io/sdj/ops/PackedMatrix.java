@@ -12,15 +12,20 @@ import static io.sdj.ops.GemmKernel.MR;
 import static io.sdj.ops.GemmKernel.NR;
 
 /**
- * A constant GEMM operand (a weight) packed once, off-heap, into the micro-kernel's panel layout, widened to float32
- * (F16/BF16 converted, I8 dequantised with its per-channel scale).
+ * A constant GEMM operand (a weight) packed once, off-heap, into the micro-kernel's panel layout.
  * <ul>
  * <li>{@link Layout#COLUMN_PANELS}: the vector operand B [K, N] cut into panels of {@link GemmKernel#NR} columns,
  *     each stored {@code [K][NR]} (last panel zero-padded);</li>
  * <li>{@link Layout#ROW_PANELS}: the broadcast operand A [M, K] cut into panels of {@link GemmKernel#MR} rows, each
  *     stored {@code [K][MR]} (last panel zero-padded).</li>
  * </ul>
- * The memory belongs to an automatic arena: it is freed when the matrix becomes unreachable. Off-heap storage keeps a
+ * Element type ({@link #storage}): float32, or — for a weight stored as F16 or BF16 — the same 16-bit values, half the
+ * memory, which {@link Gemm} widens exactly ({@link HalfFloats}) per micro-panel into float32 scratch just before the
+ * kernels read it, so the result is bit-identical to packing the widened values. {@code -Dsdj.weights.packed=auto}
+ * (the default) keeps 16-bit weights 16-bit; {@code f32} widens everything at packing (the old layout). I8 is always
+ * dequantised to float32 with its per-channel scale, and F32 weights are never rounded to 16 bits here (that changes
+ * the numerics: {@code sdj convert --dtype f16|bf16} does it visibly, once, in the file).
+ * <p>The memory belongs to an automatic arena: it is freed when the matrix becomes unreachable. Off-heap storage keeps a
  * whole UNet's weights outside the Java heap.
  */
 public final class PackedMatrix {
@@ -28,26 +33,45 @@ public final class PackedMatrix {
     public enum Layout { COLUMN_PANELS, ROW_PANELS }
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+    private static final ValueLayout.OfShort S16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** {@code -Dsdj.weights.packed}: auto (keep F16/BF16 weights in 16 bits) or f32. */
+    static final boolean KEEP_HALF = parseKeepHalf(System.getProperty("sdj.weights.packed"));
 
     private final Layout layout;
     private final int rows, cols;
+    private final DType storage;
     private final MemorySegment data;
 
     private PackedMatrix(Layout layout, int rows, int cols) {
-        this(layout, rows, cols, null);
+        this(layout, rows, cols, DType.F32, null);
     }
 
-    /** Over {@code storage} (its first {@link #floats} floats) when given, else over newly allocated memory. */
-    private PackedMatrix(Layout layout, int rows, int cols, MemorySegment storage) {
+    /** Over {@code storage} (its first {@link #floats} elements) when given, else over newly allocated memory. */
+    private PackedMatrix(Layout layout, int rows, int cols, DType type, MemorySegment storage) {
         if (rows < 1 || cols < 1) throw new IllegalArgumentException("packed matrix must be non-empty, got " + rows + "×" + cols);
+        if (type != DType.F32 && !HalfFloats.isHalf(type)) throw new IllegalArgumentException("packed matrix of " + type);
         this.layout = layout;
         this.rows = rows;
         this.cols = cols;
-        long bytes = floats(layout, rows, cols) * Float.BYTES;
+        this.storage = type;
+        if (type != DType.F32) HalfFloats.warmUpInBackground();
+        long bytes = floats(layout, rows, cols) * type.bytes();
         this.data = storage == null ? Arena.ofAuto().allocate(bytes, 64) : storage.asSlice(0, bytes);
     }
 
-    /** Floats a {@code rows × cols} matrix of this layout occupies (panels padded to whole tiles). */
+    static boolean parseKeepHalf(String p) {
+        if (p == null || p.isBlank()) return true;
+        return switch (p.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> true;
+            case "f32" -> false;
+            default -> throw new IllegalArgumentException("-Dsdj.weights.packed must be auto or f32, got '" + p + "'");
+        };
+    }
+
+    /** The element type a weight of dtype {@code t} is packed as: F16/BF16 kept (unless -Dsdj.weights.packed=f32), else F32. */
+    public static DType packedType(DType t) { return KEEP_HALF && HalfFloats.isHalf(t) ? t : DType.F32; }
+
+    /** Elements a {@code rows × cols} matrix of this layout occupies (panels padded to whole tiles). */
     static long floats(Layout layout, int rows, int cols) {
         return layout == Layout.COLUMN_PANELS ? (long) ceilDiv(cols, NR) * NR * rows : (long) ceilDiv(rows, MR) * MR * cols;
     }
@@ -57,41 +81,75 @@ public final class PackedMatrix {
     public int rows() { return rows; }
     /** N for column panels, K for row panels. */
     public int cols() { return cols; }
+    /** F32, F16 or BF16. */
+    public DType storage() { return storage; }
+    /** Whether the elements are 16-bit floats, to be widened before the kernels read them. */
+    boolean isHalf() { return storage != DType.F32; }
     MemorySegment segment() { return data; }
     public long byteSize() { return data.byteSize(); }
 
     /** Byte offset of element (k = {@code r}, panel of column {@code c}) for column panels. */
-    long columnPanelOffset(int panel, int k) { return ((long) panel * rows + k) * NR * Float.BYTES; }
+    long columnPanelOffset(int panel, int k) { return ((long) panel * rows + k) * NR * storage.bytes(); }
 
     /** Byte offset of (panel of row, k) for row panels. */
-    long rowPanelOffset(int panel, int k) { return ((long) panel * cols + k) * MR * Float.BYTES; }
+    long rowPanelOffset(int panel, int k) { return ((long) panel * cols + k) * MR * storage.bytes(); }
 
-    /** B = Wᵀ as column panels, W [N, K…] a weight whose first dimension is N (a Linear weight [out, in]). */
+    /**
+     * Column panel {@code panel}'s K slice [k0, k0 + kc) as float32 ({@code kc·NR} floats, as stored) at byte
+     * {@code dstOff} of {@code dst}: widened when 16-bit, copied when float32.
+     */
+    void widenColumnPanel(int panel, int k0, int kc, MemorySegment dst, long dstOff) {
+        if (isHalf()) HalfFloats.widen(storage, data, columnPanelOffset(panel, k0), dst, dstOff, kc * NR);
+        else MemorySegment.copy(data, columnPanelOffset(panel, k0), dst, dstOff, (long) kc * NR * Float.BYTES);
+    }
+
+    /** Row panel {@code panel}'s K slice [k0, k0 + kc) as float32 ({@code kc·MR} floats, as stored) into {@code dst[off ..]}. */
+    void copyRowPanel(int panel, int k0, int kc, float[] dst, int off) {
+        if (isHalf()) HalfFloats.widen(storage, data, rowPanelOffset(panel, k0), dst, off, kc * MR);
+        else MemorySegment.copy(data, F, rowPanelOffset(panel, k0), dst, off, kc * MR);
+    }
+
+    /**
+     * B = Wᵀ as column panels, W [N, K…] a weight whose first dimension is N (a Linear weight [out, in]); 16-bit when W
+     * is F16/BF16 ({@link #packedType}).
+     */
     public static PackedMatrix transposedColumnPanels(WeightTensor w) {
         int n = w.dim(0);
         int k = Math.toIntExact(w.numel() / n);
-        PackedMatrix p = new PackedMatrix(Layout.COLUMN_PANELS, k, n);
-        float[] row = new float[k];
-        for (int j = 0; j < n; j++) {
-            readRow(w, j, row);
-            long base = p.columnPanelOffset(j / NR, 0) + (long) (j % NR) * Float.BYTES;
-            for (int kk = 0; kk < k; kk++) p.data.set(F, base + (long) kk * NR * Float.BYTES, row[kk]);
-        }
+        PackedMatrix p = new PackedMatrix(Layout.COLUMN_PANELS, k, n, packedType(w.dtype()), null);
+        p.putRows(w, NR);
         return p;
     }
 
-    /** A as row panels, W [M, K…] a weight whose first dimension is M (a Conv2d weight [out, in, k, k]). */
+    /**
+     * A as row panels, W [M, K…] a weight whose first dimension is M (a Conv2d weight [out, in, k, k]); 16-bit when W
+     * is F16/BF16 ({@link #packedType}).
+     */
     public static PackedMatrix rowPanels(WeightTensor w) {
         int m = w.dim(0);
         int k = Math.toIntExact(w.numel() / m);
-        PackedMatrix p = new PackedMatrix(Layout.ROW_PANELS, m, k);
-        float[] row = new float[k];
-        for (int i = 0; i < m; i++) {
-            readRow(w, i, row);
-            long base = p.rowPanelOffset(i / MR, 0) + (long) (i % MR) * Float.BYTES;
-            for (int kk = 0; kk < k; kk++) p.data.set(F, base + (long) kk * MR * Float.BYTES, row[kk]);
-        }
+        PackedMatrix p = new PackedMatrix(Layout.ROW_PANELS, m, k, packedType(w.dtype()), null);
+        p.putRows(w, MR);
         return p;
+    }
+
+    /** Row r of w (viewed as [dim0, rest]) into lane r % lanes of its panel, one element per k. */
+    private void putRows(WeightTensor w, int lanes) {
+        int count = w.dim(0), len = Math.toIntExact(w.numel() / count);
+        int bytes = storage.bytes();
+        long step = (long) lanes * bytes;
+        float[] row = isHalf() ? null : new float[len];
+        short[] bits = isHalf() ? new short[len] : null;
+        for (int r = 0; r < count; r++) {
+            long base = (layout == Layout.COLUMN_PANELS ? columnPanelOffset(r / lanes, 0) : rowPanelOffset(r / lanes, 0)) + (long) (r % lanes) * bytes;
+            if (isHalf()) {
+                readRowBits(w, r, bits);
+                for (int kk = 0; kk < len; kk++) data.set(S16, base + kk * step, bits[kk]);
+            } else {
+                readRow(w, r, row);
+                for (int kk = 0; kk < len; kk++) data.set(F, base + kk * step, row[kk]);
+            }
+        }
     }
 
     /** B [K, N] given row-major (b[k·N + n]) as column panels. */
@@ -107,18 +165,28 @@ public final class PackedMatrix {
     /** An empty (zero) K × N column-panel matrix, to be filled with {@link #setColumnPanels}. */
     static PackedMatrix columnPanels(int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n); }
 
+    /** As above with elements of {@code type} (F32, F16 or BF16; 16-bit ones filled with {@link #setColumnPanels(short[])}). */
+    static PackedMatrix columnPanels(int k, int n, DType type) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n, type, null); }
+
     /**
      * A K × N column-panel matrix over reused {@code storage} (at least {@link #floats} floats; contents as left there),
      * to be filled with {@link #setColumnPanels}: a per-thread scratch operand that allocates nothing.
      */
-    static PackedMatrix columnPanels(MemorySegment storage, int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n, storage); }
+    static PackedMatrix columnPanels(MemorySegment storage, int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n, DType.F32, storage); }
 
     /**
      * Overwrites all column panels from {@code src}, laid out as they are stored: panel p, row k, lane t at
      * {@code src[(p·K + k)·NR + t]} ({@link #panelFloats} floats).
      */
     void setColumnPanels(float[] src) {
+        if (isHalf()) throw new IllegalStateException("float values for 16-bit panels: " + this);
         MemorySegment.copy(src, 0, data, F, 0, panelFloats());
+    }
+
+    /** As above for 16-bit panels: the raw F16/BF16 bits, laid out as they are stored. */
+    void setColumnPanels(short[] src) {
+        if (!isHalf()) throw new IllegalStateException("16-bit values for float32 panels: " + this);
+        MemorySegment.copy(src, 0, data, S16, 0, panelFloats());
     }
 
     /** Floats of the column-panel storage: ⌈N/NR⌉·NR·K. */
@@ -143,6 +211,8 @@ public final class PackedMatrix {
         switch (t) {
             case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), start * 4, dst, 0, len);
             case F16, BF16 -> {
+                // scalar: this runs at packing only (-Dsdj.weights.packed=f32), over heap or mapped segments that
+                // must not reach the vector loops' type profiles
                 ValueLayout.OfShort s16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < len; i++) {
                     short h = seg.get(s16, (start + i) * 2);
@@ -156,8 +226,14 @@ public final class PackedMatrix {
         }
     }
 
+    /** Row {@code r} of a F16/BF16 weight viewed as [dim0, rest]: its raw 16-bit values. */
+    static void readRowBits(WeightTensor w, int r, short[] dst) {
+        if (!HalfFloats.isHalf(w.dtype())) throw new IllegalArgumentException("weight '" + w.name() + "' is " + w.dtype() + ", not 16-bit");
+        MemorySegment.copy(w.data(), S16, (long) r * dst.length * 2, dst, 0, dst.length);
+    }
+
     static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 
     @Override
-    public String toString() { return "PackedMatrix " + layout + " " + rows + "×" + cols; }
+    public String toString() { return "PackedMatrix " + layout + " " + rows + "×" + cols + (isHalf() ? " " + storage : ""); }
 }

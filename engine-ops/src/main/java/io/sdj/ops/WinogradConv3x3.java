@@ -125,7 +125,6 @@ final class WinogradConv3x3 {
         if (w.layout() != PackedMatrix.Layout.ROW_PANELS || w.cols() % 9 != 0) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
         int cout = w.rows(), cin = w.cols() / 9;
         WinogradConv3x3 c = new WinogradConv3x3(tile, cout, cin, pad);
-        MemorySegment src = w.segment();
         int a = tile.alpha;
         double[][] g = tile.g();
         // one row panel (MR outputs) at a time, in parallel: each tap of the panel is MR contiguous floats, and each
@@ -140,7 +139,7 @@ final class WinogradConv3x3 {
             for (int p = p0; p < p1; p++) {
                 int rows = Math.min(MR, cout - p * MR);
                 for (int ci = 0; ci < cin; ci++) {
-                    MemorySegment.copy(src, F, w.rowPanelOffset(p, ci * 9), taps, 0, 9 * MR);
+                    w.copyRowPanel(p, ci * 9, 9, taps, 0);   // widened when the weights are 16-bit
                     for (int r = 0; r < rows; r++) {
                         for (int i = 0; i < a; i++) {
                             for (int j = 0; j < 3; j++) {

@@ -35,6 +35,7 @@ public final class GemmChecks {
         convShapes();
         depthwiseShapes();
         threadsBitIdentical();
+        halfWeightsAsWidened();
     }
 
     static float[] random(SplittableRandom r, int n) {
@@ -378,6 +379,111 @@ public final class GemmChecks {
             }
             for (int i = 0; i < one.length; i++) {
                 if (!Arrays.equals(one[i], two[i])) throw new AssertionError("output " + i + " differs between 1 and 2 threads");
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    // ---------------------------------------------------------------- 16-bit packed weights
+
+    /**
+     * A weight of dtype {@code dt} (F16/BF16: random values plus zeros of both signs, subnormals and the largest
+     * numbers, all finite products) and the same values as a F32 tensor (widened exactly).
+     */
+    static WeightTensor[] halfAndWidened(SplittableRandom r, String name, DType dt, int... shape) {
+        WeightTensor h = weight(r, name, dt, shape);
+        short[] bits = h.data().toArray(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN));
+        short[] special = dt == DType.F16 ? new short[]{0, (short) 0x8000, 1, (short) 0x83ff, 0x0400, 0x7bff, (short) 0xfbff, 0x0200}
+                : new short[]{0, (short) 0x8000, 1, (short) 0x807f, 0x0080, 0x4780, (short) 0xc77f, 0x3f80};
+        for (int i = 0; i < bits.length; i += 1 + r.nextInt(7)) bits[i] = special[r.nextInt(special.length)];
+        h = new WeightTensor(name, dt, shape, MemorySegment.ofArray(bits), null);
+        return new WeightTensor[]{h, WeightTensor.ofFloats(name, h.toFloats(), shape)};
+    }
+
+    static void sameBits(String what, float[] half, float[] widened) {
+        for (int i = 0; i < widened.length; i++) {
+            if (Float.floatToRawIntBits(half[i]) != Float.floatToRawIntBits(widened[i])) {
+                throw new AssertionError(what + ": element " + i + " is " + half[i] + " with 16-bit packed weights, "
+                        + widened[i] + " with the same weights packed as float32 (species " + GemmKernel.S + ")");
+            }
+        }
+    }
+
+    static void requireHalf(String what, PackedMatrix p, DType dt) {
+        DType want = PackedMatrix.KEEP_HALF ? dt : DType.F32;
+        if (p.storage() != want) throw new AssertionError(what + ": packed as " + p.storage() + ", expected " + want);
+    }
+
+    /**
+     * F16 and BF16 weights packed in 16 bits give bit-identical results to the same values packed as float32 (the
+     * widening is exact and the order of operations unchanged): Linear at shapes that sweep columns (K ≤ 64) and
+     * panels (K > 64), several K slices, edge tiles; the gated projection; direct, strided, 1×1 and Winograd
+     * convolutions; the fused separable conv; on 1 and 2 threads (also bit-identical to each other).
+     */
+    static void halfWeightsAsWidened() {
+        SplittableRandom r = new SplittableRandom(6);
+        int saved = Parallel.threads();
+        try {
+            for (DType dt : new DType[]{DType.F16, DType.BF16}) {
+                float[][] byThreads = new float[3][];
+                for (int threads = 1; threads <= 2; threads++) {
+                    Parallel.setThreads(threads);
+                    SplittableRandom rr = new SplittableRandom(7);   // the same weights and inputs for both thread counts
+                    java.util.List<float[]> outs = new java.util.ArrayList<>();
+                    // tokens, in, out
+                    int[][] linears = {{1, 1, 1}, {3, 40, 70}, {250, 64, 200}, {7, 33, 385}, {13, 100, 769}, {200, 515, 17}, {401, 1100, 45}};
+                    for (int[] s : linears) {
+                        WeightTensor[] w = halfAndWidened(rr, "lin", dt, s[2], s[1]);
+                        WeightTensor b = weight(rr, "b", DType.F32, s[2]);
+                        Linear half = new Linear(w[0], b), wide = new Linear(w[1], b);
+                        requireHalf("linear", half.packedWeight(), dt);
+                        Tensor x = Tensor.of(random(rr, s[0] * s[1]), s[0], s[1]);
+                        float[] y = half.forward(new Workspace(), x, Activation.GELU, null).data();
+                        sameBits("linear " + dt + " " + Arrays.toString(s), y, wide.forward(new Workspace(), x, Activation.GELU, null).data());
+                        outs.add(y);
+                    }
+                    for (int[] s : new int[][]{{5, 37, 23}, {77, 130, 100}}) {   // tokens, in, inner
+                        WeightTensor[] w = halfAndWidened(rr, "ff", dt, 2 * s[2], s[1]);
+                        WeightTensor b = weight(rr, "fb", DType.F32, 2 * s[2]);
+                        GatedLinear half = new GatedLinear(w[0], b, Activation.GELU), wide = new GatedLinear(w[1], b, Activation.GELU);
+                        requireHalf("gated linear", half.packedWeight(), dt);
+                        Tensor x = Tensor.of(random(rr, s[0] * s[1]), s[0], s[1]);
+                        float[] y = half.forward(new Workspace(), x).data();
+                        sameBits("gated linear " + dt + " " + Arrays.toString(s), y, wide.forward(new Workspace(), x).data());
+                        outs.add(y);
+                    }
+                    // cin, cout, h, w, k, stride, algorithm
+                    int[][] convs = {{3, 5, 7, 9, 3, 1, 0}, {50, 13, 11, 10, 3, 1, 0}, {19, 37, 16, 17, 3, 2, 0}, {45, 7, 9, 9, 1, 1, 0},
+                            {19, 37, 14, 13, 3, 1, 1}, {8, 11, 20, 24, 3, 1, 1}};
+                    for (int[] s : convs) {
+                        WeightTensor[] w = halfAndWidened(rr, "conv", dt, s[1], s[0], s[4], s[4]);
+                        WeightTensor b = weight(rr, "cb", DType.F32, s[1]);
+                        ConvAlgorithm alg = s[6] == 1 ? ConvAlgorithm.WINOGRAD : ConvAlgorithm.DIRECT;
+                        Conv2d half = new Conv2d(w[0], b, s[5], s[4] / 2, alg), wide = new Conv2d(w[1], b, s[5], s[4] / 2, alg);
+                        requireHalf("conv", half.packedWeight(), dt);
+                        Tensor x = Tensor.of(random(rr, s[0] * s[2] * s[3]), 1, s[0], s[2], s[3]);
+                        float[] y = half.forward(new Workspace(), x, Activation.SILU, null).data();
+                        sameBits("conv " + alg + " " + dt + " " + Arrays.toString(s), y, wide.forward(new Workspace(), x, Activation.SILU, null).data());
+                        outs.add(y);
+                    }
+                    WeightTensor dw = weight(rr, "dw", DType.F32, 21, 1, 3, 3);
+                    WeightTensor[] pw = halfAndWidened(rr, "pw", dt, 9, 21, 1, 1);
+                    Tensor xs = Tensor.of(random(rr, 21 * 13 * 30), 1, 21, 13, 30);
+                    float[] ys = new SeparableConv2d(dw, null, pw[0], null, 1, true).forward(new Workspace(), xs).data();
+                    sameBits("separable fused " + dt, ys, new SeparableConv2d(dw, null, pw[1], null, 1, true).forward(new Workspace(), xs).data());
+                    outs.add(ys);
+                    int total = 0;
+                    for (float[] o : outs) total += o.length;
+                    float[] all = new float[total];
+                    int at = 0;
+                    for (float[] o : outs) {
+                        System.arraycopy(o, 0, all, at, o.length);
+                        at += o.length;
+                    }
+                    byThreads[threads] = all;
+                }
+                if (!Arrays.equals(byThreads[1], byThreads[2])) throw new AssertionError("16-bit " + dt + " weights: 1 and 2 threads differ");
             }
         } finally {
             Parallel.setThreads(saved);

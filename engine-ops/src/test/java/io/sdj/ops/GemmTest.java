@@ -30,6 +30,8 @@ class GemmTest {
 
     @Test void oneAndTwoThreadsAreBitIdentical() { GemmChecks.threadsBitIdentical(); }
 
+    @Test void sixteenBitWeightsGiveTheBitsOfTheirWidenedValues() { GemmChecks.halfWeightsAsWidened(); }
+
     /**
      * Every kernel variant narrower than this JVM's (a wider one would run the Vector API's scalar fallback for
      * minutes), each in a child JVM: "name" or "name mr" (the 4-row tile).

@@ -167,15 +167,12 @@ public final class PipelineLoader {
 
     /**
      * Off-heap bytes the kernels' packed copies of a model's weight matrices take: every weight of rank ≥ 2 of the
-     * text encoder, UNet, VAE and TAESD components, widened to float32 (vectors stay on the heap).
+     * text encoder, UNet, VAE and TAESD components, F16/BF16 ones in 16 bits, the others widened to float32
+     * ({@link io.sdj.ops.PackedMatrix#packedType}; vectors stay on the heap). Layers a LoRA is merged into are packed
+     * as float32 and counted as stored.
      */
     public static long packedWeightBytes(io.sdj.weights.ModelSource src) {
-        return sumOverWeightShapes(src, shape -> {
-            if (shape.length < 2) return 0;
-            long n = 1;
-            for (int d : shape) n *= d;
-            return 4 * n;
-        });
+        return sumOverWeights(src, w -> w.shape().length < 2 ? 0 : w.numel() * io.sdj.ops.PackedMatrix.packedType(w.dtype()).bytes());
     }
 
     /**
@@ -186,17 +183,17 @@ public final class PipelineLoader {
      * 2 GiB of them against 8.8 GiB here), so it is reported, not enforced. 0 under {@code -Dsdj.conv=direct}.
      */
     public static long winogradWeightBytes(io.sdj.weights.ModelSource src) {
-        return sumOverWeightShapes(src, shape -> shape.length == 4 && shape[2] == 3 && shape[3] == 3
-                ? io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(shape[0], shape[1]) : 0);
+        return sumOverWeights(src, w -> w.shape().length == 4 && w.dim(2) == 3 && w.dim(3) == 3
+                ? io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(w.dim(0), w.dim(1)) : 0);
     }
 
-    /** Σ bytes(shape) over every weight of every component but the scheduler. */
-    private static long sumOverWeightShapes(io.sdj.weights.ModelSource src, java.util.function.ToLongFunction<int[]> bytes) {
+    /** Σ bytes(weight) over every weight of every component but the scheduler. */
+    private static long sumOverWeights(io.sdj.weights.ModelSource src, java.util.function.ToLongFunction<io.sdj.core.WeightTensor> bytes) {
         long sum = 0;
         for (String c : src.components()) {
             if (c.equals("scheduler")) continue;
             io.sdj.core.WeightSource w = src.weights(c);
-            for (String name : w.names()) sum += bytes.applyAsLong(w.get(name).shape());
+            for (String name : w.names()) sum += bytes.applyAsLong(w.get(name));
         }
         return sum;
     }
