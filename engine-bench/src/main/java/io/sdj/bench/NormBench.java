@@ -4,6 +4,7 @@ import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
+import io.sdj.ops.Elementwise;
 import io.sdj.ops.GroupNorm;
 import io.sdj.ops.LayerNorm;
 import java.util.Random;
@@ -26,6 +27,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * (320@64², 640@32², 1280@16²) and LayerNorm over 320/640/1280 channels of the matching token counts.
  * Traffic per call counted as one read + one write of the tensor (8 bytes per element):
  * GB/s = 8·numel / time. Run: {@code java --add-modules jdk.incubator.vector -jar benchmarks.jar NormBench}
+ * <p>A resnet block's second norm, SiLU(GroupNorm(h + t[:, :, None, None])) with t its projected time embedding:
+ * {@code addShiftThenGroupNormSilu} adds t in a pass of its own first (as the block did), {@code groupNormSiluOfShifted}
+ * adds it inside the norm's passes. Both flip t's sign after each call (C floats), so the in-place add does not drift.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,7 +48,7 @@ public class NormBench {
     Workspace ws;
     GroupNorm gn;
     LayerNorm ln;
-    Tensor image, tokens;
+    Tensor image, tokens, shift;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -57,6 +61,9 @@ public class NormBench {
         for (int i = 0; i < c; i++) { g[i] = 1 + 0.1f * (float) rnd.nextGaussian(); b[i] = 0.1f * (float) rnd.nextGaussian(); }
         gn = new GroupNorm(WeightTensor.ofFloats("norm.weight", g, c), WeightTensor.ofFloats("norm.bias", b, c), 32, 1e-5f);
         ln = new LayerNorm(WeightTensor.ofFloats("norm.weight", g, c), WeightTensor.ofFloats("norm.bias", b, c), 1e-5f);
+        float[] t = new float[c];
+        for (int i = 0; i < c; i++) t[i] = 0.5f * (float) rnd.nextGaussian();
+        shift = Tensor.of(t, 1, c);
         ws = new Workspace();
         Parallel.setThreads(threads);
     }
@@ -72,6 +79,23 @@ public class NormBench {
     public Tensor groupNormSilu() {
         Tensor y = gn.forward(ws, image, true);
         ws.release(y);
+        return y;
+    }
+
+    @Benchmark
+    public Tensor addShiftThenGroupNormSilu() {
+        Elementwise.addChannelBiasInPlace(image, shift);
+        Tensor y = gn.forward(ws, image, true);
+        ws.release(y);
+        Elementwise.scaleInPlace(shift, -1f);
+        return y;
+    }
+
+    @Benchmark
+    public Tensor groupNormSiluOfShifted() {
+        Tensor y = gn.forward(ws, image, shift, true);
+        ws.release(y);
+        Elementwise.scaleInPlace(shift, -1f);
         return y;
     }
 

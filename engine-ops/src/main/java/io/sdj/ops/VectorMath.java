@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorOperators;
  *   <li>{@link #erf}: 1.75 ulp [≤ 3]; exactly ±1 from |x| ≈ 3.92, odd, NaN → NaN.</li>
  *   <li>{@link #gelu} (erf form): 8.4 ulp [≤ 12], worst near x = −1.4 where 1 + erf(x/√2) cancels (PyTorch's float
  *       GELU cancels the same way); the tail x/√2 ≤ −1 uses erfc directly and keeps full relative accuracy.</li>
- *   <li>{@link #silu}: 2.9 ulp [≤ 4]. {@link #quickGelu}, {@link #geluTanh}: ≤ 2.2·(1 + |a|) ulp [≤ 4·(1 + |a|)],
+ *   <li>{@link #expNonPositive} (−104 ≤ z ≤ 0, for the sigmoid): 0.96 ulp [≤ 1]. {@link #sigmoid}: 2.0 ulp [≤ 2.5].</li>
+ *   <li>{@link #silu}: 2.5 ulp [≤ 4]. {@link #quickGelu}, {@link #geluTanh}: ≤ 2.2·(1 + |a|) ulp [≤ 4·(1 + |a|)],
  *       a the exp argument (1.702x resp. 2u), whose float rounding is inherent to float evaluation.</li>
  *   <li>Where the result is tiny because e^−|x| is subnormal (|y| &lt; 2⁻¹²⁶·|x|), the error is absolute:
  *       a few · |x| · 2⁻¹⁴⁹. ±∞ and NaN follow PyTorch (e.g. silu(−∞) = NaN, gelu(+∞) = +∞).</li>
@@ -37,7 +38,7 @@ public final class VectorMath {
 
     /** eˣ per lane. */
     public static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(-104f).min(89f);
+        FloatVector xc = clamp(x, -104f, 89f);
         FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
         FloatVector n = t.sub(ROUND_MAGIC);
         IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND_MAGIC));
@@ -56,48 +57,84 @@ public final class VectorMath {
     }
 
     /**
-     * σ(x) = 1 / (1 + e⁻ˣ), as (x ≥ 0 ? 1 : e)/(1 + e) with e = e^(−|x|), so it never overflows.
-     * <p>e comes from {@link #expNonPositive}, cheaper than {@link #exp}: GroupNorm+SiLU went from 0.44–0.55 to
-     * 0.62–0.76 of plain GroupNorm's bandwidth on cache-resident UNet sizes (one thread, CPU time, 2026-12-06).
-     * (A division-free Newton quotient measured slower: its extra nodes pushed the caller past the JIT's inlining
-     * budget.)
+     * min(max(x, lo), hi), NaN staying NaN, by compare and blend: two instructions per bound, where
+     * {@code FloatVector.max/min} follow {@link Math#max}'s rules for NaN and ±0 and compile to six.
      */
-    public static FloatVector sigmoid(FloatVector x) {
-        FloatVector e = expNonPositive(x.abs().neg());
-        return e.blend(1f, x.compare(VectorOperators.GE, 0f)).div(e.add(1f));
+    static FloatVector clamp(FloatVector x, float lo, float hi) {
+        FloatVector y = x.blend(lo, x.lt(lo));
+        return y.blend(hi, y.compare(VectorOperators.GT, hi));
     }
 
-    /** 2⁶⁴ and 2⁻⁶⁴: {@link #expNonPositive} scales by 2ⁿ⁺⁶⁴, a normal float for every n ≥ −190, then by 2⁻⁶⁴. */
-    private static final int EXP_BIAS_SHIFT = 64;
-    private static final float TWO_M64 = 0x1p-64f;
+    /** σ(x) = 1 / (1 + e⁻ˣ), NaN → NaN; see {@link #sigmoidTimes}. */
+    public static FloatVector sigmoid(FloatVector x) {
+        return sigmoidTimes(x, x.broadcast(1f)).blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    private static final int SIGN_BIT = 0x80000000, MINUS_104 = Float.floatToRawIntBits(-104f);
 
     /**
-     * eᶻ for z ≤ 0 (NaN → NaN), as {@link #exp} (same reduction and polynomial) but cheaper: no upper clamp or NaN
-     * blend, and 2ⁿ applied as 2ⁿ⁺⁶⁴ (always a normal float here) times 2⁻⁶⁴, so results in the subnormal range
-     * are rounded once, by the last product, instead of splitting 2ⁿ in two factors.
+     * a·σ(x), as a·(x ≥ 0 ? 1 : e)/(1 + e) with e = e^(−|x|) (never overflows). NaN lanes of x give a finite σ:
+     * the callers multiply by x, which brings the NaN back.
+     * <p>Counted in instructions, since the fused GroupNorm+SiLU is bound by them: z = max(−|x|, −104) in the
+     * integer domain (set the sign bit; negative floats' bit patterns as signed ints grow with the magnitude, so the
+     * clamp is a signed min: two instructions instead of eight for abs, neg and {@code FloatVector.max}); e from
+     * {@link #expNonPositive} (a degree-6 polynomial); a·e only where x &lt; 0 (a masked multiply); one division
+     * (a Newton reciprocal from a linear guess measured 12–15% slower: six multiply-adds instead of one divide, and
+     * an Estrin-form polynomial 4% slower: more instructions for less latency).
      */
-    static FloatVector expNonPositive(FloatVector z) {
-        FloatVector zc = z.max(-104f);
-        FloatVector t = zc.fma(LOG2E, ROUND_MAGIC);
-        FloatVector n = t.sub(ROUND_MAGIC);
-        FloatVector r = n.fma(z.broadcast(-LN2_HI), zc);
-        r = n.fma(z.broadcast(-LN2_LO), r);
-        FloatVector p = r.fma(E6, E5).fma(r, z.broadcast(E4)).fma(r, z.broadcast(E3)).fma(r, z.broadcast(E2)).fma(r, z.broadcast(E1));
-        p = p.fma(r.mul(r), r).add(1f);
-        FloatVector scale = t.reinterpretAsInts().add(127 + EXP_BIAS_SHIFT - Float.floatToRawIntBits(ROUND_MAGIC))
-                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(scale).mul(TWO_M64);
+    static FloatVector sigmoidTimes(FloatVector x, FloatVector a) {
+        FloatVector z = x.reinterpretAsInts().or(SIGN_BIT).min(MINUS_104).reinterpretAsFloats();
+        FloatVector e = expNonPositive(z);
+        return a.lanewise(VectorOperators.MUL, e, x.lt(0f)).div(e.add(1f));
     }
 
+    /*
+     * e^r on |r| ≤ 0.35 (the reduced argument: |r| ≤ ln2/2 plus rounding) for expNonPositive: the degree-6 Chebyshev
+     * interpolant (truncation error < 5e-9 relative), its coefficients scaled by 2⁻⁶⁴ (exactly: a power of two,
+     * and all stay normal) so that the scale by 2ⁿ⁺⁶⁴ afterwards is the only rounding into the subnormal range.
+     */
+    private static final float[] EXP_R = expReducedCoefficients();
+    private static final float P0 = EXP_R[0], P1 = EXP_R[1], P2 = EXP_R[2], P3 = EXP_R[3], P4 = EXP_R[4],
+            P5 = EXP_R[5], P6 = EXP_R[6];
+    private static final int EXP_BIAS_SHIFT = 64;
+
+    private static float[] expReducedCoefficients() {
+        double half = 0.35;
+        double[] a = chebyshevPolynomial(7, -half, half, Math::exp);
+        float[] c = new float[a.length];
+        for (int i = 0; i < a.length; i++) c[i] = (float) (a[i] / Math.pow(half, i) * 0x1p-64);
+        return c;
+    }
+
+    /**
+     * eᶻ for z ∈ [−104, 0] (no NaN): n = round(z·log₂e), r = z − n·ln2 (two-part ln2), e^r by a Horner polynomial
+     * pre-scaled by 2⁻⁶⁴, times 2ⁿ⁺⁶⁴ (a normal float for every n ≥ −190): results in the subnormal range are
+     * rounded once, by that product.
+     */
+    static FloatVector expNonPositive(FloatVector z) {
+        FloatVector t = z.fma(LOG2E, ROUND_MAGIC_BIASED);
+        FloatVector n = t.sub(ROUND_MAGIC_BIASED);
+        FloatVector r = n.fma(z.broadcast(-LN2_HI), z);
+        r = n.fma(z.broadcast(-LN2_LO), r);
+        FloatVector p = r.fma(P6, P5).fma(r, z.broadcast(P4)).fma(r, z.broadcast(P3)).fma(r, z.broadcast(P2))
+                .fma(r, z.broadcast(P1)).fma(r, z.broadcast(P0));
+        // t's bits are those of 1.5·2²³ (low nine bits zero) plus n + 127 + 64: shifted left by 23 they are exactly
+        // the float 2ⁿ⁺⁶⁴ (one shift instead of an integer add and a shift)
+        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale);
+    }
+
+    /** 1.5·2²³ + 127 + 64: adding it rounds to an integer and leaves n + 127 + 64 in the low bits. */
+    private static final float ROUND_MAGIC_BIASED = ROUND_MAGIC + 127 + EXP_BIAS_SHIFT;
 
     /** SiLU x·σ(x). */
     public static FloatVector silu(FloatVector x) {
-        return x.mul(sigmoid(x));
+        return sigmoidTimes(x, x);
     }
 
     /** Quick GELU x·σ(1.702x). */
     public static FloatVector quickGelu(FloatVector x) {
-        return x.mul(sigmoid(x.mul(1.702f)));
+        return sigmoidTimes(x.mul(1.702f), x);
     }
 
     private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
@@ -108,7 +145,7 @@ public final class VectorMath {
      */
     public static FloatVector geluTanh(FloatVector x) {
         FloatVector u = x.mul(x).fma(0.044715f, 1f).mul(x).mul(2f * SQRT_2_OVER_PI);
-        return x.mul(sigmoid(u));
+        return sigmoidTimes(u, x);
     }
 
     // tanh on |x| < 0.4: Taylor series x·(1 + x²·T(x²)) (next term < 4e-9 relative)
@@ -145,6 +182,14 @@ public final class VectorMath {
      * t = (2u − lo − hi)/(hi − lo) (computed in double, rounded to float).
      */
     static float[] chebyshevAsPolynomial(int terms, double lo, double hi, java.util.function.DoubleUnaryOperator f) {
+        double[] a = chebyshevPolynomial(terms, lo, hi, f);
+        float[] r = new float[terms];
+        for (int i = 0; i < terms; i++) r[i] = (float) a[i];
+        return r;
+    }
+
+    /** As {@link #chebyshevAsPolynomial}, in double. */
+    static double[] chebyshevPolynomial(int terms, double lo, double hi, java.util.function.DoubleUnaryOperator f) {
         int n = 64;
         double[] cheb = new double[terms];
         for (int j = 0; j < terms; j++) {
@@ -163,11 +208,11 @@ public final class VectorMath {
         for (int k = 2; k < terms; k++) {
             for (int i = 0; i < terms; i++) t[k][i] = -t[k - 2][i] + (i > 0 ? 2 * t[k - 1][i - 1] : 0);
         }
-        float[] a = new float[terms];
+        double[] a = new double[terms];
         for (int i = 0; i < terms; i++) {
             double sum = 0;
             for (int k = 0; k < terms; k++) sum += cheb[k] * t[k][i];
-            a[i] = (float) sum;
+            a[i] = sum;
         }
         return a;
     }
@@ -273,7 +318,7 @@ public final class VectorMath {
      * (x is clamped at −126), which is harmless next to the row's maximum weight 1.
      */
     public static FloatVector exp2NonPositive(FloatVector x) {
-        FloatVector xc = x.max(-126f);
+        FloatVector xc = x.blend(-126f, x.lt(-126f));
         FloatVector t = xc.add(ROUND_MAGIC);
         FloatVector n = t.sub(ROUND_MAGIC);
         FloatVector r = xc.sub(n);

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * GroupNorm and LayerNorm against double-precision references. Tolerance per element, u = 2⁻²⁴: the statistics are
- * float sums of ≤ 1024-element blocks in 4·L lanes added in double, so |δμ| ≤ 64u·mean|x| and the variance and 1/σ
+ * float sums of ≤ 64 terms per lane (LayerNorm: ≤ 1024-element blocks in 4·L lanes; GroupNorm: blocks of 64·L in L
+ * lanes) added in double, so |δμ| ≤ 64u·mean|x| and the variance and 1/σ
  * carry ≤ 64u relative; the affine step adds 3u: |δy| ≤ 64u·|γ|·σ⁻¹·(|x − μ| + mean|x|) + 4u·|β|, plus 4 ulp·|y| and
  * |δ pre-activation|·max|SiLU'| (≤ 1.1) with the fused SiLU.
  */
@@ -31,10 +32,21 @@ class NormTest {
     }
 
     void checkGroupNorm(int n, int c, int groups, int h, int w, boolean silu, float offset, float eps, long seed) {
+        checkGroupNorm(n, c, groups, h, w, silu, offset, eps, seed, 0f);
+    }
+
+    /**
+     * With shiftScale ≠ 0, GroupNorm(x + shift[:, :, None, None]) with a random shift [n, c] of that scale, against the
+     * reference of the exact sum: the kernel sums x (not x + shift) in float, so mean|x| + max|shift| of the group
+     * takes the place of mean|x + shift| in the tolerance.
+     */
+    void checkGroupNorm(int n, int c, int groups, int h, int w, boolean silu, float offset, float eps, long seed, float shiftScale) {
         Random rnd = new Random(seed);
         int spatial = h * w;
         Tensor x = Tensor.of(random(rnd, n * c * spatial, 3f, offset), n, c, h, w);
         float[] g = random(rnd, c, 1f, 1f), bta = random(rnd, c, 0.5f, 0f);
+        float[] shifts = shiftScale == 0 ? new float[n * c] : random(rnd, n * c, shiftScale, 0f);
+        Tensor shift = shiftScale == 0 ? null : Tensor.of(shifts, n, c);
         GroupNorm gn = new GroupNorm(WeightTensor.ofFloats("gn.weight", g, c), WeightTensor.ofFloats("gn.bias", bta, c), groups, eps);
         int cpg = c / groups;
         double[] ref = new double[x.numel()], tol = new double[ref.length];
@@ -42,16 +54,25 @@ class NormTest {
         for (int b = 0; b < n; b++)
             for (int gr = 0; gr < groups; gr++) {
                 int base = (b * c + gr * cpg) * spatial, len = cpg * spatial;
-                double sum = 0, abs = 0;
-                for (int i = 0; i < len; i++) { sum += xd[base + i]; abs += Math.abs(xd[base + i]); }
+                double sum = 0, abs = 0, maxShift = 0;
+                for (int i = 0; i < len; i++) {
+                    double tc = shifts[b * c + gr * cpg + i / spatial];
+                    sum += xd[base + i] + tc;
+                    abs += Math.abs(xd[base + i]);
+                    maxShift = Math.max(maxShift, Math.abs(tc));
+                }
                 double mean = sum / len, sq = 0;
-                for (int i = 0; i < len; i++) sq += (xd[base + i] - mean) * (xd[base + i] - mean);
-                double inv = 1 / Math.sqrt(sq / len + eps);
+                for (int i = 0; i < len; i++) {
+                    double d = xd[base + i] + shifts[b * c + gr * cpg + i / spatial] - mean;
+                    sq += d * d;
+                }
+                double inv = 1 / Math.sqrt(sq / len + eps), absMean = abs / len + maxShift;
                 for (int ch = gr * cpg; ch < (gr + 1) * cpg; ch++)
                     for (int i = 0; i < spatial; i++) {
                         int o = (b * c + ch) * spatial + i;
-                        double pre = (xd[o] - mean) * inv * g[ch] + bta[ch];
-                        double t = 64 * U * Math.abs(g[ch]) * inv * (Math.abs(xd[o] - mean) + abs / len) + 4 * U * Math.abs(bta[ch]);
+                        double xo = xd[o] + (double) shifts[b * c + ch];
+                        double pre = (xo - mean) * inv * g[ch] + bta[ch];
+                        double t = 64 * U * Math.abs(g[ch]) * inv * (Math.abs(xo - mean) + absMean) + 4 * U * Math.abs(bta[ch]);
                         if (silu) {
                             ref[o] = pre / (1 + Math.exp(-pre));
                             tol[o] = 1.1 * t + 8 * U * Math.abs(ref[o]) + Float.MIN_NORMAL;
@@ -61,12 +82,15 @@ class NormTest {
                         }
                     }
             }
-        String what = "groupnorm n" + n + " c" + c + " g" + groups + " " + h + "x" + w + (silu ? " silu" : "") + " offset " + offset;
+        String what = "groupnorm n" + n + " c" + c + " g" + groups + " " + h + "x" + w + (silu ? " silu" : "") + " offset " + offset
+                + (shift != null ? " shift " + shiftScale : "");
+        float[] before = x.data().clone();
         for (VectorSpecies<Float> sp : AttentionTest.SPECIES) {
             Parallel.setThreads(1);
-            Tensor one = gn.forward(ws, x, silu, sp);
+            Tensor one = gn.forward(ws, x, shift, silu, sp);
             Parallel.setThreads(2);
-            Tensor two = gn.forward(ws, x, silu, sp);
+            Tensor two = gn.forward(ws, x, shift, silu, sp);
+            org.assertj.core.api.Assertions.assertThat(x.data()).as(what + ": input untouched").isEqualTo(before);
             AttentionTest.assertBitIdentical(what + " " + sp + ": 1 vs 2 threads", one, two);
             assertClose(what + " " + sp, one, ref, tol);
             ws.release(one, two);
@@ -93,6 +117,21 @@ class NormTest {
             checkGroupNorm(1, 6, 3, 77, 1, silu, -2f, 1e-5f, seed++);
             checkGroupNorm(1, 320, 32, 40, 25, silu, 0f, 1e-5f, seed++); // 1000 pixels, > one block per group
             checkGroupNorm(2, 5, 1, 7, 11, silu, 0f, 1e-5f, seed++);
+            checkGroupNorm(3, 10, 5, 33, 37, silu, 1f, 1e-5f, seed++); // channels of several blocks, 15 groups in a row
+            checkGroupNorm(2, 4, 2, 259, 263, silu, 0.5f, 1e-5f, seed++); // groups of 136234 > 2^17 floats: not pipelined
+
+        }
+    }
+
+    @Test
+    void groupNormOfInputPlusChannelShift() {
+        long seed = 50;
+        for (boolean silu : new boolean[] {false, true}) {
+            checkGroupNorm(2, 64, 32, 3, 3, silu, 0f, 1e-6f, seed++, 1f);
+            checkGroupNorm(1, 96, 32, 17, 13, silu, 0.5f, 1e-5f, seed++, 4f);
+            checkGroupNorm(3, 10, 5, 33, 37, silu, 1f, 1e-5f, seed++, 0.25f);
+            checkGroupNorm(1, 6, 3, 77, 1, silu, -2f, 1e-5f, seed++, 30f); // shifts far larger than the spread
+            checkGroupNorm(2, 4, 2, 259, 263, silu, 0f, 1e-5f, seed++, 2f); // not pipelined
         }
     }
 
@@ -144,6 +183,8 @@ class NormTest {
     void rejectsWrongChannels() {
         GroupNorm gn = new GroupNorm(WeightTensor.ofFloats("gn.weight", new float[8], 8), WeightTensor.ofFloats("gn.bias", new float[8], 8), 4, 1e-5f);
         assertThatThrownBy(() -> gn.forward(ws, Tensor.zeros(1, 6, 2, 2), false)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gn.weight");
+        assertThatThrownBy(() -> gn.forward(ws, Tensor.zeros(2, 8, 2, 2), Tensor.zeros(1, 8), false)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("gn.weight").hasMessageContaining("shift");
         LayerNorm ln = new LayerNorm(WeightTensor.ofFloats("ln.weight", new float[8], 8), WeightTensor.ofFloats("ln.bias", new float[8], 8), 1e-5f);
         assertThatThrownBy(() -> ln.forward(ws, Tensor.zeros(1, 3, 7))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ln.weight");
     }

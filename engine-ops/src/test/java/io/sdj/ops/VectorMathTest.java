@@ -131,6 +131,22 @@ class VectorMathTest {
     }
 
     @Test
+    void sigmoid() {
+        assertThat(maxUlp("sigmoid", VectorMath::sigmoid, x -> x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))))
+                .isLessThanOrEqualTo(2.5);
+    }
+
+    @Test
+    void expNonPositiveOnItsDomain() {
+        // its callers clamp the argument to [−104, 0] and never pass NaN
+        float[] z = nonPositiveOf(X);
+        int n = 0;
+        for (float v : z) if (v >= -104f) z[n++] = v;
+        assertThat(maxUlp("exp (−104 ≤ z ≤ 0)", java.util.Arrays.copyOf(z, n), VectorMath::expNonPositive, Math::exp))
+                .isLessThanOrEqualTo(1.0);
+    }
+
+    @Test
     void siluQuickGeluGeluTanh() {
         assertThat(maxUlp("silu", VectorMath::silu, x -> x / (1 + Math.exp(-x)))).isLessThanOrEqualTo(4.0);
         // the exp argument a is rounded to float (as in PyTorch's float evaluation), which costs up to ~|a| ulp:

@@ -74,13 +74,10 @@ public final class ResnetBlock2D {
         Tensor n1 = norm1.forward(ws, x, true);
         Tensor h = conv1.forward(ws, n1);
         ws.release(n1);
-        if (timeEmbProj != null) {
-            Tensor t = timeEmbProj.forward(ws, tembAct);
-            Elementwise.addChannelBiasInPlace(h, t);
-            ws.release(t);
-        }
-        Tensor n2 = norm2.forward(ws, h, true);
+        Tensor t = timeEmbProj == null ? null : timeEmbProj.forward(ws, tembAct);
+        Tensor n2 = norm2.forward(ws, h, t, true); // SiLU(norm2(h + t[:, :, None, None])): the add inside the norm's passes
         ws.release(h);
+        if (t != null) ws.release(t);
         Tensor shortcut = convShortcut == null ? x : convShortcut.forward(ws, x);
         Tensor y = conv2.forward(ws, n2, shortcut);
         ws.release(n2);
