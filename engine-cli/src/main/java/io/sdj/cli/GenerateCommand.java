@@ -183,6 +183,9 @@ public final class GenerateCommand implements Callable<Integer> {
             return EXIT_BAD_INPUT;
         }
         if (threads != null) Parallel.setThreads(threads);
+        // a fresh process per command: compile the kernels while the model loads (io.sdj.ops.KernelWarmup says why
+        // this is not the library's default); -Dsdj.warmup=false keeps it off
+        if (System.getProperty("sdj.warmup") == null) System.setProperty("sdj.warmup", "true");
 
         Txt2Img pipeline;
         try {

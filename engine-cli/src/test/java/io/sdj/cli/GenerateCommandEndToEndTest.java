@@ -51,6 +51,7 @@ class GenerateCommandEndToEndTest {
                 "--seed", "51", "--width", "64", "--height", "48", "--threads", "1", "-o", out.toString());
         assertThat(code).as(err.toString()).isZero();
         assertThat(err.toString()).contains("step 2/2").contains("wrote " + out);
+        assertThat(System.getProperty("sdj.warmup")).as("generate, a fresh process per image, compiles the kernels while it loads").isEqualTo("true");
         String params = readPng(out, 64, 48);
         assertThat(params).isEqualTo("a fox\nNegative prompt: blurry\nSteps: 2, Sampler: DDIM, CFG scale: 7.5, Seed: 51, Size: 64x48, Model: pipeline-sd1-tiny, RNG: CPU");
         byte[] first = Files.readAllBytes(out);

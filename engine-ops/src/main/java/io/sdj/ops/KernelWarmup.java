@@ -16,11 +16,16 @@ import java.util.SplittableRandom;
  * are exercised there, during the load, and the real first pass starts on compiled code.
  * <p>The warm-up computes nothing anyone reads, touches no shared state but the JIT's, and runs its kernels on its own
  * thread only ({@link Parallel#callerOnly}), never on the worker threads; {@link #stop()} ends it between two kernels.
- * {@code -Dsdj.warmup=false} turns it off.
+ * <p>Off unless {@code -Dsdj.warmup=true} (read at each {@link #start()}); {@code sdj generate}, a fresh process for
+ * every command, turns it on. Why not everywhere: what the JIT makes of the same kernels depends on what it saw
+ * first, and after this warm-up a warm MobileDiffusion-Lite UNet evaluation measured 17% slower (0.94 against 0.77–0.81
+ * s; TAESD 30% faster; whichever subset of the kernels was warmed up), while a first 8-step BK-SDM-Tiny image measured
+ * 6% faster (Intel Xeon, AVX-512, 2026-12-06). A long-running process (a server, a Spark executor) keeps the
+ * steady state, so it does not pay for a faster first image.
  */
 public final class KernelWarmup {
-    /** Whether {@link #start()} starts anything ({@code -Dsdj.warmup}, default true). */
-    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("sdj.warmup", "true"));
+    /** Whether {@link #start()} starts anything ({@code -Dsdj.warmup}, default false). */
+    static boolean enabled() { return Boolean.parseBoolean(System.getProperty("sdj.warmup", "false")); }
     /** Rounds over all kernels at most; the load usually ends it sooner. */
     private static final int MAX_ROUNDS = 40;
 
@@ -32,9 +37,9 @@ public final class KernelWarmup {
         thread = run ? Thread.ofPlatform().daemon().name("sdj-kernel-warmup").unstarted(this::run) : null;
     }
 
-    /** Starts warming up on a daemon thread (nothing when {@code -Dsdj.warmup=false}). */
+    /** Starts warming up on a daemon thread when {@code -Dsdj.warmup=true}, else returns a handle that does nothing. */
     public static KernelWarmup start() {
-        KernelWarmup w = new KernelWarmup(ENABLED);
+        KernelWarmup w = new KernelWarmup(enabled());
         if (w.thread != null) {
             w.thread.setPriority(Thread.MIN_PRIORITY);
             w.thread.start();

@@ -20,6 +20,18 @@ class KernelWarmupTest {
     }
 
     @Test
+    void offUnlessAskedFor() {
+        String before = System.getProperty("sdj.warmup");
+        System.clearProperty("sdj.warmup");
+        try {
+            assertThat(KernelWarmup.enabled()).as("the library default").isFalse();
+            assertThat(KernelWarmup.start().stop()).isZero();
+        } finally {
+            if (before != null) System.setProperty("sdj.warmup", before);
+        }
+    }
+
+    @Test
     void aRunningWarmUpChangesNoResultAndStops() {
         int saved = Parallel.threads();
         try {
@@ -28,7 +40,10 @@ class KernelWarmupTest {
             Linear linear = new Linear(GemmChecks.weight(r, "w", DType.F32, 301, 77), GemmChecks.weight(r, "b", DType.F32, 301));
             Tensor x = Tensor.of(GemmChecks.random(r, 2 * 97 * 77), 2, 97, 77);
             float[] quiet = linear.forward(new Workspace(), x).toArray();
+            String before = System.getProperty("sdj.warmup");
+            System.setProperty("sdj.warmup", "true");
             KernelWarmup w = KernelWarmup.start();
+            if (before == null) System.clearProperty("sdj.warmup"); else System.setProperty("sdj.warmup", before);
             try {
                 for (int i = 0; i < 20; i++) {
                     assertThat(linear.forward(new Workspace(), x).toArray()).as("run %d beside the warm-up", i).isEqualTo(quiet);
