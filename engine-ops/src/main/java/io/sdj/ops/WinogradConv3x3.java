@@ -526,6 +526,17 @@ final class WinogradConv3x3 {
             return;
         }
         int i = x0;
+        if (act == Activation.RELU || act == Activation.NONE) {
+            // the convolutions' own activations written out, not through GemmEpilogue.activate: with its whole switch
+            // inlined here the JIT sometimes left this loop's vectors boxed (slow forks of a TAESD decode, JFR)
+            boolean relu = act == Activation.RELU;
+            for (; i <= x1 - L; i += L) {
+                FloatVector v = FloatVector.fromArray(S, s, src + i).add(b);
+                if (relu) v = v.max(0f);
+                if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i));
+                v.intoArray(y, dst + i);
+            }
+        }
         for (; i <= x1 - L; i += L) {
             FloatVector v = GemmEpilogue.activate(act, FloatVector.fromArray(S, s, src + i).add(b));
             if (residual != null) v = v.add(FloatVector.fromArray(S, residual, dst + i));
@@ -542,6 +553,11 @@ final class WinogradConv3x3 {
     /** y[dst + i] = act(s[src + i] + b + residual[dst + i]) for i in [x0, x1). */
     private static void epilogueActLast(float[] s, int src, int x0, int x1, float b, Activation act, float[] residual, float[] y, int dst) {
         int i = x0;
+        if (act == Activation.RELU) {
+            for (; i <= x1 - L; i += L) {
+                FloatVector.fromArray(S, s, src + i).add(b).add(FloatVector.fromArray(S, residual, dst + i)).max(0f).intoArray(y, dst + i);
+            }
+        }
         for (; i <= x1 - L; i += L) {
             FloatVector v = FloatVector.fromArray(S, s, src + i).add(b).add(FloatVector.fromArray(S, residual, dst + i));
             GemmEpilogue.activate(act, v).intoArray(y, dst + i);
