@@ -17,11 +17,12 @@ import java.util.SplittableRandom;
  * <p>The warm-up computes nothing anyone reads, touches no shared state but the JIT's, and runs its kernels on its own
  * thread only ({@link Parallel#callerOnly}), never on the worker threads; {@link #stop()} ends it between two kernels.
  * <p>Off unless {@code -Dsdj.warmup=true} (read at each {@link #start()}); {@code sdj generate}, a fresh process for
- * every command, turns it on. Why not everywhere: what the JIT makes of the same kernels depends on what it saw
- * first, and after this warm-up a warm MobileDiffusion-Lite UNet evaluation measured 17% slower (0.94 against 0.77–0.81
- * s; TAESD 30% faster; whichever subset of the kernels was warmed up), while a first 8-step BK-SDM-Tiny image measured
- * 6% faster (Intel Xeon, AVX-512, 2026-12-06). A long-running process (a server, a Spark executor) keeps the
- * steady state, so it does not pay for a faster first image.
+ * every command, turns it on. What the JIT makes of a kernel depends on what it saw first: C2 sizes a loop's unrolling
+ * by the trip counts it profiled, and while this warm-up ran its GEMMs at K = 64 a warm MobileDiffusion-Lite UNet
+ * evaluation measured 17–20% slower afterwards (0.85–0.94 s against 0.70–0.81 s). With the GEMMs at the real layers'
+ * depth ({@link Kernels#DEEP}) it measured 0.69–0.74 s against 0.72 s without the warm-up (Intel Xeon, AVX-512,
+ * 2026-12-06). That is one architecture measured, so a long-running process (a server, a Spark executor), which keeps
+ * the steady state and loads once, still leaves it off by default.
  */
 public final class KernelWarmup {
     /** Whether {@link #start()} starts anything ({@code -Dsdj.warmup}, default false). */
@@ -79,11 +80,17 @@ public final class KernelWarmup {
         private final SplittableRandom r;
         private final Conv2d conv3F4, conv3F2, conv3Direct, conv3Stride2, conv1, convFewOut, conv3DirectHalf;
         private final SeparableConv2d separable;
+        /**
+         * K of the float32 GEMMs: the real layers' (K slices of up to 512): the JIT sizes its loop unrolling by the
+         * trip counts it profiled, and a warm-up at K = 64 left the GEMM kernel compiled for short loops (a warm
+         * MobileDiffusion-Lite UNet then ran 20% slower).
+         */
+        private static final int DEEP = 1024;
         private final Linear linear, linearHalf;   // float32 and 16-bit packed weights (widened in the GEMM)
         private final GatedLinear geglu, swiglu;
         private final GroupNorm groupNorm;
         private final LayerNorm layerNorm;
-        private final Tensor image, imageSmall, tokens, tokensWide, context, q40, k40, q64, k64, qCtx, kCtx;
+        private final Tensor image, imageSmall, tokens, tokensDeep, tokensWide, context, q40, k40, q64, k64, qCtx, kCtx;
 
         Kernels(SplittableRandom r) {
             this.r = r;
@@ -94,16 +101,17 @@ public final class KernelWarmup {
             conv1 = new Conv2d(w("c1", 96, 64, 1, 1), w("c1.b", 96), 1, 0);
             convFewOut = new Conv2d(w("c3e", 3, 64, 3, 3), w("c3e.b", 3), 1, 1);
             separable = new SeparableConv2d(w("dw", 64, 1, 3, 3), w("dw.b", 64), w("pw", 64, 64, 1, 1), w("pw.b", 64), 1);
-            linear = new Linear(w("l", 200, 64), w("l.b", 200));
+            linear = new Linear(w("l", 200, DEEP), w("l.b", 200));
             linearHalf = new Linear(half(w("lh", 200, 130), io.sdj.core.DType.F16), w("lh.b", 200));
             conv3DirectHalf = new Conv2d(half(w("c3h", 64, 64, 3, 3), io.sdj.core.DType.BF16), w("c3h.b", 64), 1, 1, ConvAlgorithm.DIRECT);
-            geglu = new GatedLinear(w("g", 2 * 136, 64), w("g.b", 2 * 136), Activation.GELU);
-            swiglu = new GatedLinear(w("s", 2 * 136, 64), w("s.b", 2 * 136), Activation.SILU);
+            geglu = new GatedLinear(w("g", 2 * 136, DEEP), w("g.b", 2 * 136), Activation.GELU);
+            swiglu = new GatedLinear(w("s", 2 * 136, DEEP), w("s.b", 2 * 136), Activation.SILU);
             groupNorm = new GroupNorm(w("gn", 64), w("gn.b", 64), 32, 1e-5f);
             layerNorm = new LayerNorm(w("ln", 64), w("ln.b", 64), 1e-5f);
             image = t(1, 64, 30, 34);
             imageSmall = t(1, 64, 15, 17);
             tokens = t(1, 150, 64);
+            tokensDeep = t(1, 60, DEEP);
             tokensWide = t(1, 150, 130);
             context = t(1, 77, 64);
             q40 = t(1, 150, 80);   // 2 heads of 40
@@ -129,13 +137,13 @@ public final class KernelWarmup {
                 () -> groupNorm.forward(ws, image, true),
                 () -> groupNorm.forward(ws, image, false),
                 () -> layerNorm.forward(ws, tokens),
-                () -> linear.forward(ws, tokens, Activation.NONE, null),
-                () -> linear.forward(ws, tokens, Activation.QUICK_GELU, null),
-                () -> linear.forward(ws, tokens, Activation.SILU, null),
+                () -> linear.forward(ws, tokensDeep, Activation.NONE, null),
+                () -> linear.forward(ws, tokensDeep, Activation.QUICK_GELU, null),
+                () -> linear.forward(ws, tokensDeep, Activation.SILU, null),
                 () -> linearHalf.forward(ws, tokensWide),
                 () -> conv3DirectHalf.forward(ws, image),
-                () -> geglu.forward(ws, tokens),
-                () -> swiglu.forward(ws, tokens),
+                () -> geglu.forward(ws, tokensDeep),
+                () -> swiglu.forward(ws, tokensDeep),
                 () -> Attention.forward(ws, q40, k40, k40, 2, Attention.Kind.SOFTMAX, false),
                 () -> Attention.forward(ws, q64, k64, k64, 2, Attention.Kind.SOFTMAX, true),
                 () -> Attention.forward(ws, qCtx, kCtx, kCtx, 1, Attention.Kind.SOFTMAX, false),
