@@ -36,7 +36,7 @@ public final class ReluAttention {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(NATIVE);
     /** Target floats of one score block (query rows × keys). */
     private static final int BLOCK_FLOATS = 256 * 1024;
-    /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand), staging and score block (heap). */
+    /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand) and the score block (heap). */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private ReluAttention() {}
@@ -70,14 +70,13 @@ public final class ReluAttention {
         Parallel.RangeBody run = (from, to) -> {
             Scratch sc = SCRATCH.get();
             PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
-            float[] st = sc.staging(vh.panelFloats()), scores = sc.scores(rows * tk);
+            float[] scores = sc.scores(rows * tk);
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
                     packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, kt.segment(), sc.keyRows(cq));
-                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, st);
-                    vh.setColumnPanels(st);
+                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, vh.segment());
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -97,7 +96,7 @@ public final class ReluAttention {
     /** One thread's reusable buffers. */
     private static final class Scratch {
         private MemorySegment keys = MemorySegment.NULL, values = MemorySegment.NULL;
-        private float[] staging = new float[0], scores = new float[0];
+        private float[] scores = new float[0];
         private int[] keyRows = new int[0];
         private int keyRowsLd;
 
@@ -110,8 +109,6 @@ public final class ReluAttention {
             values = atLeast(values, PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n));
             return PackedMatrix.columnPanels(values, k, n);
         }
-
-        float[] staging(int n) { return staging.length >= n ? staging : (staging = new float[n]); }
 
         /** Gather offsets of L consecutive keys: key t at t·ld. */
         int[] keyRows(int ld) {
@@ -158,15 +155,22 @@ public final class ReluAttention {
         }
     }
 
-    /** Panels of B = V_h [Nk, dv]: element (key, c) = v[base + key·ld + c]; lanes past dv stay 0. */
-    private static void packValues(float[] v, long base, int ld, int tk, int dv, float[] dst) {
-        int panels = ceilDiv(dv, NR);
+    /**
+     * Panels of B = V_h [Nk, dv] written straight into {@code dst} (column panels), like the keys: element (key, c) =
+     * v[base + key·ld + c], lanes past dv 0 (a masked load reads them as 0).
+     */
+    private static void packValues(float[] v, long base, int ld, int tk, int dv, MemorySegment dst) {
+        int L = GemmKernel.L, panels = ceilDiv(dv, NR);
         for (int p = 0; p < panels; p++) {
             int c0 = p * NR, w = Math.min(NR, dv - c0);
             for (int key = 0; key < tk; key++) {
-                int o = (p * tk + key) * NR;
-                System.arraycopy(v, (int) (base + (long) key * ld) + c0, dst, o, w);
-                for (int t = w; t < NR; t++) dst[o + t] = 0f;
+                int src = (int) (base + (long) key * ld) + c0;
+                long o = (long) (p * tk + key) * NR * Float.BYTES;
+                for (int h = 0; h < NR; h += L, o += (long) L * Float.BYTES) {
+                    FloatVector x = w == NR ? FloatVector.fromArray(GemmKernel.S, v, src + h)
+                            : FloatVector.fromArray(GemmKernel.S, v, src + h, GemmKernel.S.indexInRange(h, w));
+                    x.intoMemorySegment(dst, o, NATIVE);
+                }
             }
         }
     }
