@@ -197,6 +197,102 @@ final class GemmKernel {
     }
 
     /**
+     * {@link #rowsTimesPanel} with A in row blocks: for each NR-wide slice of K, the MR rows one after another,
+     * {@code a[aOff + (k / NR)·MR·NR + r·NR + k % NR]} — the layout a 6 × NR (or 4 × NR) tile takes when a kernel
+     * stores it with {@code ldo = NR}, so one GEMM's output tiles can be the next GEMM's A without a copy
+     * ({@link ReluAttention}). {@code kc} is a multiple of NR. With {@code relu} negative sums are stored as 0.
+     * <p>One index into A instead of {@link #rowsTimesPanel}'s six row offsets: with seven integers live in that loop
+     * besides the counters, its register allocation depends on what else the JIT profiled. A probe that ran K = 64
+     * GEMMs before K = 256 ones got a loop that carried A's base through an XMM register (a {@code vmovq} round trip
+     * every step) and ran the K = 256 GEMM at 131 instead of 172 GFLOP/s (one thread, AVX-512 host, 2026-12-06);
+     * ReLU attention's two passes (K = 64 and K = Nk) through that kernel were that mix.
+     */
+    static void blockedRowsTimesPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo, boolean relu) {
+        if (MR == 6) blockedRowsTimesPanel6(a, aOff, b, bOff, kc, out, o, ldo, relu);
+        else blockedRowsTimesPanel4(a, aOff, b, bOff, kc, out, o, ldo, relu);
+    }
+
+    /** The 6-row kernel of {@link #blockedRowsTimesPanel}. */
+    private static void blockedRowsTimesPanel6(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo, boolean relu) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        long bo = bOff;
+        final long step = (long) NR * Float.BYTES, half = (long) L * Float.BYTES;
+        for (int k0 = 0, block = aOff; k0 < kc; k0 += NR, block += 6 * NR) {
+            for (int t = 0, ao = block; t < NR; t++, ao++, bo += step) {
+                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
+                FloatVector v = FloatVector.broadcast(S, a[ao]);
+                c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a[ao + NR]);
+                c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a[ao + 2 * NR]);
+                c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a[ao + 3 * NR]);
+                c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(S, a[ao + 4 * NR]);
+                c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(S, a[ao + 5 * NR]);
+                c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            }
+        }
+        if (relu) {   // x < 0 → 0 (a compare and a masked move; max(x, 0) compiles to four instructions for its NaN rules)
+            FloatVector z = FloatVector.zero(S);
+            c00 = c00.blend(z, c00.lt(0f)); c01 = c01.blend(z, c01.lt(0f));
+            c10 = c10.blend(z, c10.lt(0f)); c11 = c11.blend(z, c11.lt(0f));
+            c20 = c20.blend(z, c20.lt(0f)); c21 = c21.blend(z, c21.lt(0f));
+            c30 = c30.blend(z, c30.lt(0f)); c31 = c31.blend(z, c31.lt(0f));
+            c40 = c40.blend(z, c40.lt(0f)); c41 = c41.blend(z, c41.lt(0f));
+            c50 = c50.blend(z, c50.lt(0f)); c51 = c51.blend(z, c51.lt(0f));
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+        c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
+        c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
+    }
+
+    /** The 4-row kernel of {@link #blockedRowsTimesPanel}. */
+    private static void blockedRowsTimesPanel4(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo, boolean relu) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        long bo = bOff;
+        final long step = (long) NR * Float.BYTES, half = (long) L * Float.BYTES;
+        for (int k0 = 0, block = aOff; k0 < kc; k0 += NR, block += 4 * NR) {
+            for (int t = 0, ao = block; t < NR; t++, ao++, bo += step) {
+                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
+                FloatVector v = FloatVector.broadcast(S, a[ao]);
+                c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a[ao + NR]);
+                c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a[ao + 2 * NR]);
+                c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a[ao + 3 * NR]);
+                c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            }
+        }
+        if (relu) {
+            FloatVector z = FloatVector.zero(S);
+            c00 = c00.blend(z, c00.lt(0f)); c01 = c01.blend(z, c01.lt(0f));
+            c10 = c10.blend(z, c10.lt(0f)); c11 = c11.blend(z, c11.lt(0f));
+            c20 = c20.blend(z, c20.lt(0f)); c21 = c21.blend(z, c21.lt(0f));
+            c30 = c30.blend(z, c30.lt(0f)); c31 = c31.blend(z, c31.lt(0f));
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+    }
+
+    /**
      * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel {@code dst[d + k·MR + r]};
      * rows mr..MR−1 repeat row mr−1 (their sums are never stored).
      */

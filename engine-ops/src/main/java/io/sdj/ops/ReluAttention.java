@@ -5,47 +5,45 @@ import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static io.sdj.ops.GemmKernel.MR;
 import static io.sdj.ops.GemmKernel.NR;
 import static io.sdj.ops.PackedMatrix.ceilDiv;
 
 /**
- * ReLU attention (Wortsman et al. 2023; MobileDiffusion) as two plain GEMMs per (batch, head, query block), no
+ * ReLU attention (Wortsman et al. 2023; MobileDiffusion) as two GEMMs per (batch, head, block of query rows), no
  * exponentials and no running statistics: with s the score scale and Nk the number of keys,
  * <pre>
- *   S = relu(Q_h · (K_h · s/Nk)ᵀ)      Gemm.multiply, the ReLU in its epilogue (relu(x·c) = relu(x)·c, c &gt; 0)
- *   O_h = S · V_h                       Gemm.multiply, written straight into the head's output columns
+ *   S = relu(Q_h · (K_h · s/Nk)ᵀ)      the ReLU as the tiles are stored (relu(x·c) = relu(x)·c, c &gt; 0)
+ *   O_h = S · V_h                       written straight into the head's output columns
  * </pre>
- * Q and the output are read/written in place (head h = columns h·d … h·d+d−1, the leading dimension the full width);
- * K_hᵀ (scaled) and V_h are packed into per-thread column panels, once per run of query blocks of the same head. The
- * score block holds {@link #blockRows} query rows × Nk keys (about 1 MiB) so it stays in L2 between the two GEMMs.
- * <p>Threads: when the (batch, head, query block) items split evenly over the threads (or there are many), each
- * thread takes a contiguous run of whole items and runs their small GEMMs on its own (one fork-join per call instead
- * of two per item, and the packing runs in parallel too); otherwise the items run one after another and each GEMM
- * uses every thread.
- * Either way every output element is computed by the same GEMM arithmetic ({@link Gemm}), so the result is
- * bit-identical for 1 and N threads.
+ * Both run on {@link GemmKernel#blockedRowsTimesPanel}: the first stores its 6 × NR score tiles in exactly the row-block
+ * layout the second reads as A, so the scores are never copied or transposed, and each kernel loop indexes A with one
+ * counter (see that method for why that matters). The query rows of a block are copied into the same layout (whole
+ * vectors); K_hᵀ (scaled, gathered a vector of keys at a time) and V_h are packed into per-thread column panels, once
+ * per run of blocks of the same head, zero-padded to whole panels of keys and channels. A block is {@link #GROUPS}
+ * row groups: each key panel stays in L1 while they pass over it, and their scores (8 × 6 × Nk floats) stay in L2.
+ * <p>Threads: the (batch, head, block) items are split into contiguous runs, one per thread; every output element is
+ * computed by the same arithmetic whichever thread runs it, so the result is bit-identical for 1 and N threads.
  */
 public final class ReluAttention {
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(NATIVE);
-    /** Target floats of one score block (query rows × keys). */
-    private static final int BLOCK_FLOATS = 256 * 1024;
-    /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand) and the score block (heap). */
+    /** Row groups (of MR queries) per work item: their scores are all computed before they are multiplied by V. */
+    private static final int GROUPS = 8;
+    /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand), the block's queries and scores (heap). */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private ReluAttention() {}
 
-    /** Query rows per score block for {@code tk} keys: a multiple of 6 (the GEMM's row tile), at least 6. */
-    static int blockRows(int tq, int tk) {
-        int rows = Math.max(GemmKernel.MR, BLOCK_FLOATS / Math.max(1, tk) / GemmKernel.MR * GemmKernel.MR);
-        return Math.min(rows, ceilDiv(tq, GemmKernel.MR) * GemmKernel.MR);
-    }
+    /** Query rows per work item. */
+    static int blockRows() { return GROUPS * MR; }
 
     /**
      * (relu(Q·Kᵀ·s) / Tk)·V per head: q [B, Tq, H·d], k [B, Tk, H·d], v [B, Tk, H·dv] → [B, Tq, H·dv]
@@ -66,37 +64,59 @@ public final class ReluAttention {
         if (b == 0 || tq == 0 || dv == 0) return out;
         float[] qd = q.data(), kd = k.data(), vd = v.data(), od = out.data();
         float factor = scale / tk;
-        int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = b * heads * blocks;
+        int rows = blockRows(), blocks = ceilDiv(tq, rows), items = b * heads * blocks;
+        int keyPanels = ceilDiv(tk, NR), tkPad = keyPanels * NR, valuePanels = ceilDiv(dv, NR), dPad = ceilDiv(d, NR) * NR;
         Parallel.RangeBody run = (from, to) -> {
             Scratch sc = SCRATCH.get();
-            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
-            float[] scores = sc.scores(rows * tk);
+            // (K_h · s/Nk)ᵀ: d × Nk and V_h: Nk × dv as column panels, zero-padded to whole panels of K
+            PackedMatrix kt = sc.keys(dPad, tk), vh = sc.values(tkPad, dv);
+            float[] qb = sc.queries(GROUPS * MR * dPad), scores = sc.scores(GROUPS * MR * tkPad), tile = sc.tile();
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, factor, kt.segment(), sc.keyRows(cq));
-                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, vh.segment());
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, dPad, factor, kt.segment(), sc.keyRows(cq));
+                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, tkPad, dv, vh.segment());
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
-                int qOff = (bb * tq + i0) * cq + h * d, oOff = (bb * tq + i0) * cv + h * dv;
-                Gemm.multiply(qd, qOff, cq, m, kt, scores, 0, tk, null, Activation.RELU, null);
-                Gemm.multiply(scores, 0, tk, m, vh, od, oOff, cv, null, Activation.NONE, null);
+                int groups = ceilDiv(m, MR);
+                for (int g = 0; g < groups; g++) {
+                    int r = g * MR;
+                    packQueries(qd, (bb * tq + i0 + r) * cq + h * d, cq, Math.min(MR, m - r), d, dPad, qb, g * MR * dPad);
+                }
+                // S = relu(Q · (K_h·f)ᵀ), key panel by key panel (each stays in L1 while the row groups pass over it),
+                // every tile stored in the row-block layout that blockedRowsTimesPanel reads as A
+                for (int p = 0; p < keyPanels; p++) {
+                    long bOff = kt.columnPanelOffset(p, 0);
+                    for (int g = 0; g < groups; g++) {
+                        int so = g * MR * tkPad + p * MR * NR;
+                        GemmKernel.blockedRowsTimesPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
+                    }
+                }
+                // O = S · V_h, value panel by value panel, straight into the head's output columns
+                for (int p = 0; p < valuePanels; p++) {
+                    long bOff = vh.columnPanelOffset(p, 0);
+                    int nr = Math.min(NR, dv - p * NR);
+                    for (int g = 0; g < groups; g++) {
+                        int r = g * MR, mr = Math.min(MR, m - r), co = (bb * tq + i0 + r) * cv + h * dv + p * NR;
+                        boolean direct = mr == MR && nr == NR;
+                        GemmKernel.blockedRowsTimesPanel(scores, g * MR * tkPad, vh.segment(), bOff, tkPad,
+                                direct ? od : tile, direct ? co : 0, direct ? cv : NR, false);
+                        if (!direct) GemmKernel.storeTile(tile, 0, NR, od, co, cv, mr, nr, true);
+                    }
+                }
             }
         };
-        // items that split evenly (or many of them): whole items per thread (their GEMMs then run on that thread
-        // alone, see Parallel); else the items in turn, each GEMM spread over the threads
-        int threads = Parallel.threads();
-        if (threads > 1 && (items % threads == 0 || items >= 4 * threads)) Parallel.forRange(items, run);
-        else run.run(0, items);
+        Parallel.forRange(items, run);
         return out;
     }
 
     /** One thread's reusable buffers. */
     private static final class Scratch {
         private MemorySegment keys = MemorySegment.NULL, values = MemorySegment.NULL;
-        private float[] scores = new float[0];
+        private float[] scores = new float[0], queries = new float[0];
+        private final float[] tile = new float[MR * NR];
         private int[] keyRows = new int[0];
         private int keyRowsLd;
 
@@ -122,6 +142,10 @@ public final class ReluAttention {
 
         float[] scores(int n) { return scores.length >= n ? scores : (scores = new float[n]); }
 
+        float[] queries(int n) { return queries.length >= n ? queries : (queries = new float[n]); }
+
+        float[] tile() { return tile; }
+
         private static MemorySegment atLeast(MemorySegment s, long floats) {
             return s.byteSize() >= floats * Float.BYTES ? s : Arena.ofAuto().allocate(floats * Float.BYTES, 64);
         }
@@ -132,16 +156,16 @@ public final class ReluAttention {
      * k[base + key·ld + c]·f, lanes past Nk 0. Whole vectors of L keys are gathered ({@code rows}: offsets t·ld), one
      * per channel, instead of a scalar transpose through a heap staging copy.
      */
-    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, float f, MemorySegment dst, int[] rows) {
+    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, int rows, float f, MemorySegment dst, int[] keyRows) {
         int L = GemmKernel.L, panels = ceilDiv(tk, NR);
         for (int p = 0; p < panels; p++) {
             for (int v = 0; v < NR / L; v++) {
                 int key0 = p * NR + v * L, keys = Math.min(L, tk - key0);
-                long o = ((long) p * d * NR + v * L) * Float.BYTES;
+                long o = ((long) p * rows * NR + v * L) * Float.BYTES;
                 if (keys == L) {
                     int src = (int) (base + (long) key0 * ld);
                     for (int c = 0; c < d; c++, o += NR * Float.BYTES) {
-                        FloatVector.fromArray(GemmKernel.S, k, src + c, rows, 0).mul(f).intoMemorySegment(dst, o, NATIVE);
+                        FloatVector.fromArray(GemmKernel.S, k, src + c, keyRows, 0).mul(f).intoMemorySegment(dst, o, NATIVE);
                     }
                 } else {
                     for (int c = 0; c < d; c++, o += NR * Float.BYTES) {
@@ -152,26 +176,53 @@ public final class ReluAttention {
                     }
                 }
             }
+            long pad = ((long) p * rows + d) * NR * Float.BYTES;
+            dst.asSlice(pad, (long) (rows - d) * NR * Float.BYTES).fill((byte) 0);
         }
     }
 
     /**
-     * Panels of B = V_h [Nk, dv] written straight into {@code dst} (column panels), like the keys: element (key, c) =
-     * v[base + key·ld + c], lanes past dv 0 (a masked load reads them as 0).
+     * Query rows [0, mr) from {@code q[off + r·ld + c]}, c < d, into {@code dst[o]} in the row-block layout of
+     * {@link GemmKernel#blockedRowsTimesPanel} (per NR channels, MR rows of NR); channels past d and rows past mr 0.
      */
-    private static void packValues(float[] v, long base, int ld, int tk, int dv, MemorySegment dst) {
+    private static void packQueries(float[] q, int off, int ld, int mr, int d, int dPad, float[] dst, int o) {
+        int L = GemmKernel.L;
+        for (int c0 = 0; c0 < dPad; c0 += NR) {
+            for (int r = 0; r < MR; r++, o += NR) {
+                int src = off + r * ld;
+                if (r < mr && c0 + NR <= d) {
+                    FloatVector.fromArray(GemmKernel.S, q, src + c0).intoArray(dst, o);
+                    FloatVector.fromArray(GemmKernel.S, q, src + c0 + L).intoArray(dst, o + L);
+                } else {
+                    for (int c = 0; c < NR; c += L) {
+                        VectorMask<Float> m = GemmKernel.S.indexInRange(c0 + c, r < mr ? d : 0);
+                        FloatVector.fromArray(GemmKernel.S, q, src + c0 + c, m).intoArray(dst, o + c);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Panels of B = V_h [Nk, dv] written straight into {@code dst} (column panels of {@code rows} ≥ Nk rows), like the
+     * keys: element (key, c) = v[base + key·ld + c], lanes past dv and rows past Nk 0 (the scores there are 0 too, but
+     * 0 times stale memory could be NaN).
+     */
+    private static void packValues(float[] v, long base, int ld, int tk, int rows, int dv, MemorySegment dst) {
         int L = GemmKernel.L, panels = ceilDiv(dv, NR);
         for (int p = 0; p < panels; p++) {
             int c0 = p * NR, w = Math.min(NR, dv - c0);
             for (int key = 0; key < tk; key++) {
                 int src = (int) (base + (long) key * ld) + c0;
-                long o = (long) (p * tk + key) * NR * Float.BYTES;
+                long o = (long) (p * rows + key) * NR * Float.BYTES;
                 for (int h = 0; h < NR; h += L, o += (long) L * Float.BYTES) {
                     FloatVector x = w == NR ? FloatVector.fromArray(GemmKernel.S, v, src + h)
                             : FloatVector.fromArray(GemmKernel.S, v, src + h, GemmKernel.S.indexInRange(h, w));
                     x.intoMemorySegment(dst, o, NATIVE);
                 }
             }
+            long pad = (long) (p * rows + tk) * NR * Float.BYTES;
+            dst.asSlice(pad, (long) (rows - tk) * NR * Float.BYTES).fill((byte) 0);
         }
     }
 }

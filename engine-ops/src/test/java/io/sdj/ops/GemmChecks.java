@@ -36,6 +36,15 @@ public final class GemmChecks {
         depthwiseShapes();
         threadsBitIdentical();
         halfWeightsAsWidened();
+        reluAttention();
+    }
+
+    /** ReLU attention's own kernel loops ({@link GemmKernel#blockedRowsTimesPanel}) in this variant. */
+    static void reluAttention() {
+        ReluAttentionTest t = new ReluAttentionTest();
+        t.matchesDoubleReferenceOnOddSizes();
+        t.oneAndTwoThreadsAreBitIdenticalAndMatchTheTiledKernel();
+        t.restoreThreads();
     }
 
     static float[] random(SplittableRandom r, int n) {
