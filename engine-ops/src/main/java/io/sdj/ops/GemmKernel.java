@@ -200,7 +200,7 @@ final class GemmKernel {
      * {@link #rowsTimesPanel} with A in row blocks: for each NR-wide slice of K, the MR rows one after another,
      * {@code a[aOff + (k / NR)·MR·NR + r·NR + k % NR]} — the layout a 6 × NR (or 4 × NR) tile takes when a kernel
      * stores it with {@code ldo = NR}, so one GEMM's output tiles can be the next GEMM's A without a copy
-     * ({@link ReluAttention}). {@code kc} is a multiple of NR. With {@code relu} negative sums are stored as 0.
+     * ({@link ReluAttention}). The last K block may be partial. With {@code relu} negative sums are stored as 0.
      * <p>One index into A instead of {@link #rowsTimesPanel}'s six row offsets: with seven integers live in that loop
      * besides the counters, its register allocation depends on what else the JIT profiled. A probe that ran K = 64
      * GEMMs before K = 256 ones got a loop that carried A's base through an XMM register (a {@code vmovq} round trip
@@ -210,6 +210,39 @@ final class GemmKernel {
     static void blockedRowsTimesPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo, boolean relu) {
         if (MR == 6) blockedRowsTimesPanel6(a, aOff, b, bOff, kc, out, o, ldo, relu);
         else blockedRowsTimesPanel4(a, aOff, b, bOff, kc, out, o, ldo, relu);
+    }
+
+    /**
+     * {@link #blockedRowsTimesPanel} for the first vector of the panel only (its second holds nothing but padding, as
+     * in the last key panel of an attention over 77 text tokens); the 4-row variant computes the whole panel.
+     */
+    static void blockedRowsTimesHalfPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo, boolean relu) {
+        if (MR != 6) {
+            blockedRowsTimesPanel4(a, aOff, b, bOff, kc, out, o, ldo, relu);
+            return;
+        }
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        long bo = bOff;
+        final long step = (long) NR * Float.BYTES;
+        for (int k0 = 0, block = aOff; k0 < kc; k0 += NR, block += 6 * NR) {
+            for (int t = 0, ao = block, tn = Math.min(NR, kc - k0); t < tn; t++, ao++, bo += step) {
+                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+                c0 = FloatVector.broadcast(S, a[ao]).fma(b0, c0);
+                c1 = FloatVector.broadcast(S, a[ao + NR]).fma(b0, c1);
+                c2 = FloatVector.broadcast(S, a[ao + 2 * NR]).fma(b0, c2);
+                c3 = FloatVector.broadcast(S, a[ao + 3 * NR]).fma(b0, c3);
+                c4 = FloatVector.broadcast(S, a[ao + 4 * NR]).fma(b0, c4);
+                c5 = FloatVector.broadcast(S, a[ao + 5 * NR]).fma(b0, c5);
+            }
+        }
+        if (relu) {
+            FloatVector z = FloatVector.zero(S);
+            c0 = c0.blend(z, c0.lt(0f)); c1 = c1.blend(z, c1.lt(0f)); c2 = c2.blend(z, c2.lt(0f));
+            c3 = c3.blend(z, c3.lt(0f)); c4 = c4.blend(z, c4.lt(0f)); c5 = c5.blend(z, c5.lt(0f));
+        }
+        c0.intoArray(out, o); c1.intoArray(out, o + ldo); c2.intoArray(out, o + 2 * ldo);
+        c3.intoArray(out, o + 3 * ldo); c4.intoArray(out, o + 4 * ldo); c5.intoArray(out, o + 5 * ldo);
     }
 
     /** The 6-row kernel of {@link #blockedRowsTimesPanel}. */
@@ -223,7 +256,66 @@ final class GemmKernel {
         long bo = bOff;
         final long step = (long) NR * Float.BYTES, half = (long) L * Float.BYTES;
         for (int k0 = 0, block = aOff; k0 < kc; k0 += NR, block += 6 * NR) {
-            for (int t = 0, ao = block; t < NR; t++, ao++, bo += step) {
+            int tn = Math.min(NR, kc - k0), t = 0, ao = block;
+            for (; t + 3 < tn; t += 4, ao += 4, bo += 4 * step) {   // 4 steps per iteration
+                FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
+                FloatVector v = FloatVector.broadcast(S, a[ao]);
+                c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a[ao + NR]);
+                c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a[ao + 2 * NR]);
+                c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a[ao + 3 * NR]);
+                c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(S, a[ao + 4 * NR]);
+                c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(S, a[ao + 5 * NR]);
+                c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+                b0 = FloatVector.fromMemorySegment(S, b, bo + step, NATIVE);
+                b1 = FloatVector.fromMemorySegment(S, b, bo + step + half, NATIVE);
+                v = FloatVector.broadcast(S, a[ao + 1]);
+                c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a[ao + 1 + NR]);
+                c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a[ao + 1 + 2 * NR]);
+                c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a[ao + 1 + 3 * NR]);
+                c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(S, a[ao + 1 + 4 * NR]);
+                c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(S, a[ao + 1 + 5 * NR]);
+                c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+                b0 = FloatVector.fromMemorySegment(S, b, bo + 2 * step, NATIVE);
+                b1 = FloatVector.fromMemorySegment(S, b, bo + 2 * step + half, NATIVE);
+                v = FloatVector.broadcast(S, a[ao + 2]);
+                c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a[ao + 2 + NR]);
+                c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a[ao + 2 + 2 * NR]);
+                c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a[ao + 2 + 3 * NR]);
+                c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(S, a[ao + 2 + 4 * NR]);
+                c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(S, a[ao + 2 + 5 * NR]);
+                c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+                b0 = FloatVector.fromMemorySegment(S, b, bo + 3 * step, NATIVE);
+                b1 = FloatVector.fromMemorySegment(S, b, bo + 3 * step + half, NATIVE);
+                v = FloatVector.broadcast(S, a[ao + 3]);
+                c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a[ao + 3 + NR]);
+                c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a[ao + 3 + 2 * NR]);
+                c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a[ao + 3 + 3 * NR]);
+                c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(S, a[ao + 3 + 4 * NR]);
+                c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(S, a[ao + 3 + 5 * NR]);
+                c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            }
+            for (; t < tn; t++, ao++, bo += step) {
                 FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
                 FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
                 FloatVector v = FloatVector.broadcast(S, a[ao]);
@@ -266,7 +358,7 @@ final class GemmKernel {
         long bo = bOff;
         final long step = (long) NR * Float.BYTES, half = (long) L * Float.BYTES;
         for (int k0 = 0, block = aOff; k0 < kc; k0 += NR, block += 4 * NR) {
-            for (int t = 0, ao = block; t < NR; t++, ao++, bo += step) {
+            for (int t = 0, ao = block, tn = Math.min(NR, kc - k0); t < tn; t++, ao++, bo += step) {
                 FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
                 FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
                 FloatVector v = FloatVector.broadcast(S, a[ao]);

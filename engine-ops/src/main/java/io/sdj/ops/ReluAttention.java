@@ -89,9 +89,11 @@ public final class ReluAttention {
                 // every tile stored in the row-block layout that blockedRowsTimesPanel reads as A
                 for (int p = 0; p < keyPanels; p++) {
                     long bOff = kt.columnPanelOffset(p, 0);
+                    boolean half = tk - p * NR <= GemmKernel.L;   // the panel's second vector is all padding
                     for (int g = 0; g < groups; g++) {
                         int so = g * MR * tkPad + p * MR * NR;
-                        GemmKernel.blockedRowsTimesPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
+                        if (half) GemmKernel.blockedRowsTimesHalfPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
+                        else GemmKernel.blockedRowsTimesPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
                     }
                 }
                 // O = S · V_h, value panel by value panel, straight into the head's output columns
@@ -101,7 +103,7 @@ public final class ReluAttention {
                     for (int g = 0; g < groups; g++) {
                         int r = g * MR, mr = Math.min(MR, m - r), co = (bb * tq + i0 + r) * cv + h * dv + p * NR;
                         boolean direct = mr == MR && nr == NR;
-                        GemmKernel.blockedRowsTimesPanel(scores, g * MR * tkPad, vh.segment(), bOff, tkPad,
+                        GemmKernel.blockedRowsTimesPanel(scores, g * MR * tkPad, vh.segment(), bOff, tk,
                                 direct ? od : tile, direct ? co : 0, direct ? cv : NR, false);
                         if (!direct) GemmKernel.storeTile(tile, 0, NR, od, co, cv, mr, nr, true);
                     }
