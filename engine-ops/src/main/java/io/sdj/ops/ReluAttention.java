@@ -23,27 +23,44 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  *   S = relu(Q_h · (K_h · s/Nk)ᵀ)      the ReLU as the tiles are stored (relu(x·c) = relu(x)·c, c &gt; 0)
  *   O_h = S · V_h                       written straight into the head's output columns
  * </pre>
- * Both run on {@link GemmKernel#blockedRowsTimesPanel}: the first stores its 6 × NR score tiles in exactly the row-block
- * layout the second reads as A, so the scores are never copied or transposed, and each kernel loop indexes A with one
- * counter (see that method for why that matters). The query rows of a block are copied into the same layout (whole
- * vectors); K_hᵀ (scaled, gathered a vector of keys at a time) and V_h are packed into per-thread column panels, once
- * per run of blocks of the same head, zero-padded to whole panels of keys and channels. A block is {@link #GROUPS}
- * row groups: each key panel stays in L1 while they pass over it, and their scores (8 × 6 × Nk floats) stay in L2.
- * <p>Threads: the (batch, head, block) items are split into contiguous runs, one per thread; every output element is
- * computed by the same arithmetic whichever thread runs it, so the result is bit-identical for 1 and N threads.
+ * Where the kernel variant has 32 vector registers ({@link #ROW_BLOCKS}) both run on
+ * {@link GemmKernel#blockedRowsTimesPanel}: the first stores its 6 × NR score tiles in exactly the row-block layout the
+ * second reads as A, so the scores are never copied or transposed, and each kernel loop indexes A with one counter (see
+ * that method for why that matters). The query rows of a block are copied into the same layout (whole vectors). A
+ * block is {@link #GROUPS} row groups: each key panel stays in L1 while they pass over it. Elsewhere both run through
+ * {@link Gemm#multiply} on blocks of query rows. Either way K_hᵀ (scaled, gathered a vector of keys at a time) and V_h
+ * are packed into per-thread column panels, once per run of blocks of the same head.
+ * <p>Threads: the (batch, head, block) items are split into contiguous runs, one per thread (on the {@link Gemm} path
+ * only when they split evenly or are many; else each GEMM uses every thread). Every output element is computed by
+ * the same arithmetic whichever thread runs it, so the result is bit-identical for 1 and N threads.
  */
 public final class ReluAttention {
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(NATIVE);
-    /** Row groups (of MR queries) per work item: their scores are all computed before they are multiplied by V. */
+    /** Row groups (of MR queries) per work item of the row-block path: their scores are all computed before they are multiplied by V. */
     private static final int GROUPS = 8;
+    /**
+     * Whether this kernel variant runs the row-block path: 6-row tiles with 32 vector registers. With 16 (AVX2, SSE)
+     * C2 kept four accumulators of the row-block loop on the stack ({@code -XX:UseAVX=2}, 2026-12-06: 0.56–0.70 of
+     * the GEMM rate against 0.79 through {@link Gemm}), so those variants multiply through {@link Gemm} instead.
+     */
+    static final boolean ROW_BLOCKS = MR == 6 && KernelVariant.REGISTERS >= 32;
+    /** Target floats of one score block of the {@link Gemm} path (query rows × keys). */
+    private static final int SCORE_BLOCK_FLOATS = 256 * 1024;
     /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand), the block's queries and scores (heap). */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private ReluAttention() {}
 
-    /** Query rows per work item. */
-    static int blockRows() { return GROUPS * MR; }
+    /** Query rows per work item for {@code tq} queries and {@code tk} keys: a multiple of MR. */
+    static int blockRows(int tq, int tk) {
+        if (ROW_BLOCKS) return GROUPS * MR;
+        int rows = Math.max(MR, SCORE_BLOCK_FLOATS / Math.max(1, tk) / MR * MR);
+        return Math.min(rows, ceilDiv(tq, MR) * MR);
+    }
+
+    /** The shapes of one call: batch, queries, keys, heads, head dims of Q/K and V, row widths, score factor. */
+    private record Dims(int b, int tq, int tk, int heads, int d, int dv, int cq, int cv, float factor) {}
 
     /**
      * (relu(Q·Kᵀ·s) / Tk)·V per head: q [B, Tq, H·d], k [B, Tk, H·d], v [B, Tk, H·dv] → [B, Tq, H·dv]
@@ -59,14 +76,24 @@ public final class ReluAttention {
             throw new IllegalArgumentException("relu attention: " + heads + " heads do not fit q " + q + ", k " + k + ", v " + v);
         }
         if (!(scale > 0)) throw new IllegalArgumentException("relu attention: scale must be positive, got " + scale);
-        int cq = q.dim(2), cv = v.dim(2), d = cq / heads, dv = cv / heads;
+        int cq = q.dim(2), cv = v.dim(2);
         Tensor out = ws.take(b, tq, cv);
-        if (b == 0 || tq == 0 || dv == 0) return out;
-        float[] qd = q.data(), kd = k.data(), vd = v.data(), od = out.data();
-        float factor = scale / tk;
-        int rows = blockRows(), blocks = ceilDiv(tq, rows), items = b * heads * blocks;
+        if (b == 0 || tq == 0 || cv == 0) return out;
+        Dims s = new Dims(b, tq, tk, heads, cq / heads, cv / heads, cq, cv, scale / tk);
+        if (ROW_BLOCKS) rowBlocks(s, q.data(), k.data(), v.data(), out.data());
+        else throughGemm(s, q.data(), k.data(), v.data(), out.data());
+        return out;
+    }
+
+    /**
+     * The row-block path: per block of {@link #GROUPS} row groups, S tile by tile on
+     * {@link GemmKernel#blockedRowsTimesPanel} (stored in the layout the second pass reads as A), then S·V.
+     */
+    private static void rowBlocks(Dims s, float[] qd, float[] kd, float[] vd, float[] od) {
+        int tq = s.tq, tk = s.tk, heads = s.heads, d = s.d, dv = s.dv, cq = s.cq, cv = s.cv;
+        int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
         int keyPanels = ceilDiv(tk, NR), tkPad = keyPanels * NR, valuePanels = ceilDiv(dv, NR), dPad = ceilDiv(d, NR) * NR;
-        Parallel.RangeBody run = (from, to) -> {
+        Parallel.forRange(items, (from, to) -> {
             Scratch sc = SCRATCH.get();
             // (K_h · s/Nk)ᵀ: d × Nk and V_h: Nk × dv as column panels, zero-padded to whole panels of K
             PackedMatrix kt = sc.keys(dPad, tk), vh = sc.values(tkPad, dv);
@@ -75,7 +102,7 @@ public final class ReluAttention {
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, dPad, factor, kt.segment(), sc.keyRows(cq));
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, dPad, s.factor, kt.segment(), sc.keyRows(cq));
                     packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, tkPad, dv, vh.segment());
                     packed = unit;
                 }
@@ -96,7 +123,7 @@ public final class ReluAttention {
                         else GemmKernel.blockedRowsTimesPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
                     }
                 }
-                // O = S · V_h, value panel by value panel, straight into the head's output columns
+                // O = S · V_h over the real keys, value panel by value panel, straight into the head's output columns
                 for (int p = 0; p < valuePanels; p++) {
                     long bOff = vh.columnPanelOffset(p, 0);
                     int nr = Math.min(NR, dv - p * NR);
@@ -109,9 +136,39 @@ public final class ReluAttention {
                     }
                 }
             }
+        });
+    }
+
+    /**
+     * The {@link Gemm} path: per block of query rows (about {@link #SCORE_BLOCK_FLOATS} scores, kept in L2 between
+     * the two), S = relu(Q·(K_h·f)ᵀ) with the ReLU in the epilogue, then S·V_h into the head's output columns.
+     */
+    private static void throughGemm(Dims s, float[] qd, float[] kd, float[] vd, float[] od) {
+        int tq = s.tq, tk = s.tk, heads = s.heads, d = s.d, dv = s.dv, cq = s.cq, cv = s.cv;
+        int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
+        Parallel.RangeBody run = (from, to) -> {
+            Scratch sc = SCRATCH.get();
+            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);
+            float[] scores = sc.scores(rows * tk);
+            int packed = -1;
+            for (int item = from; item < to; item++) {
+                int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
+                if (unit != packed) {
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, d, s.factor, kt.segment(), sc.keyRows(cq));
+                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, tk, dv, vh.segment());
+                    packed = unit;
+                }
+                int m = Math.min(rows, tq - i0);
+                int qOff = (bb * tq + i0) * cq + h * d, oOff = (bb * tq + i0) * cv + h * dv;
+                Gemm.multiply(qd, qOff, cq, m, kt, scores, 0, tk, null, Activation.RELU, null);
+                Gemm.multiply(scores, 0, tk, m, vh, od, oOff, cv, null, Activation.NONE, null);
+            }
         };
-        Parallel.forRange(items, run);
-        return out;
+        // items that split evenly (or many of them): whole items per thread (their GEMMs then run on that thread
+        // alone, see Parallel); else the items in turn, each GEMM spread over the threads
+        int threads = Parallel.threads();
+        if (threads > 1 && (items % threads == 0 || items >= 4 * threads)) Parallel.forRange(items, run);
+        else run.run(0, items);
     }
 
     /** One thread's reusable buffers. */

@@ -81,7 +81,7 @@ class ReluAttentionTest {
     @Test
     void scoreBlocksSplitLongQueries() {
         Random rnd = new Random(12);
-        int tk = 2000, tq = ReluAttention.blockRows() * 2 + 5;  // several blocks, the last one partial
+        int tk = 2000, tq = ReluAttention.blockRows(10_000, tk) * 2 + 5;  // several blocks, the last one partial
         Tensor q = random(rnd, 1, tq, 8), k = random(rnd, 1, tk, 8), v = random(rnd, 1, tk, 8);
         check(q, k, v, 1, 0.3f, ReluAttention.forward(new Workspace(), q, k, v, 1, 0.3f));
     }
