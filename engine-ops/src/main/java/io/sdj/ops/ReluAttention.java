@@ -95,15 +95,14 @@ public final class ReluAttention {
         int keyPanels = ceilDiv(tk, NR), tkPad = keyPanels * NR, valuePanels = ceilDiv(dv, NR), dPad = ceilDiv(d, NR) * NR;
         Parallel.forRange(items, (from, to) -> {
             Scratch sc = SCRATCH.get();
-            // (K_h · s/Nk)ᵀ: d × Nk and V_h: Nk × dv as column panels, zero-padded to whole panels of K
-            PackedMatrix kt = sc.keys(dPad, tk), vh = sc.values(tkPad, dv);
+            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
             float[] qb = sc.queries(GROUPS * MR * dPad), scores = sc.scores(GROUPS * MR * tkPad), tile = sc.tile();
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, dPad, s.factor, kt.segment(), sc.keyRows(cq));
-                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, tkPad, dv, vh.segment());
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, s.factor, kt.segment(), sc.keyRows(cq));
+                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, vh.segment());
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -119,8 +118,8 @@ public final class ReluAttention {
                     boolean half = tk - p * NR <= GemmKernel.L;   // the panel's second vector is all padding
                     for (int g = 0; g < groups; g++) {
                         int so = g * MR * tkPad + p * MR * NR;
-                        if (half) GemmKernel.blockedRowsTimesHalfPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
-                        else GemmKernel.blockedRowsTimesPanel(qb, g * MR * dPad, kt.segment(), bOff, dPad, scores, so, NR, true);
+                        if (half) GemmKernel.blockedRowsTimesHalfPanel(qb, g * MR * dPad, kt.segment(), bOff, d, scores, so, NR, true);
+                        else GemmKernel.blockedRowsTimesPanel(qb, g * MR * dPad, kt.segment(), bOff, d, scores, so, NR, true);
                     }
                 }
                 // O = S · V_h over the real keys, value panel by value panel, straight into the head's output columns
@@ -154,8 +153,8 @@ public final class ReluAttention {
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, d, s.factor, kt.segment(), sc.keyRows(cq));
-                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, tk, dv, vh.segment());
+                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, s.factor, kt.segment(), sc.keyRows(cq));
+                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, vh.segment());
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -215,12 +214,12 @@ public final class ReluAttention {
      * k[base + key·ld + c]·f, lanes past Nk 0. Whole vectors of L keys are gathered ({@code rows}: offsets t·ld), one
      * per channel, instead of a scalar transpose through a heap staging copy.
      */
-    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, int rows, float f, MemorySegment dst, int[] keyRows) {
+    private static void packKeysTransposed(float[] k, long base, int ld, int tk, int d, float f, MemorySegment dst, int[] keyRows) {
         int L = GemmKernel.L, panels = ceilDiv(tk, NR);
         for (int p = 0; p < panels; p++) {
             for (int v = 0; v < NR / L; v++) {
                 int key0 = p * NR + v * L, keys = Math.min(L, tk - key0);
-                long o = ((long) p * rows * NR + v * L) * Float.BYTES;
+                long o = ((long) p * d * NR + v * L) * Float.BYTES;
                 if (keys == L) {
                     int src = (int) (base + (long) key0 * ld);
                     for (int c = 0; c < d; c++, o += NR * Float.BYTES) {
@@ -235,14 +234,13 @@ public final class ReluAttention {
                     }
                 }
             }
-            long pad = ((long) p * rows + d) * NR * Float.BYTES;
-            dst.asSlice(pad, (long) (rows - d) * NR * Float.BYTES).fill((byte) 0);
         }
     }
 
     /**
      * Query rows [0, mr) from {@code q[off + r·ld + c]}, c < d, into {@code dst[o]} in the row-block layout of
-     * {@link GemmKernel#blockedRowsTimesPanel} (per NR channels, MR rows of NR); channels past d and rows past mr 0.
+     * {@link GemmKernel#blockedRowsTimesPanel} (per NR channels, MR rows of NR); rows past mr 0 (channels past d are
+     * never read: the kernel stops at d).
      */
     private static void packQueries(float[] q, int off, int ld, int mr, int d, int dPad, float[] dst, int o) {
         int L = GemmKernel.L;
@@ -263,25 +261,22 @@ public final class ReluAttention {
     }
 
     /**
-     * Panels of B = V_h [Nk, dv] written straight into {@code dst} (column panels of {@code rows} ≥ Nk rows), like the
-     * keys: element (key, c) = v[base + key·ld + c], lanes past dv and rows past Nk 0 (the scores there are 0 too, but
-     * 0 times stale memory could be NaN).
+     * Panels of B = V_h [Nk, dv] written straight into {@code dst} (column panels), like the keys: element (key, c) =
+     * v[base + key·ld + c], lanes past dv 0 (a masked load reads them as 0).
      */
-    private static void packValues(float[] v, long base, int ld, int tk, int rows, int dv, MemorySegment dst) {
+    private static void packValues(float[] v, long base, int ld, int tk, int dv, MemorySegment dst) {
         int L = GemmKernel.L, panels = ceilDiv(dv, NR);
         for (int p = 0; p < panels; p++) {
             int c0 = p * NR, w = Math.min(NR, dv - c0);
             for (int key = 0; key < tk; key++) {
                 int src = (int) (base + (long) key * ld) + c0;
-                long o = (long) (p * rows + key) * NR * Float.BYTES;
+                long o = (long) (p * tk + key) * NR * Float.BYTES;
                 for (int h = 0; h < NR; h += L, o += (long) L * Float.BYTES) {
                     FloatVector x = w == NR ? FloatVector.fromArray(GemmKernel.S, v, src + h)
                             : FloatVector.fromArray(GemmKernel.S, v, src + h, GemmKernel.S.indexInRange(h, w));
                     x.intoMemorySegment(dst, o, NATIVE);
                 }
             }
-            long pad = (long) (p * rows + tk) * NR * Float.BYTES;
-            dst.asSlice(pad, (long) (rows - tk) * NR * Float.BYTES).fill((byte) 0);
         }
     }
 }
