@@ -101,8 +101,7 @@ public final class ReluAttention {
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, s.factor, kt.segment(), sc.keyRows(cq));
-                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, vh.segment());
+                    packHead(s, kd, vd, bb, h, kt, vh, sc);
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -147,14 +146,13 @@ public final class ReluAttention {
         int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
         Parallel.RangeBody run = (from, to) -> {
             Scratch sc = SCRATCH.get();
-            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);
+            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
             float[] scores = sc.scores(rows * tk);
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packKeysTransposed(kd, (long) bb * tk * cq + (long) h * d, cq, tk, d, s.factor, kt.segment(), sc.keyRows(cq));
-                    packValues(vd, (long) bb * tk * cv + (long) h * dv, cv, tk, dv, vh.segment());
+                    packHead(s, kd, vd, bb, h, kt, vh, sc);
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -168,6 +166,12 @@ public final class ReluAttention {
         int threads = Parallel.threads();
         if (threads > 1 && (items % threads == 0 || items >= 4 * threads)) Parallel.forRange(items, run);
         else run.run(0, items);
+    }
+
+    /** (K_h · s/Nk)ᵀ into {@code kt} and V_h into {@code vh}, for batch {@code bb}, head {@code h}. */
+    private static void packHead(Dims s, float[] kd, float[] vd, int bb, int h, PackedMatrix kt, PackedMatrix vh, Scratch sc) {
+        packKeysTransposed(kd, (long) bb * s.tk * s.cq + (long) h * s.d, s.cq, s.tk, s.d, s.factor, kt.segment(), sc.keyRows(s.cq));
+        packValues(vd, (long) bb * s.tk * s.cv + (long) h * s.dv, s.cv, s.tk, s.dv, vh.segment());
     }
 
     /** One thread's reusable buffers. */
