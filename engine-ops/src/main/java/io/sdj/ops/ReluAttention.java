@@ -7,7 +7,6 @@ import io.sdj.core.Workspace;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -47,8 +46,9 @@ public final class ReluAttention {
     static final boolean ROW_BLOCKS = MR == 6 && KernelVariant.REGISTERS >= 32;
     /** Target floats of one score block of the {@link Gemm} path (query rows × keys). */
     private static final int SCORE_BLOCK_FLOATS = 256 * 1024;
-    /** Per thread: K_hᵀ and V_h packing storage (off-heap, grown on demand), the block's queries and scores (heap). */
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /** Per thread: K_hᵀ and V_h packing storage (off-heap), the block's queries and scores (heap). */
+    private static final ThreadScratch.OffHeap KEYS = new ThreadScratch.OffHeap(), VALUES = new ThreadScratch.OffHeap();
+    private static final ThreadScratch QUERIES = new ThreadScratch(), SCORES = new ThreadScratch();
 
     private ReluAttention() {}
 
@@ -94,14 +94,14 @@ public final class ReluAttention {
         int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
         int keyPanels = ceilDiv(tk, NR), tkPad = keyPanels * NR, valuePanels = ceilDiv(dv, NR), dPad = ceilDiv(d, NR) * NR;
         Parallel.forRange(items, (from, to) -> {
-            Scratch sc = SCRATCH.get();
-            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
-            float[] qb = sc.queries(GROUPS * MR * dPad), scores = sc.scores(GROUPS * MR * tkPad), tile = sc.tile();
+            PackedMatrix kt = panels(KEYS, d, tk), vh = panels(VALUES, tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
+            float[] qb = QUERIES.atLeast(GROUPS * MR * dPad), scores = SCORES.atLeast(GROUPS * MR * tkPad), tile = new float[MR * NR];
+            int[] keyRows = keyRows(cq);
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packHead(s, kd, vd, bb, h, kt, vh, sc);
+                    packHead(s, kd, vd, bb, h, kt, vh, keyRows);
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -145,14 +145,14 @@ public final class ReluAttention {
         int tq = s.tq, tk = s.tk, heads = s.heads, d = s.d, dv = s.dv, cq = s.cq, cv = s.cv;
         int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
         Parallel.RangeBody run = (from, to) -> {
-            Scratch sc = SCRATCH.get();
-            PackedMatrix kt = sc.keys(d, tk), vh = sc.values(tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
-            float[] scores = sc.scores(rows * tk);
+            PackedMatrix kt = panels(KEYS, d, tk), vh = panels(VALUES, tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
+            float[] scores = SCORES.atLeast(rows * tk);
+            int[] keyRows = keyRows(cq);
             int packed = -1;
             for (int item = from; item < to; item++) {
                 int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
                 if (unit != packed) {
-                    packHead(s, kd, vd, bb, h, kt, vh, sc);
+                    packHead(s, kd, vd, bb, h, kt, vh, keyRows);
                     packed = unit;
                 }
                 int m = Math.min(rows, tq - i0);
@@ -169,48 +169,21 @@ public final class ReluAttention {
     }
 
     /** (K_h · s/Nk)ᵀ into {@code kt} and V_h into {@code vh}, for batch {@code bb}, head {@code h}. */
-    private static void packHead(Dims s, float[] kd, float[] vd, int bb, int h, PackedMatrix kt, PackedMatrix vh, Scratch sc) {
-        packKeysTransposed(kd, (long) bb * s.tk * s.cq + (long) h * s.d, s.cq, s.tk, s.d, s.factor, kt.segment(), sc.keyRows(s.cq));
+    private static void packHead(Dims s, float[] kd, float[] vd, int bb, int h, PackedMatrix kt, PackedMatrix vh, int[] keyRows) {
+        packKeysTransposed(kd, (long) bb * s.tk * s.cq + (long) h * s.d, s.cq, s.tk, s.d, s.factor, kt.segment(), keyRows);
         packValues(vd, (long) bb * s.tk * s.cv + (long) h * s.dv, s.cv, s.tk, s.dv, vh.segment());
     }
 
-    /** One thread's reusable buffers. */
-    private static final class Scratch {
-        private MemorySegment keys = MemorySegment.NULL, values = MemorySegment.NULL;
-        private float[] scores = new float[0], queries = new float[0];
-        private final float[] tile = new float[MR * NR];
-        private int[] keyRows = new int[0];
-        private int keyRowsLd;
+    /** A K × N column-panel matrix over this thread's {@code storage}, to be filled by the packing below. */
+    private static PackedMatrix panels(ThreadScratch.OffHeap storage, int k, int n) {
+        return PackedMatrix.columnPanels(storage.atLeast(PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n)), k, n);
+    }
 
-        PackedMatrix keys(int k, int n) {
-            keys = atLeast(keys, PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n));
-            return PackedMatrix.columnPanels(keys, k, n);
-        }
-
-        PackedMatrix values(int k, int n) {
-            values = atLeast(values, PackedMatrix.floats(PackedMatrix.Layout.COLUMN_PANELS, k, n));
-            return PackedMatrix.columnPanels(values, k, n);
-        }
-
-        /** Gather offsets of L consecutive keys: key t at t·ld. */
-        int[] keyRows(int ld) {
-            if (keyRows.length == 0 || keyRowsLd != ld) {
-                keyRows = new int[GemmKernel.L];
-                for (int t = 0; t < keyRows.length; t++) keyRows[t] = t * ld;
-                keyRowsLd = ld;
-            }
-            return keyRows;
-        }
-
-        float[] scores(int n) { return scores.length >= n ? scores : (scores = new float[n]); }
-
-        float[] queries(int n) { return queries.length >= n ? queries : (queries = new float[n]); }
-
-        float[] tile() { return tile; }
-
-        private static MemorySegment atLeast(MemorySegment s, long floats) {
-            return s.byteSize() >= floats * Float.BYTES ? s : Arena.ofAuto().allocate(floats * Float.BYTES, 64);
-        }
+    /** Gather offsets of L consecutive keys: key t at t·ld. */
+    private static int[] keyRows(int ld) {
+        int[] rows = new int[GemmKernel.L];
+        for (int t = 0; t < rows.length; t++) rows[t] = t * ld;
+        return rows;
     }
 
     /**
