@@ -184,7 +184,7 @@ public final class SdjServer implements AutoCloseable {
         String path = Request.getPathInContext(request);
         expect(method, "POST", path);
         boolean openAi = path.startsWith("/v1/");
-        Generation g = api.apply(body(request));
+        Generation g = api.apply(body(request, response));
         Job job = queue.submit(g.kind(), g.runs());
         request.addIdleTimeoutListener(timeout -> false);   // a long generation is not an idle connection
         ClientWatch.Watch w = watch.watch(request.getConnectionMetaData().getConnection().getEndPoint(),
@@ -214,17 +214,18 @@ public final class SdjServer implements AutoCloseable {
         });
     }
 
-    private ObjectNode body(Request request) {
+    private ObjectNode body(Request request, Response response) {
         long max = settings.limits().maxBodyBytes();
         long declared = request.getLength();
-        if (declared > max) throw tooLarge(declared, max);
         byte[] bytes;
-        try (InputStream in = Content.Source.asInputStream(request)) {
+        InputStream in = Content.Source.asInputStream(request);   // not closed: closing it early fails the exchange
+        try {
+            if (declared > max) refuseLargeBody(in, declared, max, response);
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+            if (bytes.length > max) refuseLargeBody(in, -1, max, response);
         } catch (IOException e) {
             throw new ApiException(400, "cannot read the request body: " + e.getMessage());
         }
-        if (bytes.length > max) throw tooLarge(-1, max);
         JsonNode node;
         try {
             node = json.readTree(bytes);
@@ -235,6 +236,28 @@ public final class SdjServer implements AutoCloseable {
         }
         if (node == null || !node.isObject()) throw new ApiException(400, "the request body must be a JSON object");
         return (ObjectNode) node;
+    }
+
+    /**
+     * Answers 413 to a body over the limit. What is left of it is read and dropped first, up to as much again as the
+     * limit, so that a client still sending it (most do not wait for {@code 100 Continue}) reads the answer instead of
+     * a reset connection; a larger body is not read, and the connection is closed after the answer.
+     */
+    private static void refuseLargeBody(InputStream in, long declared, long max, Response response) throws IOException {
+        long readable = declared < 0 ? max : declared <= 2 * max ? declared : -1;
+        if (readable < 0 || !drain(in, readable)) response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        throw tooLarge(declared, max);
+    }
+
+    /** Reads and drops up to {@code limit} bytes; true when the body ended within them. */
+    private static boolean drain(InputStream in, long limit) throws IOException {
+        byte[] sink = new byte[64 << 10];
+        for (long left = limit; ; ) {
+            int n = in.read(sink, 0, (int) Math.min(sink.length, left + 1));   // one byte past the limit sees the end
+            if (n < 0) return true;
+            left -= n;
+            if (left < 0) return false;
+        }
     }
 
     private static ApiException tooLarge(long declared, long max) {
