@@ -218,8 +218,7 @@ public final class SdjServer implements AutoCloseable {
         long max = settings.limits().maxBodyBytes();
         long declared = request.getLength();
         byte[] bytes;
-        InputStream in = Content.Source.asInputStream(request);   // not closed: closing it early fails the exchange
-        try {
+        try (InputStream in = Content.Source.asInputStream(request)) {
             if (declared > max) refuseLargeBody(in, declared, max, response);
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
             if (bytes.length > max) refuseLargeBody(in, -1, max, response);
