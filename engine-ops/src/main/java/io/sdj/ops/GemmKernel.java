@@ -310,6 +310,7 @@ final class GemmKernel {
         c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
         c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
     }
+
     /**
      * {@link #blockedRowsTimesPanel} for the first vector of the panel only (its second holds nothing but padding, as
      * in the last key panel of an attention over 77 text tokens).
@@ -338,7 +339,6 @@ final class GemmKernel {
         c0.intoArray(out, o); c1.intoArray(out, o + ldo); c2.intoArray(out, o + 2 * ldo);
         c3.intoArray(out, o + 3 * ldo); c4.intoArray(out, o + 4 * ldo); c5.intoArray(out, o + 5 * ldo);
     }
-
 
     /**
      * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel {@code dst[d + k·MR + r]};

@@ -94,17 +94,8 @@ public final class ReluAttention {
         int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
         int keyPanels = ceilDiv(tk, NR), tkPad = keyPanels * NR, valuePanels = ceilDiv(dv, NR), dPad = ceilDiv(d, NR) * NR;
         Parallel.forRange(items, (from, to) -> {
-            PackedMatrix kt = panels(KEYS, d, tk), vh = panels(VALUES, tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
             float[] qb = QUERIES.atLeast(GROUPS * MR * dPad), scores = SCORES.atLeast(GROUPS * MR * tkPad), tile = new float[MR * NR];
-            int[] keyRows = keyRows(cq);
-            int packed = -1;
-            for (int item = from; item < to; item++) {
-                int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
-                if (unit != packed) {
-                    packHead(s, kd, vd, bb, h, kt, vh, keyRows);
-                    packed = unit;
-                }
-                int m = Math.min(rows, tq - i0);
+            eachBlock(s, rows, kd, vd, from, to, (bb, h, i0, m, kt, vh) -> {
                 int groups = ceilDiv(m, MR);
                 for (int g = 0; g < groups; g++) {
                     int r = g * MR;
@@ -133,7 +124,7 @@ public final class ReluAttention {
                         if (!direct) GemmKernel.storeTile(tile, 0, NR, od, co, cv, mr, nr, true);
                     }
                 }
-            }
+            });
         });
     }
 
@@ -145,27 +136,42 @@ public final class ReluAttention {
         int tq = s.tq, tk = s.tk, heads = s.heads, d = s.d, dv = s.dv, cq = s.cq, cv = s.cv;
         int rows = blockRows(tq, tk), blocks = ceilDiv(tq, rows), items = s.b * heads * blocks;
         Parallel.RangeBody run = (from, to) -> {
-            PackedMatrix kt = panels(KEYS, d, tk), vh = panels(VALUES, tk, dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
             float[] scores = SCORES.atLeast(rows * tk);
-            int[] keyRows = keyRows(cq);
-            int packed = -1;
-            for (int item = from; item < to; item++) {
-                int unit = item / blocks, bb = unit / heads, h = unit % heads, i0 = (item % blocks) * rows;
-                if (unit != packed) {
-                    packHead(s, kd, vd, bb, h, kt, vh, keyRows);
-                    packed = unit;
-                }
-                int m = Math.min(rows, tq - i0);
+            eachBlock(s, rows, kd, vd, from, to, (bb, h, i0, m, kt, vh) -> {
                 int qOff = (bb * tq + i0) * cq + h * d, oOff = (bb * tq + i0) * cv + h * dv;
                 Gemm.multiply(qd, qOff, cq, m, kt, scores, 0, tk, null, Activation.RELU, null);
                 Gemm.multiply(scores, 0, tk, m, vh, od, oOff, cv, null, Activation.NONE, null);
-            }
+            });
         };
         // items that split evenly (or many of them): whole items per thread (their GEMMs then run on that thread
         // alone, see Parallel); else the items in turn, each GEMM spread over the threads
         int threads = Parallel.threads();
         if (threads > 1 && (items % threads == 0 || items >= 4 * threads)) Parallel.forRange(items, run);
         else run.run(0, items);
+    }
+
+    /** One work item: query rows [i0, i0 + m) of head h of batch bb, with (K_h · s/Nk)ᵀ in kt and V_h in vh. */
+    private interface Block {
+        void run(int bb, int h, int i0, int m, PackedMatrix kt, PackedMatrix vh);
+    }
+
+    /**
+     * Work items [from, to) ((batch, head, block of {@code rows} query rows), head-major) in turn on this thread, each
+     * head's keys and values packed into this thread's panels once per run of its blocks.
+     */
+    private static void eachBlock(Dims s, int rows, float[] kd, float[] vd, int from, int to, Block block) {
+        int blocks = ceilDiv(s.tq, rows);
+        PackedMatrix kt = panels(KEYS, s.d, s.tk), vh = panels(VALUES, s.tk, s.dv);   // (K_h · s/Nk)ᵀ: d × Nk; V_h: Nk × dv
+        int[] keyRows = keyRows(s.cq);
+        int packed = -1;
+        for (int item = from; item < to; item++) {
+            int unit = item / blocks, bb = unit / s.heads, h = unit % s.heads, i0 = (item % blocks) * rows;
+            if (unit != packed) {
+                packHead(s, kd, vd, bb, h, kt, vh, keyRows);
+                packed = unit;
+            }
+            block.run(bb, h, i0, Math.min(rows, s.tq - i0), kt, vh);
+        }
     }
 
     /** (K_h · s/Nk)ᵀ into {@code kt} and V_h into {@code vh}, for batch {@code bb}, head {@code h}. */
