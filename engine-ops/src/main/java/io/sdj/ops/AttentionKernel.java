@@ -16,7 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * S = Q·Kᵀ runs as a register-blocked outer-product GEMM (4 query rows × 2 vectors of keys, K = d); V is packed to
  * {@code [Tk][dvPad]} rows and P·V runs as a second GEMM (4 rows × up to 3 vectors of channels, K = key tile).
  * The softmax runs in base 2 (queries pre-scaled by s·log2 e, weights 2^(S − running max) by
- * {@link VectorMath#exp2NonPositive}), rescaling the accumulators when the running max grows.
+ * {@link VectorMath#exp2NonPositive}), rescaling the accumulators when the running max grows. It takes a key tile's
+ * rows in two passes ({@link #softmaxTile}): first every row's maximum and rescale factor, then the weights; so no
+ * row waits for its own horizontal maximum before its exponentials, and each row's running sum stays a vector until
+ * the end (no per-row horizontal sum).
  * Work is split over (batch, head, query tile); each output row is produced by one task in a fixed order, so the
  * result does not depend on the thread count.
  */
@@ -33,6 +36,8 @@ final class AttentionKernel implements Attention.Kernel {
      * {@link KernelVariant}), so two at a time. Each output element is summed in the same order either way.
      */
     private static final boolean PV3 = KernelVariant.registersFor(SP) >= 32;
+    /** S = Q·Kᵀ two key panels at a time (16 accumulators) only with 32 vector registers, for the same reason. */
+    private static final boolean SCORES2 = PV3;
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final double LN2 = 0.6931471805599453;
@@ -73,7 +78,7 @@ final class AttentionKernel implements Attention.Kernel {
         float[][] s = SCRATCH.get();
         if (s == null || s[0].length < MQ * d || s[2].length < MQ * dvPad) {
             s = new float[][] {new float[MQ * Math.max(d, 64)], new float[MQ * NT], new float[MQ * Math.max(dvPad, 64)],
-                    new float[MQ], new float[MQ], new float[MQ], new float[L]};
+                    new float[MQ], new float[MQ * L], new float[MQ], new float[L]};
             SCRATCH.set(s);
         }
         return s;
@@ -122,20 +127,24 @@ final class AttentionKernel implements Attention.Kernel {
         }
         java.util.Arrays.fill(o, 0, mqPad * dvPad, 0f);
         java.util.Arrays.fill(m, 0, mqPad, Float.NEGATIVE_INFINITY);
-        java.util.Arrays.fill(l, 0, mqPad, 0f);
+        java.util.Arrays.fill(l, 0, mqPad * L, 0f);
         int keyEnd = causal ? Math.min(tk, i0 + mq) : tk;
         for (int j0 = 0; j0 < keyEnd; j0 += NT) {
             int nt = Math.min(NT, keyEnd - j0);
             int ntPanels = (nt + PW - 1) / PW;
-            for (int r = 0; r < mqPad; r += R) {
-                for (int p = 0; p < ntPanels; p++) {
-                    scores(qt, r * d, d, kp, kpBase + (j0 / PW + p) * d * PW, s, r * NT + p * PW);
-                }
+            int p = 0;
+            for (; SCORES2 && p + 2 <= ntPanels; p += 2) {
+                for (int r = 0; r < mqPad; r += R) scores2(qt, r * d, d, kp, kpBase + (j0 / PW + p) * d * PW, s, r * NT + p * PW);
             }
-            for (int i = 0; i < mqPad; i++) {
-                int valid = causal ? Math.max(0, Math.min(nt, i0 + i + 1 - j0)) : nt;
-                if (relu) reluRow(s, i * NT, valid, nt);
-                else softmaxRow(s, i * NT, valid, nt, m, l, alpha, i, lanes);
+            for (; p < ntPanels; p++) {
+                for (int r = 0; r < mqPad; r += R) scores(qt, r * d, d, kp, kpBase + (j0 / PW + p) * d * PW, s, r * NT + p * PW);
+            }
+            // causal: row i sees keys up to i0 + i
+            int validShift = causal ? i0 + 1 - j0 : Integer.MAX_VALUE / 2;
+            if (relu) {
+                for (int i = 0; i < mqPad; i++) reluRow(s, i * NT, valid(i, validShift, nt), nt);
+            } else {
+                softmaxTile(s, mqPad, validShift, nt, m, l, alpha);
             }
             for (int r = 0; r < mqPad; r += R) {
                 int c = 0;
@@ -145,7 +154,7 @@ final class AttentionKernel implements Attention.Kernel {
             }
         }
         for (int i = 0; i < mq; i++) {
-            float inv = relu ? 1f / tk : 1f / l[i];
+            float inv = relu ? 1f / tk : 1f / VectorMath.sumLanes(FloatVector.fromArray(SP, l, i * L), lanes);
             int src = i * dvPad, dst = (b * tq + i0 + i) * cv + h * dv;
             int c = 0;
             for (; c + L <= dv; c += L) FloatVector.fromArray(SP, o, src + c).mul(inv).intoArray(od, dst + c);
@@ -174,6 +183,34 @@ final class AttentionKernel implements Attention.Kernel {
         a30.intoArray(s, so + 3 * NT); a31.intoArray(s, so + 3 * NT + L);
     }
 
+    /** s[R rows × 4L] = qt[R rows × d] · (panel, next panel)[d × 2L each]. */
+    private static void scores2(float[] qt, int qo, int d, float[] kp, int ko, float[] s, int so) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        int next = d * PW;
+        for (int c = 0; c < d; c++) {
+            int kc = ko + c * PW;
+            FloatVector k0 = FloatVector.fromArray(SP, kp, kc), k1 = FloatVector.fromArray(SP, kp, kc + L);
+            FloatVector k2 = FloatVector.fromArray(SP, kp, kc + next), k3 = FloatVector.fromArray(SP, kp, kc + next + L);
+            FloatVector q0 = FloatVector.broadcast(SP, qt[qo + c]);
+            a00 = q0.fma(k0, a00); a01 = q0.fma(k1, a01); a02 = q0.fma(k2, a02); a03 = q0.fma(k3, a03);
+            FloatVector q1 = FloatVector.broadcast(SP, qt[qo + d + c]);
+            a10 = q1.fma(k0, a10); a11 = q1.fma(k1, a11); a12 = q1.fma(k2, a12); a13 = q1.fma(k3, a13);
+            FloatVector q2 = FloatVector.broadcast(SP, qt[qo + 2 * d + c]);
+            a20 = q2.fma(k0, a20); a21 = q2.fma(k1, a21); a22 = q2.fma(k2, a22); a23 = q2.fma(k3, a23);
+            FloatVector q3 = FloatVector.broadcast(SP, qt[qo + 3 * d + c]);
+            a30 = q3.fma(k0, a30); a31 = q3.fma(k1, a31); a32 = q3.fma(k2, a32); a33 = q3.fma(k3, a33);
+        }
+        a00.intoArray(s, so); a01.intoArray(s, so + L); a02.intoArray(s, so + 2 * L); a03.intoArray(s, so + 3 * L);
+        so += NT;
+        a10.intoArray(s, so); a11.intoArray(s, so + L); a12.intoArray(s, so + 2 * L); a13.intoArray(s, so + 3 * L);
+        so += NT;
+        a20.intoArray(s, so); a21.intoArray(s, so + L); a22.intoArray(s, so + 2 * L); a23.intoArray(s, so + 3 * L);
+        so += NT;
+        a30.intoArray(s, so); a31.intoArray(s, so + L); a32.intoArray(s, so + 2 * L); a33.intoArray(s, so + 3 * L);
+    }
+
     /** P = ReLU(S) on the valid keys, 0 on the rest of the tile. */
     private static void reluRow(float[] s, int o, int valid, int nt) {
         int j = 0;
@@ -182,41 +219,66 @@ final class AttentionKernel implements Attention.Kernel {
         for (; j < nt; j++) s[o + j] = 0f;
     }
 
-    /** Online softmax step for one row (base-2 scores): updates the running max m and sum l; P = 2^(S − m) on the valid keys. */
-    private static void softmaxRow(float[] s, int o, int valid, int nt, float[] m, float[] l, float[] alpha, int i,
-                                   float[] lanes) {
-        if (valid == 0) {
-            alpha[i] = 1f;
-            java.util.Arrays.fill(s, o, o + nt, 0f);
-            return;
+    /** Keys of the tile row {@code i} attends to: min(nt, i + shift), at least 0. */
+    private static int valid(int i, int shift, int nt) {
+        return Math.max(0, Math.min(nt, i + shift));
+    }
+
+    /**
+     * Online softmax step for the tile's rows (base-2 scores): row i's running max m[i] and its running sum, kept as
+     * a vector l[i·L ..], are updated, alpha[i] gets the factor that rescales its earlier output (1 when the max
+     * stays), and its scores become P = 2^(S − m) on its valid keys (0 on the rest of the tile).
+     */
+    private static void softmaxTile(float[] s, int rows, int validShift, int nt, float[] m, float[] l, float[] alpha) {
+        // first every row's maximum and rescale factor (rows independent, so their horizontal maxima overlap); the
+        // running max of a row grows in only a few of its key tiles, so the scalar exp is rare
+        for (int i = 0; i < rows; i++) {
+            float max = rowMax(s, i * NT, valid(i, validShift, nt)), mOld = m[i];
+            if (max > mOld) {
+                alpha[i] = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp((mOld - max) * LN2);
+                m[i] = max;
+            } else {
+                alpha[i] = 1f;
+            }
         }
-        // whole vectors over [0, valid) rounded up (the tile has room up to NT); lanes ≥ valid are masked out
+        for (int i = 0; i < rows; i++) {
+            int o = i * NT, valid = valid(i, validShift, nt);
+            rowWeights(s, o, valid, m[i], l, i * L, alpha[i]);
+            for (int j = valid == 0 ? 0 : (valid + L - 1) / L * L; j < nt; j++) s[o + j] = 0f;
+        }
+    }
+
+    /** Largest score of the row's first {@code valid} keys (−∞ for none). */
+    private static float rowMax(float[] s, int o, int valid) {
         int full = valid / L * L;
-        FloatVector vmax = FloatVector.broadcast(SP, Float.NEGATIVE_INFINITY);
-        int j = 0;
-        for (; j < full; j += L) vmax = vmax.max(FloatVector.fromArray(SP, s, o + j));
-        VectorMask<Float> tail = SP.indexInRange(full, valid);
-        if (full < valid) vmax = vmax.max(FloatVector.fromArray(SP, s, o + full).blend(Float.NEGATIVE_INFINITY, tail.not()));
-        float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
-        float mOld = m[i], mNew = Math.max(mOld, max);
-        float a = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp((mOld - mNew) * LN2);
-        FloatVector vsum = FloatVector.zero(SP);
-        for (j = 0; j < full; j += L) {
-            FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o + j).sub(mNew));
+        FloatVector max = FloatVector.broadcast(SP, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < full; j += L) max = max.max(FloatVector.fromArray(SP, s, o + j));
+        // whole vectors over [0, valid) rounded up (the tile has room up to NT); lanes ≥ valid are masked out
+        if (full < valid) max = max.max(FloatVector.fromArray(SP, s, o + full).blend(Float.NEGATIVE_INFINITY, SP.indexInRange(full, valid).not()));
+        return max.reduceLanes(VectorOperators.MAX); // exact in any order
+    }
+
+    /**
+     * P = 2^(S − max) on the row's first {@code valid} keys, in place (lanes past them in the last vector 0), and the
+     * running sum {@code l[at ..] = α·l + Σ P} lane-wise, in a fixed order. Two exponential call sites only: each
+     * inlined copy costs C2 nodes, and with four of them C2 stopped inlining one (boxing its vectors); a tail inside
+     * the loop (one site) made the vector a loop phi, which measured slower still.
+     */
+    private static void rowWeights(float[] s, int o, int valid, float max, float[] l, int at, float alpha) {
+        int full = valid / L * L;
+        FloatVector sum = FloatVector.zero(SP);
+        for (int j = 0; j < full; j += L) {
+            FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o + j).sub(max));
             p.intoArray(s, o + j);
-            vsum = vsum.add(p);
+            sum = sum.add(p);
         }
         if (full < valid) {
-            FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o + full).sub(mNew)).blend(0f, tail.not());
+            FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o + full).sub(max))
+                    .blend(0f, SP.indexInRange(full, valid).not());
             p.intoArray(s, o + full);
-            vsum = vsum.add(p);
-            j = full + L;
+            sum = sum.add(p);
         }
-        float sum = VectorMath.sumLanes(vsum, lanes);
-        for (; j < nt; j++) s[o + j] = 0f;
-        m[i] = mNew;
-        l[i] = l[i] * a + sum;
-        alpha[i] = a;
+        FloatVector.fromArray(SP, l, at).fma(FloatVector.broadcast(SP, alpha), sum).intoArray(l, at);
     }
 
     /** o[4 rows × 3L] = α·o + p[4 rows × nt] · v[nt × 3L]. */
