@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Tiled multi-head attention with an online softmax (flash-attention style): no Tq×Tk score matrix is ever held,
+ * Tiled multi-head attention with an online softmax (flash-attention style), vectors along the keys; {@link Attention}
+ * uses it for causal and ReLU attention ({@link TransposedAttentionKernel} takes the rest): no Tq×Tk score matrix is ever held,
  * each task keeps one query tile's scores against one key tile (MQ×NT floats) plus its output accumulators.
  * <p>K of each (batch, head) is packed once into panels of {@code 2·L} keys, channel-major ({@code [d][2L]}), so
  * S = Q·Kᵀ runs as a register-blocked outer-product GEMM (4 query rows × 2 vectors of keys, K = d); V is packed to

@@ -1,0 +1,286 @@
+package io.sdj.ops;
+
+import io.sdj.core.Parallel;
+import io.sdj.core.Tensor;
+import io.sdj.core.Workspace;
+import java.lang.invoke.MethodHandles;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Softmax attention (not causal) with the vectors along the query rows: a tile of {@link #MQ} = 4·L queries keeps its
+ * scores transposed, {@code s[key][query]}, and its output transposed, {@code o[channel][query]}.
+ * <p>Against {@link AttentionKernel} (vectors along the keys and the channels):
+ * <ul>
+ * <li>the online softmax needs no horizontal operation: a key tile's maximum and sum per query are vertical maxima
+ *     and sums of whole vectors, the rescale factors of L queries one exponential;</li>
+ * <li>P·V loops over the channels, so a head of 40 channels costs 40 and not 48 (three vectors of 16);</li>
+ * <li>S = Q·Kᵀ broadcasts keys (packed per head in groups of four, channel-major) against vectors of Qᵀ; P·V
+ *     broadcasts V (packed per head, {@code [key][channel]}) against vectors of Pᵀ.</li>
+ * </ul>
+ * The queries are transposed into the tile once, the output back once per tile. Work is split over (batch, head,
+ * query tile) and every output row is computed in one fixed order, so results do not depend on the thread count.
+ * Causal and ReLU attention stay with {@link AttentionKernel}.
+ */
+final class TransposedAttentionKernel implements Attention.Kernel {
+    static final VectorSpecies<Float> SP = SpeciesVariants.species(MethodHandles.lookup());
+    private static final int L = SP.length();
+    /** Query rows per tile: four vectors. */
+    private static final int MQ = 4 * L;
+    /** Keys per tile. */
+    private static final int NT = 128;
+    /** Keys per packed group (and per score micro-kernel with 32 registers). */
+    private static final int KG = 4;
+    /**
+     * With 32 vector registers the micro-kernels take 4 keys or 4 channels × 4 query vectors (16 accumulators); with
+     * 16, two (8 accumulators), as {@link AttentionKernel} does for the same reason.
+     */
+    private static final boolean WIDE = KernelVariant.registersFor(SP) >= 32;
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final ThreadLocal<float[][]> SCRATCH = new ThreadLocal<>();
+
+    TransposedAttentionKernel() {}
+
+    @Override
+    public void forward(Workspace ws, float[] qd, float[] kd, float[] vd, float[] od, int batch, int tq, int tk,
+                        int heads, int d, int dv, boolean relu, boolean causal, float scale) {
+        if (relu || causal) throw new IllegalArgumentException("transposed attention kernel: softmax, not causal, only");
+        int cq = heads * d, cv = heads * dv;
+        int groups = (tk + KG - 1) / KG;
+        int bh = batch * heads;
+        int kpHead = groups * d * KG;
+        Tensor kp = ws.take(bh * kpHead), vp = ws.take(bh * tk * dv);
+        float[] kpd = kp.data(), vpd = vp.data();
+        Parallel.forEach(bh, job -> {
+            int b = job / heads, h = job % heads;
+            packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, groups);
+            for (int j = 0; j < tk; j++) System.arraycopy(vd, (b * tk + j) * cv + h * dv, vpd, (job * tk + j) * dv, dv);
+        });
+        int qTiles = (tq + MQ - 1) / MQ;
+        float qScale = scale * LOG2E;   // base-2 softmax: weights 2^(S − max)
+        Parallel.forRange(bh * qTiles, (from, to) -> {
+            float[][] sc = scratch(d, dv);
+            for (int job = from; job < to; job++) {
+                int bhIdx = job / qTiles, qt = job % qTiles;
+                int b = bhIdx / heads, h = bhIdx % heads;
+                tile(sc, qd, kpd, bhIdx * kpHead, vpd, bhIdx * tk * dv, od, b, h, qt * MQ, tq, tk, cq, cv, d, dv, qScale);
+            }
+        });
+        ws.release(kp, vp);
+    }
+
+    private static float[][] scratch(int d, int dv) {
+        float[][] s = SCRATCH.get();
+        if (s == null || s[0].length < d * MQ || s[2].length < dv * MQ) {
+            s = new float[][] {new float[Math.max(d, 64) * MQ], new float[NT * MQ], new float[Math.max(dv, 64) * MQ],
+                    new float[MQ], new float[MQ], new float[MQ]};
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
+    /** kp[(g·d + c)·KG + t] = k[b, g·KG + t, h·d + c], zero past tk. */
+    private static void packKeys(float[] kd, float[] kp, int base, int b, int h, int tk, int cq, int d, int groups) {
+        for (int g = 0; g < groups; g++) {
+            int gb = base + g * d * KG;
+            for (int t = 0; t < KG; t++) {
+                int j = g * KG + t;
+                if (j < tk) {
+                    int src = (b * tk + j) * cq + h * d;
+                    for (int c = 0; c < d; c++) kp[gb + c * KG + t] = kd[src + c];
+                } else {
+                    for (int c = 0; c < d; c++) kp[gb + c * KG + t] = 0f;
+                }
+            }
+        }
+    }
+
+    private static void tile(float[][] sc, float[] qd, float[] kp, int kpBase, float[] vp, int vpBase, float[] od, int b,
+                             int h, int i0, int tq, int tk, int cq, int cv, int d, int dv, float qScale) {
+        float[] qt = sc[0], s = sc[1], o = sc[2], m = sc[3], l = sc[4], alpha = sc[5];
+        int mq = Math.min(MQ, tq - i0);
+        // Qᵀ: qt[c·MQ + r], rows past the queries 0 (their results are dropped)
+        for (int r = 0; r < MQ; r++) {
+            if (r < mq) {
+                int src = (b * tq + i0 + r) * cq + h * d;
+                for (int c = 0; c < d; c++) qt[c * MQ + r] = qd[src + c] * qScale;
+            } else {
+                for (int c = 0; c < d; c++) qt[c * MQ + r] = 0f;
+            }
+        }
+        java.util.Arrays.fill(o, 0, dv * MQ, 0f);
+        java.util.Arrays.fill(m, 0, MQ, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(l, 0, MQ, 0f);
+        int vHead = h * dv;
+        for (int j0 = 0; j0 < tk; j0 += NT) {
+            int nt = Math.min(NT, tk - j0);
+            int groups = (nt + KG - 1) / KG;
+            for (int g = 0; g < groups; g++) {
+                int ko = kpBase + (j0 / KG + g) * d * KG, so = g * KG * MQ;
+                if (WIDE) scores4(qt, d, kp, ko, s, so);
+                else {
+                    scores2(qt, d, kp, ko, s, so);
+                    scores2(qt, d, kp, ko + 2, s, so + 2 * MQ);
+                }
+            }
+            softmax(s, nt, m, l, alpha);
+            int vBase = vpBase + j0 * dv, c = 0;
+            for (; WIDE && c + 4 <= dv; c += 4) pv4(s, nt, vp, vBase + c, dv, o, c * MQ, alpha);
+            for (; c + 2 <= dv; c += 2) pv2(s, nt, vp, vBase + c, dv, o, c * MQ, alpha);
+            for (; c < dv; c++) pv1(s, nt, vp, vBase + c, dv, o, c * MQ, alpha);
+        }
+        for (int r = 0; r < mq; r++) {
+            float inv = 1f / l[r];
+            int dst = (b * tq + i0 + r) * cv + vHead;
+            for (int c = 0; c < dv; c++) od[dst + c] = o[c * MQ + r] * inv;
+        }
+    }
+
+    /** s[t·MQ + r] = Σ_c qt[c·MQ + r] · kp[ko + c·KG + t] for the group's 4 keys t and all MQ rows. */
+    private static void scores4(float[] qt, int d, float[] kp, int ko, float[] s, int so) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        for (int c = 0; c < d; c++) {
+            int qc = c * MQ, kc = ko + c * KG;
+            FloatVector q0 = FloatVector.fromArray(SP, qt, qc), q1 = FloatVector.fromArray(SP, qt, qc + L);
+            FloatVector q2 = FloatVector.fromArray(SP, qt, qc + 2 * L), q3 = FloatVector.fromArray(SP, qt, qc + 3 * L);
+            FloatVector k = FloatVector.broadcast(SP, kp[kc]);
+            a00 = k.fma(q0, a00); a01 = k.fma(q1, a01); a02 = k.fma(q2, a02); a03 = k.fma(q3, a03);
+            k = FloatVector.broadcast(SP, kp[kc + 1]);
+            a10 = k.fma(q0, a10); a11 = k.fma(q1, a11); a12 = k.fma(q2, a12); a13 = k.fma(q3, a13);
+            k = FloatVector.broadcast(SP, kp[kc + 2]);
+            a20 = k.fma(q0, a20); a21 = k.fma(q1, a21); a22 = k.fma(q2, a22); a23 = k.fma(q3, a23);
+            k = FloatVector.broadcast(SP, kp[kc + 3]);
+            a30 = k.fma(q0, a30); a31 = k.fma(q1, a31); a32 = k.fma(q2, a32); a33 = k.fma(q3, a33);
+        }
+        a00.intoArray(s, so); a01.intoArray(s, so + L); a02.intoArray(s, so + 2 * L); a03.intoArray(s, so + 3 * L);
+        so += MQ;
+        a10.intoArray(s, so); a11.intoArray(s, so + L); a12.intoArray(s, so + 2 * L); a13.intoArray(s, so + 3 * L);
+        so += MQ;
+        a20.intoArray(s, so); a21.intoArray(s, so + L); a22.intoArray(s, so + 2 * L); a23.intoArray(s, so + 3 * L);
+        so += MQ;
+        a30.intoArray(s, so); a31.intoArray(s, so + L); a32.intoArray(s, so + 2 * L); a33.intoArray(s, so + 3 * L);
+    }
+
+    /** {@link #scores4} for two keys of a group (16 registers): kp[ko + c·KG + t], t = 0, 1. */
+    private static void scores2(float[] qt, int d, float[] kp, int ko, float[] s, int so) {
+        FloatVector z = FloatVector.zero(SP);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        for (int c = 0; c < d; c++) {
+            int qc = c * MQ, kc = ko + c * KG;
+            FloatVector q0 = FloatVector.fromArray(SP, qt, qc), q1 = FloatVector.fromArray(SP, qt, qc + L);
+            FloatVector q2 = FloatVector.fromArray(SP, qt, qc + 2 * L), q3 = FloatVector.fromArray(SP, qt, qc + 3 * L);
+            FloatVector k = FloatVector.broadcast(SP, kp[kc]);
+            a00 = k.fma(q0, a00); a01 = k.fma(q1, a01); a02 = k.fma(q2, a02); a03 = k.fma(q3, a03);
+            k = FloatVector.broadcast(SP, kp[kc + 1]);
+            a10 = k.fma(q0, a10); a11 = k.fma(q1, a11); a12 = k.fma(q2, a12); a13 = k.fma(q3, a13);
+        }
+        a00.intoArray(s, so); a01.intoArray(s, so + L); a02.intoArray(s, so + 2 * L); a03.intoArray(s, so + 3 * L);
+        so += MQ;
+        a10.intoArray(s, so); a11.intoArray(s, so + L); a12.intoArray(s, so + 2 * L); a13.intoArray(s, so + 3 * L);
+    }
+
+    /**
+     * Online softmax step over the tile's first {@code nt} keys for all MQ rows, a vector of rows at a time: the running
+     * max m and sum l are updated, alpha gets the factor 2^(m_old − m_new) that rescales the earlier output (0 before
+     * the first keys), and the scores become P = 2^(S − m_new). Two exponential call sites in all: each inlined copy
+     * costs C2 thousands of nodes, and past its budget it leaves the call with the vectors boxed (four sites here
+     * measured 0.58× the speed).
+     */
+    private static void softmax(float[] s, int nt, float[] m, float[] l, float[] alpha) {
+        for (int at = 0; at < MQ; at += L) {
+            FloatVector mOld = FloatVector.fromArray(SP, m, at), x0 = mOld, x1 = mOld;
+            int j = 0, o = at;
+            for (; j + 1 < nt; j += 2, o += 2 * MQ) {   // two chains: a max waits on the previous one
+                x0 = x0.max(FloatVector.fromArray(SP, s, o));
+                x1 = x1.max(FloatVector.fromArray(SP, s, o + MQ));
+            }
+            if (j < nt) x0 = x0.max(FloatVector.fromArray(SP, s, o));
+            FloatVector mNew = x0.max(x1);
+            var none = mOld.eq(Float.NEGATIVE_INFINITY);
+            FloatVector a = VectorMath.exp2NonPositive(mOld.sub(mNew).blend(0f, none)).blend(0f, none);
+            a.intoArray(alpha, at);
+            mNew.intoArray(m, at);
+            FloatVector sum = FloatVector.zero(SP);
+            for (j = 0, o = at; j < nt; j++, o += MQ) {
+                FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o).sub(mNew));
+                p.intoArray(s, o);
+                sum = sum.add(p);
+            }
+            FloatVector.fromArray(SP, l, at).fma(a, sum).intoArray(l, at);
+        }
+    }
+
+    /**
+     * o[(c + i)·MQ + r] = alpha[r]·o + Σ_j v[vo + j·ldv + i] · p[j·MQ + r] for four channels i (o at {@code oo}) and
+     * all MQ rows, over the tile's {@code nt} keys.
+     */
+    private static void pv4(float[] p, int nt, float[] v, int vo, int ldv, float[] o, int oo, float[] alpha) {
+        FloatVector w0 = FloatVector.fromArray(SP, alpha, 0), w1 = FloatVector.fromArray(SP, alpha, L);
+        FloatVector w2 = FloatVector.fromArray(SP, alpha, 2 * L), w3 = FloatVector.fromArray(SP, alpha, 3 * L);
+        int o1 = oo + MQ, o2 = oo + 2 * MQ, o3 = oo + 3 * MQ;
+        FloatVector a00 = w0.mul(FloatVector.fromArray(SP, o, oo)), a01 = w1.mul(FloatVector.fromArray(SP, o, oo + L));
+        FloatVector a02 = w2.mul(FloatVector.fromArray(SP, o, oo + 2 * L)), a03 = w3.mul(FloatVector.fromArray(SP, o, oo + 3 * L));
+        FloatVector a10 = w0.mul(FloatVector.fromArray(SP, o, o1)), a11 = w1.mul(FloatVector.fromArray(SP, o, o1 + L));
+        FloatVector a12 = w2.mul(FloatVector.fromArray(SP, o, o1 + 2 * L)), a13 = w3.mul(FloatVector.fromArray(SP, o, o1 + 3 * L));
+        FloatVector a20 = w0.mul(FloatVector.fromArray(SP, o, o2)), a21 = w1.mul(FloatVector.fromArray(SP, o, o2 + L));
+        FloatVector a22 = w2.mul(FloatVector.fromArray(SP, o, o2 + 2 * L)), a23 = w3.mul(FloatVector.fromArray(SP, o, o2 + 3 * L));
+        FloatVector a30 = w0.mul(FloatVector.fromArray(SP, o, o3)), a31 = w1.mul(FloatVector.fromArray(SP, o, o3 + L));
+        FloatVector a32 = w2.mul(FloatVector.fromArray(SP, o, o3 + 2 * L)), a33 = w3.mul(FloatVector.fromArray(SP, o, o3 + 3 * L));
+        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += ldv) {
+            FloatVector p0 = FloatVector.fromArray(SP, p, po), p1 = FloatVector.fromArray(SP, p, po + L);
+            FloatVector p2 = FloatVector.fromArray(SP, p, po + 2 * L), p3 = FloatVector.fromArray(SP, p, po + 3 * L);
+            FloatVector x = FloatVector.broadcast(SP, v[vj]);
+            a00 = x.fma(p0, a00); a01 = x.fma(p1, a01); a02 = x.fma(p2, a02); a03 = x.fma(p3, a03);
+            x = FloatVector.broadcast(SP, v[vj + 1]);
+            a10 = x.fma(p0, a10); a11 = x.fma(p1, a11); a12 = x.fma(p2, a12); a13 = x.fma(p3, a13);
+            x = FloatVector.broadcast(SP, v[vj + 2]);
+            a20 = x.fma(p0, a20); a21 = x.fma(p1, a21); a22 = x.fma(p2, a22); a23 = x.fma(p3, a23);
+            x = FloatVector.broadcast(SP, v[vj + 3]);
+            a30 = x.fma(p0, a30); a31 = x.fma(p1, a31); a32 = x.fma(p2, a32); a33 = x.fma(p3, a33);
+        }
+        a00.intoArray(o, oo); a01.intoArray(o, oo + L); a02.intoArray(o, oo + 2 * L); a03.intoArray(o, oo + 3 * L);
+        a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
+        a20.intoArray(o, o2); a21.intoArray(o, o2 + L); a22.intoArray(o, o2 + 2 * L); a23.intoArray(o, o2 + 3 * L);
+        a30.intoArray(o, o3); a31.intoArray(o, o3 + L); a32.intoArray(o, o3 + 2 * L); a33.intoArray(o, o3 + 3 * L);
+    }
+
+    /** {@link #pv4} for two channels. */
+    private static void pv2(float[] p, int nt, float[] v, int vo, int ldv, float[] o, int oo, float[] alpha) {
+        FloatVector w0 = FloatVector.fromArray(SP, alpha, 0), w1 = FloatVector.fromArray(SP, alpha, L);
+        FloatVector w2 = FloatVector.fromArray(SP, alpha, 2 * L), w3 = FloatVector.fromArray(SP, alpha, 3 * L);
+        int o1 = oo + MQ;
+        FloatVector a00 = w0.mul(FloatVector.fromArray(SP, o, oo)), a01 = w1.mul(FloatVector.fromArray(SP, o, oo + L));
+        FloatVector a02 = w2.mul(FloatVector.fromArray(SP, o, oo + 2 * L)), a03 = w3.mul(FloatVector.fromArray(SP, o, oo + 3 * L));
+        FloatVector a10 = w0.mul(FloatVector.fromArray(SP, o, o1)), a11 = w1.mul(FloatVector.fromArray(SP, o, o1 + L));
+        FloatVector a12 = w2.mul(FloatVector.fromArray(SP, o, o1 + 2 * L)), a13 = w3.mul(FloatVector.fromArray(SP, o, o1 + 3 * L));
+        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += ldv) {
+            FloatVector p0 = FloatVector.fromArray(SP, p, po), p1 = FloatVector.fromArray(SP, p, po + L);
+            FloatVector p2 = FloatVector.fromArray(SP, p, po + 2 * L), p3 = FloatVector.fromArray(SP, p, po + 3 * L);
+            FloatVector x = FloatVector.broadcast(SP, v[vj]);
+            a00 = x.fma(p0, a00); a01 = x.fma(p1, a01); a02 = x.fma(p2, a02); a03 = x.fma(p3, a03);
+            x = FloatVector.broadcast(SP, v[vj + 1]);
+            a10 = x.fma(p0, a10); a11 = x.fma(p1, a11); a12 = x.fma(p2, a12); a13 = x.fma(p3, a13);
+        }
+        a00.intoArray(o, oo); a01.intoArray(o, oo + L); a02.intoArray(o, oo + 2 * L); a03.intoArray(o, oo + 3 * L);
+        a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
+    }
+
+    /** {@link #pv4} for one channel. */
+    private static void pv1(float[] p, int nt, float[] v, int vo, int ldv, float[] o, int oo, float[] alpha) {
+        FloatVector a0 = FloatVector.fromArray(SP, alpha, 0).mul(FloatVector.fromArray(SP, o, oo));
+        FloatVector a1 = FloatVector.fromArray(SP, alpha, L).mul(FloatVector.fromArray(SP, o, oo + L));
+        FloatVector a2 = FloatVector.fromArray(SP, alpha, 2 * L).mul(FloatVector.fromArray(SP, o, oo + 2 * L));
+        FloatVector a3 = FloatVector.fromArray(SP, alpha, 3 * L).mul(FloatVector.fromArray(SP, o, oo + 3 * L));
+        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += ldv) {
+            FloatVector x = FloatVector.broadcast(SP, v[vj]);
+            a0 = x.fma(FloatVector.fromArray(SP, p, po), a0);
+            a1 = x.fma(FloatVector.fromArray(SP, p, po + L), a1);
+            a2 = x.fma(FloatVector.fromArray(SP, p, po + 2 * L), a2);
+            a3 = x.fma(FloatVector.fromArray(SP, p, po + 3 * L), a3);
+        }
+        a0.intoArray(o, oo); a1.intoArray(o, oo + L); a2.intoArray(o, oo + 2 * L); a3.intoArray(o, oo + 3 * L);
+    }
+}
