@@ -38,6 +38,7 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     private static final boolean WIDE = KernelVariant.registersFor(SP) >= 32;
 
     private static final float LOG2E = 1.44269504088896341f;
+    private static final double LN2 = 0.6931471805599453;
     private static final ThreadLocal<float[][]> SCRATCH = new ThreadLocal<>();
 
     TransposedAttentionKernel() {}
@@ -183,33 +184,44 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     }
 
     /**
-     * Online softmax step over the tile's first {@code nt} keys for all MQ rows, a vector of rows at a time: the running
-     * max m and sum l are updated, alpha gets the factor 2^(m_old − m_new) that rescales the earlier output (0 before
-     * the first keys), and the scores become P = 2^(S − m_new). Two exponential call sites in all: each inlined copy
-     * costs C2 thousands of nodes, and past its budget it leaves the call with the vectors boxed (four sites here
-     * measured 0.58× the speed).
+     * Online softmax step over the tile's first {@code nt} keys for all MQ rows: the running max m and sum l are
+     * updated, alpha gets the factor 2^(m_old − m_new) that rescales the earlier output (0 before the first keys, 1
+     * while the max stays), and the scores become P = 2^(S − m_new). The maxima of the four row vectors are four
+     * independent chains over the keys; a row's max grows in only a few of its key tiles, so its factor is a scalar
+     * exponential when it does; then the weights, a vector of rows at a time.
+     * <p>One vector exponential call site, and this method is kept above C2's hot inlining size (325 bytecodes) so
+     * that it is compiled on its own, from its own profile. Each inlined exponential costs C2 thousands of nodes (with
+     * more sites it ran out of budget and left calls with boxed vectors, 0.58× the speed), and when this method was
+     * inlined into {@link #tile}, compiled before this method's profile had matured, C2 sometimes judged the
+     * exponential cold and did not inline it (softmax 4× slower in about one fresh JVM in three).
      */
     private static void softmax(float[] s, int nt, float[] m, float[] l, float[] alpha) {
+        FloatVector x0 = FloatVector.fromArray(SP, m, 0), x1 = FloatVector.fromArray(SP, m, L);
+        FloatVector x2 = FloatVector.fromArray(SP, m, 2 * L), x3 = FloatVector.fromArray(SP, m, 3 * L);
+        for (int j = 0, o = 0; j < nt; j++, o += MQ) {
+            x0 = x0.max(FloatVector.fromArray(SP, s, o));
+            x1 = x1.max(FloatVector.fromArray(SP, s, o + L));
+            x2 = x2.max(FloatVector.fromArray(SP, s, o + 2 * L));
+            x3 = x3.max(FloatVector.fromArray(SP, s, o + 3 * L));
+        }
+        // the new maxima go through alpha[] (free until the factors are written)
+        x0.intoArray(alpha, 0);
+        x1.intoArray(alpha, L);
+        x2.intoArray(alpha, 2 * L);
+        x3.intoArray(alpha, 3 * L);
+        for (int r = 0; r < MQ; r++) {
+            float mOld = m[r], mNew = alpha[r];
+            m[r] = mNew;
+            alpha[r] = mNew == mOld ? 1f : mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp((mOld - mNew) * LN2);
+        }
         for (int at = 0; at < MQ; at += L) {
-            FloatVector mOld = FloatVector.fromArray(SP, m, at), x0 = mOld, x1 = mOld;
-            // two chains (a max waits on the previous one); an odd count reads its last key twice, which a max
-            // allows: a tail under an if made the vectors a merge C2 boxed (4× slower at 77 keys, fresh JVM)
-            for (int j = 0; j < nt; j += 2) {
-                x0 = x0.max(FloatVector.fromArray(SP, s, at + j * MQ));
-                x1 = x1.max(FloatVector.fromArray(SP, s, at + Math.min(j + 1, nt - 1) * MQ));
-            }
-            FloatVector mNew = x0.max(x1);
-            var none = mOld.eq(Float.NEGATIVE_INFINITY);
-            FloatVector a = VectorMath.exp2NonPositive(mOld.sub(mNew).blend(0f, none)).blend(0f, none);
-            a.intoArray(alpha, at);
-            mNew.intoArray(m, at);
-            FloatVector sum = FloatVector.zero(SP);
+            FloatVector mNew = FloatVector.fromArray(SP, m, at), sum = FloatVector.zero(SP);
             for (int j = 0, o = at; j < nt; j++, o += MQ) {
                 FloatVector p = VectorMath.exp2NonPositive(FloatVector.fromArray(SP, s, o).sub(mNew));
                 p.intoArray(s, o);
                 sum = sum.add(p);
             }
-            FloatVector.fromArray(SP, l, at).fma(a, sum).intoArray(l, at);
+            FloatVector.fromArray(SP, l, at).fma(FloatVector.fromArray(SP, alpha, at), sum).intoArray(l, at);
         }
     }
 
