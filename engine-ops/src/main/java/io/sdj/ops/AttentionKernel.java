@@ -58,7 +58,7 @@ final class AttentionKernel implements Attention.Kernel {
         float[] kpd = kp.data(), vpd = vp.data();
         Parallel.forEach(bh, job -> {
             int b = job / heads, h = job % heads;
-            packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, panels);
+            packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, panels, PW);
             packValues(vd, vpd, job * vpHead, b, h, tk, cv, dv, dvPad);
         });
         int qTiles = (tq + MQ - 1) / MQ;
@@ -85,17 +85,21 @@ final class AttentionKernel implements Attention.Kernel {
         return s;
     }
 
-    /** kp[(p·d + c)·PW + lane] = k[b, p·PW + lane, h·d + c], zero past tk. */
-    private static void packKeys(float[] kd, float[] kp, int base, int b, int h, int tk, int cq, int d, int panels) {
-        for (int p = 0; p < panels; p++) {
-            int pb = base + p * d * PW;
-            for (int lane = 0; lane < PW; lane++) {
-                int j = p * PW + lane;
+    /**
+     * Keys of head h packed in groups of {@code width}, channel-major: kp[base + (g·d + c)·width + t] =
+     * k[b, g·width + t, h·d + c], zero past tk (this kernel's panels of 2L keys, {@link TransposedAttentionKernel}'s
+     * groups of four).
+     */
+    static void packKeys(float[] kd, float[] kp, int base, int b, int h, int tk, int cq, int d, int groups, int width) {
+        for (int g = 0; g < groups; g++) {
+            int gb = base + g * d * width;
+            for (int t = 0; t < width; t++) {
+                int j = g * width + t;
                 if (j < tk) {
                     int src = (b * tk + j) * cq + h * d;
-                    for (int c = 0; c < d; c++) kp[pb + c * PW + lane] = kd[src + c];
+                    for (int c = 0; c < d; c++) kp[gb + c * width + t] = kd[src + c];
                 } else {
-                    for (int c = 0; c < d; c++) kp[pb + c * PW + lane] = 0f;
+                    for (int c = 0; c < d; c++) kp[gb + c * width + t] = 0f;
                 }
             }
         }

@@ -55,7 +55,7 @@ final class TransposedAttentionKernel implements Attention.Kernel {
         float[] kpd = kp.data(), vpd = vp.data();
         Parallel.forEach(bh, job -> {
             int b = job / heads, h = job % heads;
-            packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, groups);
+            AttentionKernel.packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, groups, KG);
             for (int j = 0; j < tk; j++) System.arraycopy(vd, (b * tk + j) * cv + h * dv, vpd, (job * tk + j) * dv, dv);
         });
         int qTiles = (tq + MQ - 1) / MQ;
@@ -79,22 +79,6 @@ final class TransposedAttentionKernel implements Attention.Kernel {
             SCRATCH.set(s);
         }
         return s;
-    }
-
-    /** kp[(g·d + c)·KG + t] = k[b, g·KG + t, h·d + c], zero past tk. */
-    private static void packKeys(float[] kd, float[] kp, int base, int b, int h, int tk, int cq, int d, int groups) {
-        for (int g = 0; g < groups; g++) {
-            int gb = base + g * d * KG;
-            for (int t = 0; t < KG; t++) {
-                int j = g * KG + t;
-                if (j < tk) {
-                    int src = (b * tk + j) * cq + h * d;
-                    for (int c = 0; c < d; c++) kp[gb + c * KG + t] = kd[src + c];
-                } else {
-                    for (int c = 0; c < d; c++) kp[gb + c * KG + t] = 0f;
-                }
-            }
-        }
     }
 
     private static void tile(float[][] sc, float[] qd, float[] kp, int kpBase, float[] vp, int vpBase, float[] od, int b,
