@@ -21,6 +21,9 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
         if (act == null) act = Activation.NONE;
     }
 
+    /** Zero bias of one gated panel (value and gate lanes). */
+    private static final float[] NO_BIAS = new float[2 * GemmKernel.L];
+
     /** Output of a gated epilogue: {@code out[row·width + col/2 + t]}, t &lt; L, for the value columns that exist. */
     record Gate(float[] out, int width) {}
 
@@ -105,17 +108,21 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
     /**
      * value · GELU(gate) for the tile's rows, biases added first: the near-zero form into the output for every lane,
      * then the far form only where a lane needs it. One method with its loops written out (arrays in, arrays out)
-     * rather than called from {@link #gateTile} in pieces: C2 compiles it on its own, with the whole inlining budget
-     * for the two erf forms. Called in pieces and inlined next to the SiLU gate (both profiled once the kernel
-     * warm-up has run), the budget ran out and erf's helpers were left as calls with boxed vectors: the GEGLU
-     * projection at 4096 × 320 → 2·1280 took 75 instead of 57 ms (one thread, AVX-512 host, 2026-12-06).
+     * rather than called from {@link #gateTile} in pieces: called in pieces and inlined next to the SiLU gate (both
+     * profiled once the kernel warm-up has run), C2's node budget ran out and erf's helpers were left as calls with
+     * boxed vectors: the GEGLU projection at 4096 × 320 → 2·1280 took 75 instead of 57 ms (one thread, AVX-512 host,
+     * 2026-12-06); as one method C2 compiled it on its own (and then would not inline it: "already compiled into a
+     * big method"): 60 ms. Within it the far form's {@code erfcLarge} can still exceed the budget (seen once in
+     * {@code sdj profile}, about 1% of the samples). No vector is chosen under a condition (a merge C2 may box):
+     * without a bias the loads read zeros.
      */
     private static void geluGate(float[] c, int cOff, int ldc, int mr, float[] bias, int col, float[] out, int oOff,
                                  int ldo, int valid) {
         int L = GemmKernel.L;
         VectorMask<Float> m = S.indexInRange(0, valid);
-        FloatVector bv = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col);
-        FloatVector bg = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col + L);
+        float[] b = bias == null ? NO_BIAS : bias;
+        int bo = bias == null ? 0 : col;
+        FloatVector bv = FloatVector.fromArray(S, b, bo), bg = FloatVector.fromArray(S, b, bo + L);
         for (int r = 0; r < mr; r++) {
             int off = cOff + r * ldc;
             FloatVector g = FloatVector.fromArray(S, c, off + L).add(bg);
