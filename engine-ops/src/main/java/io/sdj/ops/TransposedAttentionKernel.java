@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Against {@link AttentionKernel} (vectors along the keys and the channels):
  * <ul>
  * <li>the online softmax needs no horizontal operation: a key tile's maximum and sum per query are vertical maxima
- *     and sums of whole vectors, the rescale factors of L queries one exponential;</li>
+ *     and sums of whole vectors (a rescale factor is a scalar exponential, for the queries whose maximum grew);</li>
  * <li>P·V loops over the channels, so a head of 40 channels costs 40 and not 48 (three vectors of 16);</li>
  * <li>S = Q·Kᵀ broadcasts keys (packed per head in groups of four, channel-major) against vectors of Qᵀ; P·V
  *     broadcasts V (packed per head, {@code [key][channel]}) against vectors of Pᵀ.</li>
