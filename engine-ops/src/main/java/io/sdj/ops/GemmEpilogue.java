@@ -1,5 +1,9 @@
 package io.sdj.ops;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -107,14 +111,15 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
 
     /**
      * value · GELU(gate) for the tile's rows, biases added first: the near-zero form into the output for every lane,
-     * then the far form only where a lane needs it. One method with its loops written out (arrays in, arrays out)
-     * rather than called from {@link #gateTile} in pieces: called in pieces and inlined next to the SiLU gate (both
-     * profiled once the kernel warm-up has run), C2's node budget ran out and erf's helpers were left as calls with
-     * boxed vectors: the GEGLU projection at 4096 × 320 → 2·1280 took 75 instead of 57 ms (one thread, AVX-512 host,
-     * 2026-12-06); as one method C2 compiled it on its own (and then would not inline it: "already compiled into a
-     * big method"): 60 ms. Within it the far form's {@code erfcLarge} can still exceed the budget (seen once in
-     * {@code sdj profile}, about 1% of the samples). No vector is chosen under a condition (a merge C2 may box):
-     * without a bias the loads read zeros.
+     * then the far form ({@link #geluFarGate}) where a lane needs it. Arrays in, arrays out, no vector crossing a call.
+     * <p>The far form ({@code erfcLarge}: a 14-term polynomial and an exponential) fits C2's node budget only in a
+     * compilation of its own. Inlined into this method, or here beside the SiLU gate in {@link #gateTile}, C2 ran out
+     * of budget and left its helpers as calls with boxed vectors; moving it into a method of its own did not help
+     * (C2 inlined it back) nor did putting it first. So it is called through {@link #GELU_FAR_GATE}, a method handle
+     * C2 does not inline across. In {@code sdj profile --arch bk-sdm-tiny} (2026-12-06, AVX-512 host, 2 threads) the
+     * GEGLU projection went from 49 / 40 / 38 ms per call at 64² / 32² / 16² to 39–40 / 35 / 34 ms, the feed-forward
+     * from 525–535 to 471–475 ms per forward (33–35 ms with a SiLU gate in its place, for comparison).
+     * No vector is chosen under a condition (a merge C2 may box): without a bias the loads read zeros.
      */
     private static void geluGate(float[] c, int cOff, int ldc, int mr, float[] bias, int col, float[] out, int oOff,
                                  int ldo, int valid) {
@@ -130,6 +135,36 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
             g.intoArray(c, off + L);
             VectorMath.geluNear(g).intoArray(out, oOff + r * ldo, m);
         }
+        try {
+            GELU_FAR_GATE.invokeExact(c, cOff, ldc, mr, out, oOff, ldo, valid);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {   // geluFarGate declares no checked exception
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@link #geluFarGate}, as a compile boundary: deliberately not final. C2 inlines through a constant method handle
+     * (a static final one) like a direct call; through a field it cannot trust not to change it calls the target, which
+     * it compiles on its own, with its own inlining budget.
+     */
+    @SuppressWarnings("FieldMayBeFinal")
+    private static MethodHandle GELU_FAR_GATE = farGateHandle();
+
+    private static MethodHandle farGateHandle() {
+        try {
+            return MethodHandles.lookup().findStatic(GemmEpilogue.class, "geluFarGate", MethodType.methodType(void.class,
+                    float[].class, int.class, int.class, int.class, float[].class, int.class, int.class, int.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** out = value · GELU_far(gate) on the lanes of the tile's rows whose gate is at least √2 in magnitude; the rest stay. */
+    private static void geluFarGate(float[] c, int cOff, int ldc, int mr, float[] out, int oOff, int ldo, int valid) {
+        int L = GemmKernel.L;
+        VectorMask<Float> m = S.indexInRange(0, valid);
         for (int r = 0; r < mr; r++) {
             int off = cOff + r * ldc, o = oOff + r * ldo;
             FloatVector g = FloatVector.fromArray(S, c, off + L);
