@@ -117,8 +117,8 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
      * of budget and left its helpers as calls with boxed vectors; moving it into a method of its own did not help
      * (C2 inlined it back) nor did putting it first. So it is called through {@link #GELU_FAR_GATE}, a method handle
      * C2 does not inline across. In {@code sdj profile --arch bk-sdm-tiny} (2026-12-06, AVX-512 host, 2 threads) the
-     * GEGLU projection went from 49 / 40 / 38 ms per call at 64² / 32² / 16² to 39–40 / 35 / 34 ms, the feed-forward
-     * from 525–535 to 471–475 ms per forward (33–35 ms with a SiLU gate in its place, for comparison).
+     * GEGLU projection went from 49 / 40 / 38 ms per call at 64² / 32² / 16² to 39–40 / 35 / 34 ms (33–35 ms with a
+     * SiLU gate in its place, for comparison), the feed-forward from 525 / 514 to 467 / 474 ms per forward.
      * No vector is chosen under a condition (a merge C2 may box): without a bias the loads read zeros.
      */
     private static void geluGate(float[] c, int cOff, int ldc, int mr, float[] bias, int col, float[] out, int oOff,
@@ -161,7 +161,10 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
         }
     }
 
-    /** out = value · GELU_far(gate) on the lanes of the tile's rows whose gate is at least √2 in magnitude; the rest stay. */
+    /**
+     * out = value · GELU(gate) for the tile's rows: the far form where a gate's magnitude is at least √2, elsewhere the
+     * near form the caller already wrote to out.
+     */
     private static void geluFarGate(float[] c, int cOff, int ldc, int mr, float[] out, int oOff, int ldo, int valid) {
         int L = GemmKernel.L;
         VectorMask<Float> m = S.indexInRange(0, valid);
