@@ -25,9 +25,6 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
         if (act == null) act = Activation.NONE;
     }
 
-    /** Zero bias of one gated panel (value and gate lanes). */
-    private static final float[] NO_BIAS = new float[2 * GemmKernel.L];
-
     /** Output of a gated epilogue: {@code out[row·width + col/2 + t]}, t &lt; L, for the value columns that exist. */
     record Gate(float[] out, int width) {}
 
@@ -78,13 +75,11 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
     private void gateTile(float[] c, int cOff, int ldc, int mr, int row, int col) {
         int o0 = col / 2, valid = Math.min(GemmKernel.L, gate.width - o0);
         if (valid <= 0) return;
+        if (colBias != null) addBias(c, cOff, ldc, mr, colBias, col);
         int oOff = row * gate.width + o0;
-        if (act == Activation.SILU) {
-            if (colBias != null) addBias(c, cOff, ldc, mr, colBias, col);
-            gateSilu(c, cOff, ldc, mr, gate.out, oOff, gate.width, valid);
-        } else if (act == Activation.GELU) {
-            geluGate(c, cOff, ldc, mr, colBias, col, gate.out, oOff, gate.width, valid);
-        } else {
+        if (act == Activation.SILU) gateSilu(c, cOff, ldc, mr, gate.out, oOff, gate.width, valid);
+        else if (act == Activation.GELU) geluGate(c, cOff, ldc, mr, gate.out, oOff, gate.width, valid);
+        else {
             throw new IllegalStateException("gated epilogue: unsupported gate activation " + act);
         }
     }
@@ -110,30 +105,21 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
     }
 
     /**
-     * value · GELU(gate) for the tile's rows, biases added first: the near-zero form into the output for every lane,
-     * then the far form ({@link #geluFarGate}) where a lane needs it. Arrays in, arrays out, no vector crossing a call.
+     * value · GELU(gate) for the tile's rows: the near-zero form into the output for every lane, then the far form
+     * ({@link #geluFarGate}) where a lane needs it. Arrays in, arrays out, no vector crossing a call.
      * <p>The far form ({@code erfcLarge}: a 14-term polynomial and an exponential) fits C2's node budget only in a
-     * compilation of its own. Inlined into this method, or here beside the SiLU gate in {@link #gateTile}, C2 ran out
-     * of budget and left its helpers as calls with boxed vectors; moving it into a method of its own did not help
-     * (C2 inlined it back) nor did putting it first. So it is called through {@link #GELU_FAR_GATE}, a method handle
-     * C2 does not inline across. In {@code sdj profile --arch bk-sdm-tiny} (2026-12-06, AVX-512 host, 2 threads) the
-     * GEGLU projection went from 49 / 40 / 38 ms per call at 64² / 32² / 16² to 39–40 / 35 / 34 ms (33–35 ms with a
-     * SiLU gate in its place, for comparison), the feed-forward from 525 / 514 to 467 / 474 ms per forward.
-     * No vector is chosen under a condition (a merge C2 may box): without a bias the loads read zeros.
+     * compilation of its own. Inlined into this method, or beside the SiLU gate in {@link #gateTile}, C2 ran out of
+     * budget and left its helpers as calls with boxed vectors; moving it into a method of its own did not help (C2
+     * inlined it back) nor did putting it first. So it is called through {@link #GELU_FAR_GATE}, a method handle C2
+     * does not inline across. In {@code sdj profile --arch bk-sdm-tiny} (2026-12-06, AVX-512 host, 2 threads) the GEGLU
+     * projection went from 49 / 40 / 38 ms per call at 64² / 32² / 16² to 39–40 / 35 / 34 ms (33–35 ms with a SiLU
+     * gate in its place, for comparison), the feed-forward from 525 / 514 to 467 / 474 ms per forward.
      */
-    private static void geluGate(float[] c, int cOff, int ldc, int mr, float[] bias, int col, float[] out, int oOff,
-                                 int ldo, int valid) {
+    private static void geluGate(float[] c, int cOff, int ldc, int mr, float[] out, int oOff, int ldo, int valid) {
         int L = GemmKernel.L;
         VectorMask<Float> m = S.indexInRange(0, valid);
-        float[] b = bias == null ? NO_BIAS : bias;
-        int bo = bias == null ? 0 : col;
-        FloatVector bv = FloatVector.fromArray(S, b, bo), bg = FloatVector.fromArray(S, b, bo + L);
         for (int r = 0; r < mr; r++) {
-            int off = cOff + r * ldc;
-            FloatVector g = FloatVector.fromArray(S, c, off + L).add(bg);
-            FloatVector.fromArray(S, c, off).add(bv).intoArray(c, off);
-            g.intoArray(c, off + L);
-            VectorMath.geluNear(g).intoArray(out, oOff + r * ldo, m);
+            VectorMath.geluNear(FloatVector.fromArray(S, c, cOff + r * ldc + L)).intoArray(out, oOff + r * ldo, m);
         }
         try {
             GELU_FAR_GATE.invokeExact(c, cOff, ldc, mr, out, oOff, ldo, valid);
