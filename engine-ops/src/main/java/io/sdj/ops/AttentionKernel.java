@@ -5,7 +5,6 @@ import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
 import java.lang.invoke.MethodHandles;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
