@@ -13,8 +13,8 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * {@code z = x·Wᵀ + b} with W [2·inner, in], then {@code value · act(gate)} with value = z[..., :inner] and
  * gate = z[..., inner:] (act = exact GELU for GEGLU, SiLU for SwiGLU), shape [..., inner].
  * <p>W's columns are packed so that every 2·L panel holds L value columns followed by the L matching gate columns;
- * the gate is applied in the GEMM's epilogue ({@link GemmEpilogue.Gate}) while each finished tile is in L1, so the
- * 2·inner projection is never read back from memory in a separate activation pass.
+ * the gate is applied in the GEMM's epilogue ({@link GemmEpilogue.Gate}) while each finished tile is in L1, and the
+ * 2·inner projection is never stored as a matrix ({@link Gemm#multiplyGated}).
  */
 public final class GatedLinear {
     private final String name;
@@ -90,11 +90,7 @@ public final class GatedLinear {
         Tensor y = ws.take(shape);
         int rows = x.numel() / in;
         if (rows == 0) return y;
-        int cols = panels * NR;
-        Tensor z = ws.take(rows, cols);          // the raw projection: written tile by tile, consumed in the epilogue
-        Gemm.multiply(x.data(), 0, in, rows, w, z.data(), 0, cols,
-                GemmEpilogue.gated(bias, gate, new GemmEpilogue.Gate(y.data(), inner)));
-        ws.release(z);
+        Gemm.multiplyGated(x.data(), 0, in, rows, w, GemmEpilogue.gated(bias, gate, new GemmEpilogue.Gate(y.data(), inner)));
         return y;
     }
 }

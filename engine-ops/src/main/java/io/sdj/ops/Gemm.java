@@ -50,6 +50,8 @@ public final class Gemm {
     private static final ThreadScratch SCRATCH = new ThreadScratch();
     /** Per-thread packed A block of {@link #multiply} (its own buffer: an epilogue may use {@link #scratch}). */
     private static final ThreadScratch PACKED_A = new ThreadScratch();
+    /** Per-thread C tile of {@link #multiplyGated}. */
+    private static final ThreadScratch GATED_TILE = new ThreadScratch();
     /** Per-thread off-heap float32 micro-panels widened from a 16-bit B (off-heap like the packed ones: the kernels' call sites stay monomorphic). */
     private static final ThreadScratch.OffHeap WIDENED = new ThreadScratch.OffHeap();
 
@@ -81,8 +83,26 @@ public final class Gemm {
         multiply(a, aOff, lda, m, b, c, cOff, ldc, GemmEpilogue.of(colBias, null, act, residual));
     }
 
-    /** As above with the epilogue given (e.g. a gated one, {@link GatedLinear}); null = none. */
+    /** As above with the epilogue given; null = none. */
     static void multiply(float[] a, int aOff, int lda, int m, PackedMatrix b, float[] c, int cOff, int ldc, GemmEpilogue e) {
+        if (e != null && e.gate() != null) throw new IllegalArgumentException("a gated epilogue writes its own output: use multiplyGated");
+        multiplyInto(a, aOff, lda, m, b, c, cOff, ldc, e);
+    }
+
+    /**
+     * A·B with a gated epilogue ({@link GatedLinear}): the gate writes {@code gate.out}, so A·B itself is never stored
+     * in a matrix of its own. Each thread accumulates its output tile in a tile buffer of its own (at most MC rows ×
+     * NC columns, which stays in L2) and the gate reads it from there. Writing the whole 2·inner projection to memory
+     * instead, only to read each tile back at once, cost a third of the GEMM's time at 4096 × 320 → 2560 (its store
+     * misses: a probe writing the same tiles to a cache-resident buffer ran 1.3–1.4× faster, one thread, 2026-12-06).
+     */
+    static void multiplyGated(float[] a, int aOff, int lda, int m, PackedMatrix b, GemmEpilogue e) {
+        if (e == null || e.gate() == null) throw new IllegalArgumentException("multiplyGated needs a gated epilogue");
+        multiplyInto(a, aOff, lda, m, b, null, 0, 0, e);
+    }
+
+    /** The GEMM of {@link #multiply}; with a gated epilogue C is each thread's tile buffer ({@code c} is not used). */
+    private static void multiplyInto(float[] a, int aOff, int lda, int m, PackedMatrix b, float[] c, int cOff, int ldc, GemmEpilogue e) {
         if (b.layout() != PackedMatrix.Layout.COLUMN_PANELS) throw new IllegalArgumentException("B must be column panels, got " + b);
         int k = b.rows(), n = b.cols();
         if (m <= 0) return;
@@ -103,8 +123,13 @@ public final class Gemm {
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MR) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
         // 4-row tiles: the row block is packed [group][k][MR] once per K slice and reused by every panel of the tile
         boolean pack = KernelVariant.PACK_A;
+        boolean gated = e != null && e.gate() != null;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[MR * NR];
+            // gated: this thread's C tile, [mc][ncf], in place of the matrix C
+            float[] cTile = gated ? GATED_TILE.atLeast(mc * ncf) : null;
+            float[] cc = gated ? cTile : c;
+            int ldcc = gated ? ncf : ldc;
             float[] ap = pack ? PACKED_A.atLeast(mc * kcs) : null;
             // 16-bit B: the kernels read this thread's float32 copy of the tile's micro-panels (see widened)
             MemorySegment mat = b.isHalf() ? WIDENED.atLeast((rowsOuter ? ncf : NR) * kcs) : packed;
@@ -130,18 +155,18 @@ public final class Gemm {
                         long bOff = b.isHalf() ? widened(b, j / NR, k0, kc, mat, rowsOuter ? pj : 0, ri == 0) : b.columnPanelOffset(j / NR, k0);
                         {
                             int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
-                            int co = cOff + i * ldc + j;
+                            int co = gated ? (i - i0) * ncf + (j - j0) : cOff + i * ldc + j;
                             boolean direct = first && mr == MR && nr == NR;
                             int r0 = aOff + i * lda + k0;
                             if (pack) GemmKernel.packedRowsTimesPanel(ap, ri * MR * kc, mat, bOff, kc,
-                                    direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
+                                    direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
                             else GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
                                     r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
                                     r0 + Math.min(5, iLast - i) * lda,
-                                    mat, bOff, kc, direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
-                            if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first);
-                            if (last && e != null) e.applyTile(c, co, ldc, mr, nr, i, j);
+                                    mat, bOff, kc, direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
+                            if (!direct) GemmKernel.storeTile(acc, 0, NR, cc, co, ldcc, mr, nr, first);
+                            if (last && e != null) e.applyTile(cc, co, ldcc, mr, nr, i, j);
                         }
                     }
                 }

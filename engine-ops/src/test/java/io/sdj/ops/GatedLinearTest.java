@@ -41,39 +41,52 @@ class GatedLinearTest {
         for (Activation a : new Activation[]{Activation.GELU, Activation.SILU})
             for (int in : new int[]{1, 7, 33, 70})
                 for (int inner : new int[]{1, 5, 17, 40, 77})
-                    for (int rows : new int[]{1, 5, 13}) {
-                        boolean biased = (in + inner + rows) % 4 != 0;   // some cases without a bias (the reference adds 0)
-                        float[] wd = random(rnd, 2 * inner * in, (float) (3 / Math.sqrt(in)));
-                        float[] bd = biased ? random(rnd, 2 * inner, 0.5f) : new float[2 * inner];
-                        float[] xd = random(rnd, rows * in, 2f);
-                        GatedLinear g = new GatedLinear(WeightTensor.ofFloats("ff.proj.weight", wd, 2 * inner, in),
-                                biased ? WeightTensor.ofFloats("ff.proj.bias", bd, 2 * inner) : null, a);
-                        Tensor x = Tensor.of(xd, 1, rows, in);
-                        Parallel.setThreads(1);
-                        Tensor one = g.forward(ws, x);
-                        Parallel.setThreads(2);
-                        Tensor two = g.forward(ws, x);
-                        assertThat(one.shape()).containsExactly(1, rows, inner);
-                        assertThat(two.toArray()).as("1 vs 2 threads").containsExactly(one.toArray());
-                        for (int r = 0; r < rows; r++)
-                            for (int i = 0; i < inner; i++) {
-                                double h = bd[i], gt = bd[inner + i], ah = Math.abs(bd[i]), ag = Math.abs(bd[inner + i]);
-                                for (int k = 0; k < in; k++) {
-                                    h += (double) xd[r * in + k] * wd[i * in + k];
-                                    gt += (double) xd[r * in + k] * wd[(inner + i) * in + k];
-                                    ah += Math.abs((double) xd[r * in + k] * wd[i * in + k]);
-                                    ag += Math.abs((double) xd[r * in + k] * wd[(inner + i) * in + k]);
-                                }
-                                double dh = (in + 2) * U * ah, dg = (in + 2) * U * ag, act = act(a, gt), ref = h * act;
-                                double tol = dh * Math.abs(act) + Math.abs(h) * (1.2 * dg + 32 * U * Math.abs(act) + 2 * U * Math.abs(gt))
-                                        + 2 * U * Math.abs(ref) + Float.MIN_NORMAL;
-                                float got = one.data()[r * inner + i];
-                                if (!(Math.abs(got - ref) <= tol)) {
-                                    throw new AssertionError(a + " in=" + in + " inner=" + inner + " rows=" + rows + " at " + r + "," + i + ": " + got + " vs " + ref + " (tol " + tol + ")");
-                                }
-                            }
-                        ws.release(one, two);
-                    }
+                    for (int rows : new int[]{1, 5, 13}) checkAgainstDoubleReference(rnd, ws, a, in, inner, rows);
+    }
+
+    /**
+     * Sizes past one GEMM tile in every direction: K in several slices (the sums carried over in each thread's C tile
+     * buffer), rows in several row blocks, columns in several column tiles, and partial tiles at every edge.
+     */
+    @Test
+    void matchesDoubleReferenceAcrossTilesAndKSlices() {
+        Random rnd = new Random(7);
+        Workspace ws = new Workspace();
+        for (Activation a : new Activation[]{Activation.GELU, Activation.SILU}) checkAgainstDoubleReference(rnd, ws, a, 1100, 601, 403);
+    }
+
+    private static void checkAgainstDoubleReference(Random rnd, Workspace ws, Activation a, int in, int inner, int rows) {
+        boolean biased = (in + inner + rows) % 4 != 0;   // some cases without a bias (the reference adds 0)
+        float[] wd = random(rnd, 2 * inner * in, (float) (3 / Math.sqrt(in)));
+        float[] bd = biased ? random(rnd, 2 * inner, 0.5f) : new float[2 * inner];
+        float[] xd = random(rnd, rows * in, 2f);
+        GatedLinear g = new GatedLinear(WeightTensor.ofFloats("ff.proj.weight", wd, 2 * inner, in),
+                biased ? WeightTensor.ofFloats("ff.proj.bias", bd, 2 * inner) : null, a);
+        Tensor x = Tensor.of(xd, 1, rows, in);
+        Parallel.setThreads(1);
+        Tensor one = g.forward(ws, x);
+        Parallel.setThreads(2);
+        Tensor two = g.forward(ws, x);
+        assertThat(one.shape()).containsExactly(1, rows, inner);
+        assertThat(two.toArray()).as("1 vs 2 threads").containsExactly(one.toArray());
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < inner; i++) {
+                double h = bd[i], gt = bd[inner + i], ah = Math.abs(bd[i]), ag = Math.abs(bd[inner + i]);
+                for (int k = 0; k < in; k++) {
+                    h += (double) xd[r * in + k] * wd[i * in + k];
+                    gt += (double) xd[r * in + k] * wd[(inner + i) * in + k];
+                    ah += Math.abs((double) xd[r * in + k] * wd[i * in + k]);
+                    ag += Math.abs((double) xd[r * in + k] * wd[(inner + i) * in + k]);
+                }
+                double dh = (in + 2) * U * ah, dg = (in + 2) * U * ag, act = act(a, gt), ref = h * act;
+                double tol = dh * Math.abs(act) + Math.abs(h) * (1.2 * dg + 32 * U * Math.abs(act) + 2 * U * Math.abs(gt))
+                        + 2 * U * Math.abs(ref) + Float.MIN_NORMAL;
+                float got = one.data()[r * inner + i];
+                if (!(Math.abs(got - ref) <= tol)) {
+                    throw new AssertionError(a + " in=" + in + " inner=" + inner + " rows=" + rows + " at " + r + "," + i + ": " + got + " vs " + ref + " (tol " + tol + ")");
+                }
+            }
+        ws.release(one, two);
     }
 
     /** The fused path gives the same numbers as projection then the separate GEGLU pass, within a few ulp. */
