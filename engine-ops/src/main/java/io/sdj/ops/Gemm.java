@@ -156,7 +156,9 @@ public final class Gemm {
                         {
                             int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
                             int co = gated ? (i - i0) * ncf + (j - j0) : cOff + i * ldc + j;
-                            boolean direct = first && mr == MR && nr == NR;
+                            // an epilogue into C is applied on the way from acc (see GemmEpilogue.storeTile)
+                            boolean fuse = last && e != null && !gated;
+                            boolean direct = first && mr == MR && nr == NR && !fuse;
                             int r0 = aOff + i * lda + k0;
                             if (pack) GemmKernel.packedRowsTimesPanel(ap, ri * MR * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
@@ -165,8 +167,12 @@ public final class Gemm {
                                     r0 + Math.min(3, iLast - i) * lda, r0 + Math.min(4, iLast - i) * lda,
                                     r0 + Math.min(5, iLast - i) * lda,
                                     mat, bOff, kc, direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
-                            if (!direct) GemmKernel.storeTile(acc, 0, NR, cc, co, ldcc, mr, nr, first);
-                            if (last && e != null) e.applyTile(cc, co, ldcc, mr, nr, i, j);
+                            if (fuse) {
+                                e.storeTile(acc, 0, NR, first, cc, co, ldcc, mr, nr, i, j);
+                            } else {
+                                if (!direct) GemmKernel.storeTile(acc, 0, NR, cc, co, ldcc, mr, nr, first);
+                                if (last && e != null) e.applyTile(cc, co, ldcc, mr, nr, i, j);
+                            }
                         }
                     }
                 }
@@ -238,11 +244,12 @@ public final class Gemm {
                         int mr = Math.min(MR, m1 - i);
                         for (int p = 0; p < panels; p++) {
                             int j = j0 + p * NR, nr = Math.min(NR, j0 + nc1 - j), co = cOff + i * ldc + j;
-                            boolean direct = first && mr == MR && nr == NR;
+                            boolean fuse = last && e != null;   // the epilogue on the way from acc to C
+                            boolean direct = first && mr == MR && nr == NR && !fuse;
                             GemmKernel.panelTimesTile(tile, aPanel, tile, p * kc * NR, kc,
                                     direct ? c : acc, direct ? co : 0, direct ? ldc : NR);
-                            if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first);
-                            if (last && e != null) e.applyTile(c, co, ldc, mr, nr, i, j);
+                            if (fuse) e.storeTile(acc, 0, NR, first, c, co, ldc, mr, nr, i, j);
+                            else if (!direct) GemmKernel.storeTile(acc, 0, NR, c, co, ldc, mr, nr, first);
                         }
                     }
                 }

@@ -41,7 +41,7 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
 
     /**
      * Applies the epilogue in place to a finished {@code mr × nr} tile of C at {@code c[cOff + r·ldc + j]}, whose
-     * first element is output (row, col). Loads, transforms and stores within this method, so no vector crosses a
+     * first element is output (row, col). Loads, transforms and stores within this method, so no vector crossing a
      * call boundary that the JIT might not inline (which would box it).
      */
     void applyTile(float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
@@ -49,19 +49,40 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
             gateTile(c, cOff, ldc, mr, row, col);
             return;
         }
+        finishTile(c, cOff, ldc, true, c, cOff, ldc, mr, nr, row, col);
+    }
+
+    /**
+     * Moves a tile's last sums from {@code t[tOff + r·ldt + j]} (a kernel's L1 buffer) into C with the epilogue
+     * applied on the way: C = epilogue(t) when {@code first}, else epilogue(t + C), C written once. Not for a gated
+     * epilogue. The same operations in the same order as {@link GemmKernel#storeTile} then {@link #applyTile}, so
+     * the results are the same bits; but the tile is not read back from C right after being stored there, where
+     * each load waited for its line (just written, not yet in cache) to come from memory.
+     */
+    void storeTile(float[] t, int tOff, int ldt, boolean first, float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
+        if (gate != null) throw new IllegalStateException("a gated epilogue is applied in place (applyTile)");
+        finishTile(t, tOff, ldt, first, c, cOff, ldc, mr, nr, row, col);
+    }
+
+    /** C = epilogue(t) ({@code first}) or epilogue(t + C); t may be C itself (same offsets, first). */
+    private void finishTile(float[] t, int tOff, int ldt, boolean first, float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
         int full = nr - nr % GemmKernel.L;
         if (act == Activation.NONE || act == Activation.RELU) {
-            plainTile(c, cOff, ldc, mr, nr, row, col, full);
+            plainTile(t, tOff, ldt, first, c, cOff, ldc, mr, nr, row, col, full);
             return;
         }
         for (int r = 0; r < mr; r++) {
-            int off = cOff + r * ldc;
+            int off = cOff + r * ldc, src = tOff + r * ldt;
             for (int j = 0; j < full; j += GemmKernel.L) {
-                apply(FloatVector.fromArray(S, c, off + j), row + r, col + j, c, off + j, null).intoArray(c, off + j);
+                FloatVector v = FloatVector.fromArray(S, t, src + j);
+                if (!first) v = v.add(FloatVector.fromArray(S, c, off + j));
+                apply(v, row + r, col + j, c, off + j, null).intoArray(c, off + j);
             }
             if (full < nr) {
                 VectorMask<Float> m = S.indexInRange(full, nr);
-                apply(FloatVector.fromArray(S, c, off + full, m), row + r, col + full, c, off + full, m).intoArray(c, off + full, m);
+                FloatVector v = FloatVector.fromArray(S, t, src + full, m);
+                if (!first) v = v.add(FloatVector.fromArray(S, c, off + full, m));
+                apply(v, row + r, col + full, c, off + full, m).intoArray(c, off + full, m);
             }
         }
     }
@@ -177,13 +198,14 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
      * out: through {@link #activate}'s whole switch the JIT sometimes left these vectors boxed (seen in the Winograd
      * convolution's epilogue, whose forks of one benchmark ran 25% apart).
      */
-    private void plainTile(float[] c, int cOff, int ldc, int mr, int nr, int row, int col, int full) {
+    private void plainTile(float[] t, int tOff, int ldt, boolean first, float[] c, int cOff, int ldc, int mr, int nr, int row, int col, int full) {
         boolean relu = act == Activation.RELU;
         for (int r = 0; r < mr; r++) {
-            int off = cOff + r * ldc;
+            int off = cOff + r * ldc, src = tOff + r * ldt;
             float rb = rowBias == null ? 0f : rowBias[row + r];
             for (int j = 0; j < full; j += GemmKernel.L) {
-                FloatVector v = FloatVector.fromArray(S, c, off + j);
+                FloatVector v = FloatVector.fromArray(S, t, src + j);
+                if (!first) v = v.add(FloatVector.fromArray(S, c, off + j));
                 if (colBias != null) v = v.add(FloatVector.fromArray(S, colBias, col + j));
                 if (rowBias != null) v = v.add(rb);
                 if (relu) v = v.max(0f);
@@ -192,7 +214,8 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
             }
             if (full < nr) {
                 VectorMask<Float> m = S.indexInRange(full, nr);
-                FloatVector v = FloatVector.fromArray(S, c, off + full, m);
+                FloatVector v = FloatVector.fromArray(S, t, src + full, m);
+                if (!first) v = v.add(FloatVector.fromArray(S, c, off + full, m));
                 if (colBias != null) v = v.add(FloatVector.fromArray(S, colBias, col + full, m));
                 if (rowBias != null) v = v.add(rb);
                 if (relu) v = v.max(0f);
