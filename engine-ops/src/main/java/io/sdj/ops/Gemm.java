@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.function.IntUnaryOperator;
 
 import static io.sdj.ops.GemmKernel.MR;
+import static io.sdj.ops.GemmKernel.MRA;
 import static io.sdj.ops.GemmKernel.NR;
 import static io.sdj.ops.PackedMatrix.ceilDiv;
 
@@ -108,8 +109,8 @@ public final class Gemm {
         if (m <= 0) return;
         int kcs = kSlice(k, KC);
         int nc = NC;
-        // row blocks of near-equal height (a multiple of MR, at most MC)
-        int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MR) * MR;
+        // row blocks of near-equal height (a multiple of the tile's rows, at most MC)
+        int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MRA) * MRA;
         int tilesM = ceilDiv(m, mc);
         // a couple of tiles per thread (runTiles balances them by cost): narrow the column tiles only when there are
         // few row blocks (the tile grid may depend on the thread count: each element is computed the same way anyway)
@@ -120,12 +121,12 @@ public final class Gemm {
         int tilesN = ceilDiv(n, nc);
         var packed = b.segment();
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
-        IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MR) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
-        // 4-row tiles: the row block is packed [group][k][MR] once per K slice and reused by every panel of the tile
+        IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MRA) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
+        // 4-row tiles: the row block is packed [group][k][4] once per K slice and reused by every panel of the tile
         boolean pack = KernelVariant.PACK_A;
         boolean gated = e != null && e.gate() != null;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
-            float[] acc = new float[MR * NR];
+            float[] acc = new float[Math.max(MR, MRA) * NR];
             // gated: this thread's C tile, [mc][ncf], in place of the matrix C
             float[] cTile = gated ? GATED_TILE.atLeast(mc * ncf) : null;
             float[] cc = gated ? cTile : c;
@@ -139,28 +140,28 @@ public final class Gemm {
                 for (int k0 = 0; k0 < k; k0 += kcs) {
                     int kc = Math.min(kcs, k - k0);
                     boolean first = k0 == 0, last = k0 + kc == k;
-                    int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, MR);
+                    int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, MRA);
                     if (pack) {
                         for (int g = 0; g < groups; g++) {
-                            int i = i0 + g * MR;
-                            GemmKernel.packRows(a, aOff + i * lda + k0, lda, Math.min(MR, i1 - i), kc, ap, g * MR * kc);
+                            int i = i0 + g * MRA;
+                            GemmKernel.packRows(a, aOff + i * lda + k0, lda, Math.min(MRA, i1 - i), kc, ap, g * MRA * kc);
                         }
                     }
                     for (int q = 0; q < panels * groups; q++) {
                         // short K: sweep each row group along its columns (C written row-sequentially);
                         // else keep one B micro-panel in L1 while the row groups pass over it
                         int pj = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
-                        int j = j0 + pj * NR, i = i0 + ri * MR;
+                        int j = j0 + pj * NR, i = i0 + ri * MRA;
                         int nr = Math.min(NR, j1 - j);
                         long bOff = b.isHalf() ? widened(b, j / NR, k0, kc, mat, rowsOuter ? pj : 0, ri == 0) : b.columnPanelOffset(j / NR, k0);
                         {
-                            int mr = Math.min(MR, i1 - i), iLast = i1 - 1;
+                            int mr = Math.min(MRA, i1 - i), iLast = i1 - 1;
                             int co = gated ? (i - i0) * ncf + (j - j0) : cOff + i * ldc + j;
                             // an epilogue into C is applied on the way from acc (see GemmEpilogue.storeTile)
                             boolean fuse = last && e != null && !gated;
-                            boolean direct = first && mr == MR && nr == NR && !fuse;
+                            boolean direct = first && mr == MRA && nr == NR && !fuse;
                             int r0 = aOff + i * lda + k0;
-                            if (pack) GemmKernel.packedRowsTimesPanel(ap, ri * MR * kc, mat, bOff, kc,
+                            if (pack) GemmKernel.packedRowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
                             else GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,

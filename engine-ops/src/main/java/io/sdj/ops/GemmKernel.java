@@ -35,6 +35,8 @@ final class GemmKernel {
     static final int L = S.length();
     /** Rows of the register tile: 6 or 4. */
     static final int MR = KernelVariant.MR;
+    /** Rows of {@link Gemm#multiply}'s register tile (A the activations): 6 read in place, or 4 packed. */
+    static final int MRA = KernelVariant.LINEAR_ROWS;
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * L;
     /**
@@ -341,13 +343,13 @@ final class GemmKernel {
     }
 
     /**
-     * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel {@code dst[d + k·MR + r]};
-     * rows mr..MR−1 repeat row mr−1 (their sums are never stored).
+     * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel of {@link #packedRowsTimesPanel}
+     * {@code dst[d + k·4 + r]}; rows mr..3 repeat row mr−1 (their sums are never stored).
      */
     static void packRows(float[] a, int rowOff, int lda, int mr, int kc, float[] dst, int d) {
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < 4; r++) {
             int src = rowOff + Math.min(r, mr - 1) * lda;
-            for (int k = 0, o = d + r; k < kc; k++, o += MR) dst[o] = a[src + k];
+            for (int k = 0, o = d + r; k < kc; k++, o += 4) dst[o] = a[src + k];
         }
     }
 

@@ -51,8 +51,17 @@ public final class KernelVariant {
     static final int REGISTERS = NAME.equals("avx512") || NAME.equals("neon") ? 32 : 16;
     /** Rows of the register tile: 6, or 4 with {@code -Dsdj.gemm.mr=4}. */
     static final int MR = chooseRows();
+    /**
+     * Rows of {@link Gemm#multiply}'s register tile, where A (the activations) is the broadcast operand: 6 read in
+     * place with 32 registers, 4 packed per row block with 16 (or with {@code -Dsdj.gemm.mr=4});
+     * {@code -Dsdj.gemm.linearRows=4|6} overrides (6 needs MR 6). With 16 registers the 6-row in-place kernel needs
+     * 12 accumulators, 2 B vectors and the broadcasts, and C2 issues all six broadcasts before the FMAs: inside the
+     * UNet (AVX2 emulated, {@code sdj profile --arch bk-sdm-tiny}, 2026-12-06) it kept four accumulators on the stack,
+     * a load, FMA and store per step, where a GEMM benchmarked alone had compiled without spills.
+     */
+    static final int LINEAR_ROWS = chooseLinearRows();
     /** Whether {@link Gemm#multiply} packs each block of A before the kernels (4-row tiles) or reads A rows in place. */
-    static final boolean PACK_A = MR == 4;
+    static final boolean PACK_A = LINEAR_ROWS == 4;
     private static final long L2 = cacheBytes(2, 512 << 10);
     /** Target K slice of {@link Gemm#multiply}. */
     static final int KC = Integer.getInteger("sdj.gemm.kc", 512);
@@ -63,11 +72,14 @@ public final class KernelVariant {
 
     private KernelVariant() {}
 
-    /** One line for benchmark reports, e.g. "avx2: 256-bit vectors, 16 registers, tile 6×16 (A in place), KC 512/384, MC 192". */
+    /**
+     * One line for benchmark reports, e.g. "avx2: 256-bit vectors, 16 registers, tile 4×16 (A packed; convolutions
+     * 6×16), KC 512/384, MC 126": the tile of {@link Gemm#multiply}, then the convolutions' tile.
+     */
     public static String describe() {
-        return String.format(Locale.ROOT, "%s: %d-bit vectors, %d registers, tile %d×%d (A %s), KC %d/%d, MC %d",
-                NAME, SPECIES.vectorBitSize(), REGISTERS, MR, 2 * SPECIES.length(), PACK_A ? "packed" : "in place",
-                KC, KC_PACKED, MC);
+        return String.format(Locale.ROOT, "%s: %d-bit vectors, %d registers, tile %d×%d (A %s; convolutions %d×%d), KC %d/%d, MC %d",
+                NAME, SPECIES.vectorBitSize(), REGISTERS, LINEAR_ROWS, 2 * SPECIES.length(), PACK_A ? "packed" : "in place",
+                MR, 2 * SPECIES.length(), KC, KC_PACKED, MC);
     }
 
     /**
@@ -108,6 +120,18 @@ public final class KernelVariant {
         boolean arm = System.getProperty("os.arch", "").contains("aarch64");
         if (arm) return "neon";
         return bits == 256 ? "avx2" : "sse";
+    }
+
+    private static int chooseLinearRows() {
+        String p = System.getProperty("sdj.gemm.linearRows");
+        if (p == null || p.isBlank()) return MR == 4 || REGISTERS < 32 ? 4 : 6;
+        int rows = switch (p.trim()) {
+            case "4" -> 4;
+            case "6" -> 6;
+            default -> throw new IllegalArgumentException("-Dsdj.gemm.linearRows must be 4 or 6, got '" + p + "'");
+        };
+        if (rows > MR) throw new IllegalArgumentException("-Dsdj.gemm.linearRows=6 needs 6-row tiles, but -Dsdj.gemm.mr=" + MR);
+        return rows;
     }
 
     private static int chooseRows() {

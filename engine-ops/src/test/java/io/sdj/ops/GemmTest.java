@@ -37,16 +37,22 @@ class GemmTest {
      * minutes), each in a child JVM: "name" or "name mr" (the 4-row tile).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"avx512", "avx2", "sse", "neon", "avx2 4", "sse 4"})
+    /** "variant [rows of every tile (-Dsdj.gemm.mr)] [rows of the A-in-place GEMM tile (-Dsdj.gemm.linearRows)]". */
+    @ValueSource(strings = {"avx512", "avx2", "sse", "neon", "avx2 4", "sse 4", "avx2 6 6", "avx512 6 4"})
     void everyKernelVariantPassesTheSameChecks(String spec) throws Exception {
         String[] p = spec.split(" ");
         int bits = switch (p[0]) { case "avx512" -> 512; case "avx2" -> 256; default -> 128; };
         Assumptions.assumeTrue(bits <= FloatVector.SPECIES_PREFERRED.vectorBitSize(), "no " + bits + "-bit vectors here");
         List<String> flags = new ArrayList<>(List.of("-Dsdj.kernel=" + p[0]));
         if (p.length > 1) flags.add("-Dsdj.gemm.mr=" + p[1]);
+        if (p.length > 2) flags.add("-Dsdj.gemm.linearRows=" + p[2]);
         String out = childChecks(flags);
+        int mr = p.length > 1 ? Integer.parseInt(p[1]) : 6;
+        boolean registers32 = p[0].equals("avx512") || p[0].equals("neon");
+        int linear = p.length > 2 ? Integer.parseInt(p[2]) : mr == 4 || !registers32 ? 4 : 6;
+        int width = 2 * bits / 32;
         assertThat(out).contains("GemmChecks OK with " + p[0] + ": " + bits + "-bit vectors")
-                .contains("tile " + (p.length > 1 ? p[1] : "6") + "×" + 2 * bits / 32);
+                .contains("tile " + linear + "×" + width + " (A " + (linear == 4 ? "packed" : "in place") + "; convolutions " + mr + "×" + width + ")");
     }
 
     /** With C2 limited to AVX2 (16 ymm registers, as on an AVX2-only CPU), auto picks the avx2 variant. */
@@ -55,7 +61,7 @@ class GemmTest {
         Assumptions.assumeTrue(arch.equals("amd64") || arch.equals("x86_64"), "x86 only");
         Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256, "needs AVX2");
         String out = childChecks(List.of("-XX:UseAVX=2", "-XX:MaxVectorSize=32"));
-        assertThat(out).contains("GemmChecks OK with avx2: 256-bit vectors, 16 registers, tile 6×16");
+        assertThat(out).contains("GemmChecks OK with avx2: 256-bit vectors, 16 registers, tile 4×16 (A packed; convolutions 6×16)");
     }
 
     @Test void badVariantNameIsAClearError() throws Exception {
