@@ -19,13 +19,15 @@ import java.util.Locale;
  * waited for a store-to-load forward plus the FMA latency: 68 instead of 100 GFLOP/s with the operands in L1. With 32
  * registers (AVX-512) it does not spill. So with 16 registers the convolution kernel runs the loop form that compiled
  * without spills (k unrolled by two), and attention's P·V runs two vectors wide instead of three (12 accumulators +
- * 3 V vectors + broadcasts); the GEMM kernel that reads A in place compiled spill-free as it was. Same emulated
- * register file, thread CPU time, 2026-12-06: convolutions 51–54 → 66–74 GFLOP/s, attention at head dim 40
- * 23 → 39, GEMM unchanged (66–70).
+ * 3 V vectors + broadcasts). Same emulated register file, thread CPU time, 2026-12-06: convolutions 51–54 → 66–74
+ * GFLOP/s, attention at head dim 40 23 → 39. The GEMM kernel that reads A in place had compiled spill-free in the
+ * GEMM benchmark, but inside the UNet it kept four accumulators on the stack (see {@link #LINEAR_ROWS}), so with 16
+ * registers {@link Gemm#multiply} runs the 4-row tile with A packed.
  * <ul>
  * <li>{@code avx512}: 512-bit vectors, 32 registers, tile 6 × 32.</li>
- * <li>{@code avx2}: 256-bit vectors, 16 registers, tile 6 × 16, spill-free loop forms.</li>
- * <li>{@code sse}: 128-bit vectors, 16 registers, tile 6 × 8, as avx2.</li>
+ * <li>{@code avx2}: 256-bit vectors, 16 registers, tile 6 × 16 for convolutions, 4 × 16 with A packed for
+ *     {@link Gemm#multiply}, spill-free loop forms.</li>
+ * <li>{@code sse}: 128-bit vectors, 16 registers, tiles 6 × 8 and 4 × 8, as avx2.</li>
  * <li>{@code neon}: 128-bit vectors, 32 registers (AArch64), tile 6 × 8, as avx512.</li>
  * </ul>
  * Blocking: K slices of 512 (GEMM) and 384 (convolution) measured best on the AVX-512 hosts and on the emulated AVX2
