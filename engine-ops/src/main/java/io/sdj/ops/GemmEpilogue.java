@@ -41,7 +41,7 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
 
     /**
      * Applies the epilogue in place to a finished {@code mr × nr} tile of C at {@code c[cOff + r·ldc + j]}, whose
-     * first element is output (row, col). Loads, transforms and stores within this method, so no vector crossing a
+     * first element is output (row, col). Loads, transforms and stores within this method, so no vector crosses a
      * call boundary that the JIT might not inline (which would box it).
      */
     void applyTile(float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {

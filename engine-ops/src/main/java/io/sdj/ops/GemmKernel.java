@@ -423,10 +423,10 @@ final class GemmKernel {
 
     /**
      * Moves finished sums into C: {@code mr} rows and {@code nr} columns from {@code src[so + r·lds + j]} to
-     * {@code c[cOff + r·ldc + j]}, adding to C unless {@code first}. The epilogue is not applied here; a tile's last
-     * slice goes through {@link GemmEpilogue#storeTile} instead, which does both: passing vectors from this method into the epilogue left
-     * them boxed on the heap whenever the JIT declined to inline it (~1.5 GB per BK-SDM-Tiny forward). Kept out of
-     * the kernels too: a kernel whose loop shares a method with this code is compiled 2–3× slower.
+     * {@code c[cOff + r·ldc + j]}, adding to C unless {@code first}. The epilogue is not applied here (a tile's last
+     * slice goes through {@link GemmEpilogue#storeTile}, which does both): passing vectors from this method into the
+     * epilogue left them boxed on the heap whenever the JIT declined to inline it (~1.5 GB per BK-SDM-Tiny forward).
+     * Kept out of the kernels too: a kernel whose loop shares a method with this code is compiled 2–3× slower.
      */
     static void storeTile(float[] src, int so, int lds, float[] c, int cOff, int ldc, int mr, int nr, boolean first) {
         for (int r = 0; r < mr; r++) {
