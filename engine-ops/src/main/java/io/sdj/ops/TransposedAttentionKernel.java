@@ -56,7 +56,7 @@ final class TransposedAttentionKernel implements Attention.Kernel {
         Parallel.forEach(bh, job -> {
             int b = job / heads, h = job % heads;
             AttentionKernel.packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, groups, KG);
-            for (int j = 0; j < tk; j++) System.arraycopy(vd, (b * tk + j) * cv + h * dv, vpd, (job * tk + j) * dv, dv);
+            AttentionKernel.packValues(vd, vpd, job * tk * dv, b, h, tk, cv, dv, dv);
         });
         int qTiles = (tq + MQ - 1) / MQ;
         float qScale = scale * LOG2E;   // base-2 softmax: weights 2^(S − max)
