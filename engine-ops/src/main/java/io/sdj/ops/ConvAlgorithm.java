@@ -12,6 +12,9 @@ package io.sdj.ops;
  *     their transformed weights off-heap beside the direct ones (16/9 or 4 times their size).</li>
  * </ul>
  * The tile is F(4×4, 3×3) unless {@code -Dsdj.conv.winogradTile=2} asks for F(2×2, 3×3) (more accurate, less gain).
+ * {@code -Dsdj.conv.winogradWeights=auto|f32}: whether F(2×2) keeps 16-bit weights' transformed form in binary16
+ * ({@code auto}, the default, see {@link WinogradConv3x3#transformedType}) or always in float32 ({@code f32}: then a
+ * model's 16-bit weights give exactly the bits of the same values stored as float32).
  */
 public enum ConvAlgorithm {
     DIRECT, WINOGRAD, AUTO;
@@ -19,6 +22,8 @@ public enum ConvAlgorithm {
     /** The JVM-wide choice from {@code -Dsdj.conv}. */
     static final ConvAlgorithm CONFIGURED = parse(System.getProperty("sdj.conv"));
     private static final WinogradConv3x3.Tile TILE = parseTile(System.getProperty("sdj.conv.winogradTile"));
+    /** {@code -Dsdj.conv.winogradWeights}: whether F(2×2) may keep 16-bit weights' transformed form in binary16. */
+    static final boolean HALF_TRANSFORMED_WEIGHTS = parseHalfTransformed(System.getProperty("sdj.conv.winogradWeights"));
 
     static ConvAlgorithm parse(String p) {
         if (p == null || p.isBlank()) return AUTO;
@@ -36,6 +41,15 @@ public enum ConvAlgorithm {
             case "2" -> WinogradConv3x3.Tile.F2;
             case "4" -> WinogradConv3x3.Tile.F4;
             default -> throw new IllegalArgumentException("-Dsdj.conv.winogradTile must be 2 or 4, got '" + p + "'");
+        };
+    }
+
+    static boolean parseHalfTransformed(String p) {
+        if (p == null || p.isBlank()) return true;
+        return switch (p.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> true;
+            case "f32" -> false;
+            default -> throw new IllegalArgumentException("-Dsdj.conv.winogradWeights must be auto or f32, got '" + p + "'");
         };
     }
 
@@ -61,16 +75,17 @@ public enum ConvAlgorithm {
     /**
      * The most off-heap memory the transformed weights of one stride-1 3×3 convolution (cout × cin) can take under the
      * JVM's configured algorithm ({@code -Dsdj.conv}): a layer keeps one Winograd form, made the first time it runs at
-     * a size where Winograd is chosen, beside its direct weights. 0 when the layer always runs direct.
+     * a size where Winograd is chosen, beside its direct weights, in the element type its tile keeps for weights of
+     * {@code dtype} ({@link WinogradConv3x3#transformedType}). 0 when the layer always runs direct.
      */
-    public static long transformedWeightBytesAtMost(int cout, int cin) {
-        return CONFIGURED.transformedWeightBytes(cout, cin);
+    public static long transformedWeightBytesAtMost(int cout, int cin, io.sdj.core.DType dtype) {
+        return CONFIGURED.transformedWeightBytes(cout, cin, dtype);
     }
 
     /** {@link #transformedWeightBytesAtMost} under this algorithm: the tile it picks for the largest images. */
-    long transformedWeightBytes(int cout, int cin) {
+    long transformedWeightBytes(int cout, int cin, io.sdj.core.DType dtype) {
         WinogradConv3x3.Tile largest = choose(cin, cout, 1 << 15, 1 << 15);
-        return largest == null ? 0 : WinogradConv3x3.transformedWeightBytes(largest, cout, cin);
+        return largest == null ? 0 : WinogradConv3x3.transformedWeightBytes(largest, cout, cin, PackedMatrix.packedType(dtype));
     }
 
     /**

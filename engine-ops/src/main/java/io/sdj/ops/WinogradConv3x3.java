@@ -1,5 +1,6 @@
 package io.sdj.ops;
 
+import io.sdj.core.DType;
 import io.sdj.core.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -9,6 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.sdj.ops.PackedMatrix.ceilDiv;
 
@@ -19,7 +21,8 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * U[ξν] (Cout × Cin) · V[ξν] (Cin × tiles): 36 multiplies per 4×4 tile instead of 144 (m = 4), 16 per 2×2 tile
  * instead of 36 (m = 2).
  * <p>Weights U = G·g·Gᵀ are transformed once (in double precision) and kept off-heap in the GEMM's row-panel layout,
- * one panel set per ξν. The input and output transforms are fused with the tiling: a thread takes a group of tiles,
+ * one panel set per ξν, as float32 or, for 16-bit weights with F(2×2), binary16 ({@link #transformedType}), widened
+ * per weight micro-panel as the GEMM needs it. The input and output transforms are fused with the tiling: a thread takes a group of tiles,
  * transforms their input patches for all channels into a small V (α² × Cin × group), runs the α² GEMMs into a small M
  * (α² × Cout × group) and inverse-transforms M straight into the output, adding bias, activation and residual; no
  * transformed tensor of the whole image ever exists.
@@ -58,6 +61,7 @@ final class WinogradConv3x3 {
     private static final VectorSpecies<Float> S = GemmKernel.S;
     private static final int L = GemmKernel.L, MR = GemmKernel.MR, NR = GemmKernel.NR;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** K slice of the α² GEMMs (fixed, so the summation order never depends on the tiling). */
     private static final int KC = 384;
     /**
@@ -88,6 +92,8 @@ final class WinogradConv3x3 {
     private static final ThreadLocal<int[]> INDEX = new ThreadLocal<>();
 
     private final Tile tile;
+    /** Element type of U: F32, or F16 (binary16) for F(2×2) when the layer's weights are packed in 16 bits. */
+    private final DType uType;
     private final int cout, cin, pad, coutPad, rowPanels, kcs;
     /**
      * U, off-heap, one segment per row panel of MR outputs: [α²][cin][MR]. The segments are allocated by the threads
@@ -101,8 +107,9 @@ final class WinogradConv3x3 {
      */
     private float[] uHeap;   // set once by of(), before the layer is published
 
-    private WinogradConv3x3(Tile tile, int cout, int cin, int pad) {
+    private WinogradConv3x3(Tile tile, DType uType, int cout, int cin, int pad) {
         this.tile = tile;
+        this.uType = uType;
         this.cout = cout;
         this.cin = cin;
         this.pad = pad;
@@ -112,9 +119,28 @@ final class WinogradConv3x3 {
         this.u = new MemorySegment[rowPanels];
     }
 
-    /** Off-heap bytes of U for a cout × cin layer: α² · cout rounded up to whole row panels · cin floats. */
-    static long transformedWeightBytes(Tile tile, int cout, int cin) {
-        return (long) tile.alpha * tile.alpha * ceilDiv(cout, MR) * MR * cin * Float.BYTES;
+    /**
+     * Off-heap bytes of U for a cout × cin layer whose weights are packed as {@code packed}: α² · cout rounded up to
+     * whole row panels · cin elements of {@link #transformedType}.
+     */
+    static long transformedWeightBytes(Tile tile, int cout, int cin, DType packed) {
+        return (long) tile.alpha * tile.alpha * ceilDiv(cout, MR) * MR * cin * transformedType(packed, tile).bytes();
+    }
+
+    /**
+     * The element type U is kept in for weights packed as {@code packed}: float32 weights give float32 U; 16-bit ones
+     * (F16, BF16) give binary16 U with F(2×2) — half the memory, the first-use page faults and the memory traffic of
+     * the largest layers (1280 channels at 16×16: 105 MB as float32) — and float32 U with F(4×4).
+     * <p>Rounding U to binary16 changes each transformed weight by at most 2⁻¹¹ of itself (2⁻²⁵ absolute below
+     * binary16's normal range). Through F(2×2)'s transforms (coefficients ±1) that costs about as much accuracy as the
+     * file's own 16-bit rounding of the weights (measured 1.5× it at a trained layer's scale, {@code WinogradTest});
+     * F(4×4)'s output transform multiplies it by up to 8 per direction (measured 26×), so F(4×4) keeps float32 U.
+     * A layer whose U would overflow binary16 keeps float32 U too. {@code -Dsdj.conv.winogradWeights=f32} keeps
+     * float32 U everywhere ({@link ConvAlgorithm}), as does {@code -Dsdj.weights.packed=f32}, which widens the weights
+     * themselves at load.
+     */
+    static DType transformedType(DType packed, Tile tile) {
+        return packed == DType.F32 || tile != Tile.F2 || !ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS ? DType.F32 : DType.F16;
     }
 
     /**
@@ -122,9 +148,19 @@ final class WinogradConv3x3 {
      * packs it).
      */
     static WinogradConv3x3 of(PackedMatrix w, int pad, Tile tile) {
+        DType uType = transformedType(w.storage(), tile);
+        WinogradConv3x3 c = of(w, pad, tile, uType);
+        return c != null ? c : of(w, pad, tile, DType.F32);
+    }
+
+    /** As above with U of {@code uType} (F32 or F16); null when a transformed value overflows binary16. */
+    static WinogradConv3x3 of(PackedMatrix w, int pad, Tile tile, DType uType) {
         if (w.layout() != PackedMatrix.Layout.ROW_PANELS || w.cols() % 9 != 0) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
+        if (uType != DType.F32 && uType != DType.F16) throw new IllegalArgumentException("transformed weights of " + uType);
         int cout = w.rows(), cin = w.cols() / 9;
-        WinogradConv3x3 c = new WinogradConv3x3(tile, cout, cin, pad);
+        WinogradConv3x3 c = new WinogradConv3x3(tile, uType, cout, cin, pad);
+        boolean half = uType == DType.F16;
+        AtomicBoolean overflow = new AtomicBoolean();
         int a = tile.alpha;
         double[][] g = tile.g();
         // one row panel (MR outputs) at a time, in parallel: each tap of the panel is MR contiguous floats, and each
@@ -135,6 +171,7 @@ final class WinogradConv3x3 {
             MemorySegment mine = Arena.ofAuto().allocate((p1 - p0) * panelBytes, 64);
             for (int p = p0; p < p1; p++) c.u[p] = mine.asSlice((p - p0) * panelBytes, panelBytes);
             float[] taps = new float[9 * MR], out = new float[a * a * MR];
+            short[] out16 = half ? new short[a * a * MR] : null;
             double[] gk = new double[a * 3];
             for (int p = p0; p < p1; p++) {
                 int rows = Math.min(MR, cout - p * MR);
@@ -152,13 +189,26 @@ final class WinogradConv3x3 {
                             }
                         }
                     }
-                    for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out, xi * MR, c.u[p], F, c.uOffset(xi, ci), rows);
+                    if (half) {
+                        // rounded once more, float32 to binary16 (the double-to-float32 rounding before it adds at
+                        // most 2⁻²⁴ relative)
+                        for (int i = 0; i < out.length; i++) {
+                            short h = Float.floatToFloat16(out[i]);
+                            if (Float.isInfinite(Float.float16ToFloat(h)) && Float.isFinite(out[i])) overflow.set(true);
+                            out16[i] = h;
+                        }
+                        for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out16, xi * MR, c.u[p], U16, c.uOffset(xi, ci), rows);
+                    } else {
+                        for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out, xi * MR, c.u[p], F, c.uOffset(xi, ci), rows);
+                    }
                 }
             }
         });
-        if (c.byteSize() <= CACHE_BYTES) {
-            float[] heap = new float[Math.toIntExact(c.byteSize() / Float.BYTES)];
-            for (int p = 0; p < c.rowPanels; p++) MemorySegment.copy(c.u[p], F, 0, heap, (int) (p * panelBytes / Float.BYTES), (int) (panelBytes / Float.BYTES));
+        if (overflow.get()) return null;
+        int panelFloats = (int) (panelBytes / uType.bytes());
+        if ((long) c.rowPanels * panelFloats * Float.BYTES <= CACHE_BYTES) {
+            float[] heap = new float[c.rowPanels * panelFloats];
+            for (int p = 0; p < c.rowPanels; p++) c.widen(c.u[p], 0, heap, p * panelFloats, panelFloats);
             c.uHeap = heap;
         }
         return c;
@@ -166,13 +216,22 @@ final class WinogradConv3x3 {
 
     Tile tile() { return tile; }
 
+    /** F32 or F16: how U is stored. */
+    DType transformedType() { return uType; }
+
+    /** {@code n} elements of U at byte {@code off} of {@code seg} as floats into {@code dst[at ..]}. */
+    private void widen(MemorySegment seg, long off, float[] dst, int at, int n) {
+        if (uType == DType.F16) HalfFloats.widen(DType.F16, seg, off, dst, at, n);
+        else MemorySegment.copy(seg, F, off, dst, at, n);
+    }
+
     /** Off-heap bytes held by the transformed weights. */
     long byteSize() { return rowPanels * panelBytes(); }
 
-    /** Bytes of one row panel of U: α² · cin · MR floats. */
-    private long panelBytes() { return (long) tile.alpha * tile.alpha * cin * MR * Float.BYTES; }
+    /** Bytes of one row panel of U: α² · cin · MR elements. */
+    private long panelBytes() { return (long) tile.alpha * tile.alpha * cin * MR * uType.bytes(); }
 
-    private long uOffset(int xi, int c) { return ((long) xi * cin + c) * MR * Float.BYTES; }
+    private long uOffset(int xi, int c) { return ((long) xi * cin + c) * MR * uType.bytes(); }
 
     /**
      * y = act(conv(x) + bias) + residual for one image: x at {@code x[xOff]} [cin, h, w], y at {@code y[yOff]}
@@ -501,8 +560,8 @@ final class WinogradConv3x3 {
                 boolean first = k0 == 0;
                 for (int rp = 0; rp < rowPanels; rp++) {
                     float[] w = uHeap == null ? s : uHeap;
-                    int wAt = uHeap == null ? aAt : (int) ((rp * panelBytes() + uOffset(xi, k0)) / Float.BYTES);
-                    if (uHeap == null) MemorySegment.copy(u[rp], F, uOffset(xi, k0), s, aAt, kc * MR);
+                    int wAt = uHeap == null ? aAt : (int) ((rp * panelBytes() + uOffset(xi, k0)) / uType.bytes());
+                    if (uHeap == null) widen(u[rp], uOffset(xi, k0), s, aAt, kc * MR);
                     for (int p = 0; p < panels; p++) {
                         int bo = vAt + ((xi * panels + p) * cin + k0) * NR;
                         int co = mAt + (xi * coutPad + rp * MR) * ntp + p * NR;

@@ -475,6 +475,32 @@ public final class GemmChecks {
                         float[] y = half.forward(new Workspace(), x, Activation.SILU, null).data();
                         sameBits("conv " + alg + " " + dt + " " + Arrays.toString(s), y, wide.forward(new Workspace(), x, Activation.SILU, null).data());
                         outs.add(y);
+                        if (alg == ConvAlgorithm.WINOGRAD) {
+                            // F(2×2) keeps 16-bit weights' transformed form in binary16: the same bits as the float32
+                            // weights transformed into binary16; with these weights (the special values) and with
+                            // plain random ones (no transformed value overflows binary16)
+                            WeightTensor[] plain = {weight(rr, "conv", dt, s[1], s[0], 3, 3), null};
+                            plain[1] = WeightTensor.ofFloats("conv", plain[0].toFloats(), s[1], s[0], 3, 3);
+                            for (WeightTensor[] ws : new WeightTensor[][]{w, plain}) {
+                                Conv2d h16 = new Conv2d(ws[0], b, 1, 1, alg), w32 = new Conv2d(ws[1], b, 1, 1, alg);
+                                float[] y2 = new float[s[1] * s[2] * s[3]], w2 = new float[y2.length];
+                                WinogradConv3x3 h2 = WinogradConv3x3.of(h16.packedWeight(), 1, WinogradConv3x3.Tile.F2);
+                                boolean halfU = PackedMatrix.KEEP_HALF && ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS;
+                                WinogradConv3x3 expected = halfU
+                                        ? WinogradConv3x3.of(w32.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F16) : null;
+                                if (expected == null) {   // overflow (the largest values), or float32 asked for
+                                    if (halfU && ws == plain) throw new AssertionError("F(2×2) of plain " + dt + " weights overflowed binary16");
+                                    expected = WinogradConv3x3.of(w32.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F32);
+                                }
+                                if (h2.transformedType() != expected.transformedType()) {
+                                    throw new AssertionError("F(2×2) of " + dt + " weights keeps " + h2.transformedType() + ", expected " + expected.transformedType());
+                                }
+                                h2.forward(x.data(), 0, s[2], s[3], h16.biasValues(), Activation.SILU, null, y2, 0);
+                                expected.forward(x.data(), 0, s[2], s[3], w32.biasValues(), Activation.SILU, null, w2, 0);
+                                sameBits("conv F(2×2) " + h2.transformedType() + " U, " + dt + " " + Arrays.toString(s), y2, w2);
+                                outs.add(y2);
+                            }
+                        }
                     }
                     WeightTensor dw = weight(rr, "dw", DType.F32, 21, 1, 3, 3);
                     WeightTensor[] pw = halfAndWidened(rr, "pw", dt, 9, 21, 1, 1);

@@ -5,6 +5,7 @@ import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -23,10 +24,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * <p>Tolerance: the float32 path sums, per transformed element ξν, Cin products U·V (each U, V itself a short sum of
  * weights or inputs times transform coefficients), then applies the output transform. With every rounding bounded by
  * u = 2⁻²⁴, |error| ≤ 1.2·(Cin + 12)·u·Σ_c Σ_ξν |Aᵀ|·|U_c|·(|Bᵀ|·|d_c|·|B|)·|A| (the same sum with absolute values
- * everywhere, computed here in double), plus the bias/activation/residual terms of {@link GemmChecks}.
+ * everywhere, computed here in double), plus the bias/activation/residual terms of {@link GemmChecks}. With 16-bit
+ * weights F(2×2) keeps U in binary16: each U then differs from its exact value by at most 2⁻¹¹·|U| + 2⁻²⁵ (binary16's
+ * rounding, normal and subnormal; the float32 rounding before it adds 2⁻²⁴·|U|), which adds
+ * 1.2·2⁻¹¹·Σ_c Σ_ξν |Aᵀ|·(|U_c| + 2⁻¹⁴)·(|Bᵀ|·|d_c|·|B|)·|A|.
  */
 class WinogradTest {
     private static final double U = Math.ulp(1.0f) / 2;
+    /** Unit roundoff of binary16, and the smallest normal binary16 (below it the rounding is absolute: 2⁻²⁵ = U16·2⁻¹⁴). */
+    private static final double U16 = 0x1p-11, MIN_NORMAL16 = 0x1p-14;
 
     /** Aᵀ, Bᵀ of the tile (G comes from the production code, transformed in double there too). */
     private static double[][] at(WinogradConv3x3.Tile t) {
@@ -56,8 +62,11 @@ class WinogradTest {
         return out;
     }
 
-    /** The error scale Σ_c Σ_ξν |Aᵀ|·|U_c|·(|Bᵀ||d_c||B|)·|A| of every output (n = 1 image). */
-    static double[] winogradAbs(float[] x, int cin, int h, int w, WeightTensor wt, int pad, WinogradConv3x3.Tile t) {
+    /**
+     * The error scale Σ_c Σ_ξν |Aᵀ|·(|U_c| + uFloor)·(|Bᵀ||d_c||B|)·|A| of every output (n = 1 image); |U_c| bounded
+     * by |G|·|g_c|·|Gᵀ|.
+     */
+    static double[] winogradAbs(float[] x, int cin, int h, int w, WeightTensor wt, int pad, WinogradConv3x3.Tile t, double uFloor) {
         int cout = wt.dim(0), m = t.m, a = t.alpha, oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         double[][] g = t.g(), atm = at(t), btm = bt(t);
         double[][][] uAbs = new double[cout * cin][][];
@@ -66,6 +75,7 @@ class WinogradTest {
                 double[][] k = new double[3][3];
                 for (int i = 0; i < 9; i++) k[i / 3][i % 3] = wt.get(((long) o * cin + c) * 9 + i);
                 uAbs[o * cin + c] = absSandwich(g, k, g);
+                for (double[] row : uAbs[o * cin + c]) for (int j = 0; j < row.length; j++) row[j] += uFloor;
             }
         }
         double[] out = new double[cout * oh * ow];
@@ -115,7 +125,7 @@ class WinogradTest {
         for (int[] s : SHAPES) {
             int cin = s[0], cout = s[1], h = s[2], w = s[3], pad = s[4], n = idx % 3 == 1 ? 2 : 1;
             Activation act = Activation.values()[idx % Activation.values().length];
-            DType dt = idx % 2 == 0 ? DType.F32 : DType.BF16;
+            DType dt = new DType[]{DType.F32, DType.BF16, DType.F32, DType.F16}[idx % 4];
             idx++;
             WeightTensor wt = GemmChecks.weight(r, "w", dt, cout, cin, 3, 3);
             float[] bias = idx % 2 == 0 ? random(r, cout) : null;
@@ -124,16 +134,21 @@ class WinogradTest {
             Tensor x = Tensor.of(random(r, n * cin * h * w), n, cin, h, w);
             Tensor res = idx % 3 == 0 ? Tensor.of(random(r, n * cout * oh * ow), n, cout, oh, ow) : null;
             Tensor y = new ConvUnderTest(conv, tile).forward(x, act, res);
+            boolean halfU = WinogradConv3x3.of(conv.packedWeight(), pad, tile).transformedType() == DType.F16;
+            assertThat(halfU).as("binary16 U for %s weights, %s", dt, tile).isEqualTo(dt != DType.F32 && tile == WinogradConv3x3.Tile.F2 && ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS);
             double[] ref = new double[n * cout * oh * ow], abs = new double[ref.length];
             GemmChecks.convRef(x.data(), n, cin, h, w, wt, bias, 3, 1, pad, 1, ref, abs);
             int per = cin * h * w, outPer = cout * oh * ow;
             for (int b = 0; b < n; b++) {
-                double[] wa = winogradAbs(Arrays.copyOfRange(x.data(), b * per, (b + 1) * per), cin, h, w, wt, pad, tile);
+                float[] xb = Arrays.copyOfRange(x.data(), b * per, (b + 1) * per);
+                double[] wa = winogradAbs(xb, cin, h, w, wt, pad, tile, 0);
+                double[] wa16 = halfU ? winogradAbs(xb, cin, h, w, wt, pad, tile, MIN_NORMAL16) : null;
                 for (int i = 0; i < outPer; i++) {
                     int e = b * outPer + i;
                     double pre = ref[e], v = GemmChecks.actRef(act, pre), sa = wa[i] + (bias == null ? 0 : Math.abs(bias[i / (oh * ow)]));
                     if (res != null) v += res.data()[e];
-                    double tol = 1.2 * (cin + 12) * U * sa + 1e-5 * Math.abs(v) + 1e-6 + (res != null ? U * Math.abs(v) : 0);
+                    double tol = 1.2 * (cin + 12) * U * sa + 1e-5 * Math.abs(v) + 1e-6 + (res != null ? U * Math.abs(v) : 0)
+                            + (halfU ? 1.2 * U16 * wa16[i] : 0);
                     double err = Math.abs(y.data()[e] - v);
                     if (!(err <= tol)) {
                         throw new AssertionError("winograd " + tile + " " + Arrays.toString(s) + " n=" + n + " " + act + " at " + e
@@ -205,6 +220,55 @@ class WinogradTest {
         assertThat(worst[2]).as(report.toString()).isLessThan(20 * worst[0] + 1e-7);
     }
 
+    /**
+     * The same layer from an F16 file (the weights rounded to binary16), against the double convolution of the file's
+     * weights, compared with what storing the weights in 16 bits already changed (the double convolution of the
+     * float32 weights against that of the binary16 ones): F(2×2), which keeps U in binary16, must stay within 2× the
+     * file's own rounding; F(4×4), whose output transform amplifies U's rounding far more (the binary16 form is
+     * reported too), keeps float32 U and must stay within a tenth of it.
+     */
+    @Test
+    void binary16TransformedWeightsCostAboutTheFilesOwnRounding() {
+        Assumptions.assumeTrue(ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS && PackedMatrix.KEEP_HALF, "float32 transformed weights asked for");
+        SplittableRandom r = new SplittableRandom(22);
+        int cin = 128, cout = 16, h = 24, w = 24;
+        float[] wv = random(r, cout * cin * 9);
+        float scale = (float) (1 / Math.sqrt(9.0 * cin));
+        short[] bits = new short[wv.length];
+        for (int i = 0; i < wv.length; i++) {
+            wv[i] *= scale;
+            bits[i] = Float.floatToFloat16(wv[i]);
+        }
+        WeightTensor exact = WeightTensor.ofFloats("w", wv, cout, cin, 3, 3);
+        WeightTensor file = new WeightTensor("w", DType.F16, new int[]{cout, cin, 3, 3}, java.lang.foreign.MemorySegment.ofArray(bits), null);
+        Tensor x = Tensor.of(random(r, cin * h * w), 1, cin, h, w);
+        double[] ref = new double[cout * h * w], refExact = new double[ref.length], abs = new double[ref.length];
+        GemmChecks.convRef(x.data(), 1, cin, h, w, file, null, 3, 1, 1, 1, ref, abs);
+        GemmChecks.convRef(x.data(), 1, cin, h, w, exact, null, 3, 1, 1, 1, refExact, abs);
+        double rms = 0, rounding = 0;
+        for (int i = 0; i < ref.length; i++) rms += ref[i] * ref[i];
+        rms = Math.sqrt(rms / ref.length);
+        for (int i = 0; i < ref.length; i++) rounding = Math.max(rounding, Math.abs(ref[i] - refExact[i]) / rms);
+        Conv2d conv = new Conv2d(file, null, 1, 1, ConvAlgorithm.WINOGRAD);
+        StringBuilder report = new StringBuilder(String.format("conv %d→%d 3×3 at %d×%d, F16 weights, max |error| / rms(output): "
+                + "the file's binary16 rounding %.2e;", cin, cout, h, w, rounding));
+        double[] worst = new double[3];
+        WinogradConv3x3[] forms = {WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F2),
+                WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F4),
+                WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F4, DType.F16)};
+        for (int f = 0; f < 3; f++) {
+            float[] y = new float[ref.length];
+            forms[f].forward(x.data(), 0, h, w, null, Activation.NONE, null, y, 0);
+            for (int i = 0; i < ref.length; i++) worst[f] = Math.max(worst[f], Math.abs(y[i] - ref[i]) / rms);
+            report.append(String.format(" winograd %s with %s U %.2e;", forms[f].tile(), forms[f].transformedType(), worst[f]));
+        }
+        System.out.println(report);
+        assertThat(forms[0].transformedType()).isEqualTo(DType.F16);
+        assertThat(forms[1].transformedType()).isEqualTo(DType.F32);
+        assertThat(worst[0]).as(report.toString()).isLessThan(2 * rounding);
+        assertThat(worst[1]).as(report.toString()).isLessThan(rounding / 10);
+    }
+
     /** The reference and thread checks with a narrower species (run by {@link #narrowerSpeciesPassTheSameChecks}). */
     public static void main(String[] args) {
         WinogradTest t = new WinogradTest();
@@ -273,6 +337,11 @@ class WinogradTest {
         assertThat(ConvAlgorithm.parse("Winograd")).isEqualTo(ConvAlgorithm.WINOGRAD);
         assertThat(ConvAlgorithm.parse("direct")).isEqualTo(ConvAlgorithm.DIRECT);
         assertThatThrownBy(() -> ConvAlgorithm.parse("fft")).hasMessageContaining("sdj.conv").hasMessageContaining("fft");
+        assertThat(ConvAlgorithm.parseHalfTransformed(null)).isTrue();
+        assertThat(ConvAlgorithm.parseHalfTransformed(" Auto ")).isTrue();
+        assertThat(ConvAlgorithm.parseHalfTransformed("f32")).isFalse();
+        assertThatThrownBy(() -> ConvAlgorithm.parseHalfTransformed("f16"))
+                .hasMessage("-Dsdj.conv.winogradWeights must be auto or f32, got 'f16'");
         // auto: Winograd at the large UNet / TAESD shapes, direct for few channels or few tiles
         assertThat(ConvAlgorithm.AUTO.choose(320, 320, 64, 64)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();
@@ -298,12 +367,36 @@ class WinogradTest {
         }
     }
 
+    /**
+     * A 16-bit layer whose F(2×2) transform would overflow binary16 (a 3×3 kernel all at binary16's largest value:
+     * its centre U is 2.25× that) keeps float32 U, with the bits of the same weights given as float32.
+     */
+    @Test
+    void aTransformThatOverflowsBinary16KeepsFloat32() {
+        SplittableRandom r = new SplittableRandom(8);
+        WeightTensor w = GemmChecks.weight(r, "w", DType.F16, 7, 5, 3, 3);
+        short[] bits = w.data().toArray(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN));
+        for (int t = 0; t < 9; t++) bits[(1 * 5 + 2) * 9 + t] = 0x7bff;   // 65504, the largest binary16: output 1, input 2
+        WeightTensor big = new WeightTensor("w", DType.F16, w.shape(), java.lang.foreign.MemorySegment.ofArray(bits), null);
+        Conv2d half = new Conv2d(big, null, 1, 1, ConvAlgorithm.WINOGRAD);
+        Conv2d wide = new Conv2d(WeightTensor.ofFloats("w", big.toFloats(), w.shape()), null, 1, 1, ConvAlgorithm.WINOGRAD);
+        assertThat(WinogradConv3x3.of(wide.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F16)).isNull();
+        WinogradConv3x3 f2 = WinogradConv3x3.of(half.packedWeight(), 1, WinogradConv3x3.Tile.F2);
+        assertThat(f2.transformedType()).isEqualTo(DType.F32);
+        Tensor x = Tensor.of(random(r, 5 * 9 * 11), 1, 5, 9, 11);
+        float[] y = new float[7 * 9 * 11], expected = new float[y.length];
+        f2.forward(x.data(), 0, 9, 11, null, Activation.NONE, null, y, 0);
+        WinogradConv3x3.of(wide.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F32).forward(x.data(), 0, 9, 11, null, Activation.NONE, null, expected, 0);
+        assertThat(y).isEqualTo(expected);
+        for (float v : y) assertThat(v).isFinite();
+    }
+
     /** What sdj info and the direct-memory check count for a layer is what the layer allocates at most. */
     @Test
     void theTransformedWeightEstimateIsWhatALayerAllocatesAtMost() {
         SplittableRandom r = new SplittableRandom(5);
         Conv2d conv = new Conv2d(GemmChecks.weight(r, "w", DType.F32, 24, 20, 3, 3), null, 1, 1, ConvAlgorithm.AUTO);
-        long estimate = ConvAlgorithm.AUTO.transformedWeightBytes(24, 20);
+        long estimate = ConvAlgorithm.AUTO.transformedWeightBytes(24, 20, DType.F32);
         // F(4×4): 36 transformed values per 9 weights, the 24 outputs rounded up to whole row panels of MR
         assertThat(estimate).isEqualTo(36L * PackedMatrix.ceilDiv(24, GemmKernel.MR) * GemmKernel.MR * 20 * Float.BYTES);
         WinogradConv3x3 small = conv.winograd(16, 16);      // few tiles: F(2×2) or direct
@@ -312,8 +405,16 @@ class WinogradTest {
         assertThat(large).isNotNull();
         assertThat(large.byteSize()).isEqualTo(estimate);
         // always direct: fewer than 16 input channels under auto, anything under direct
-        assertThat(ConvAlgorithm.AUTO.transformedWeightBytes(64, 8)).isZero();
+        assertThat(ConvAlgorithm.AUTO.transformedWeightBytes(64, 8, DType.F32)).isZero();
         assertThat(new Conv2d(GemmChecks.weight(r, "w", DType.F32, 64, 8, 3, 3), null, 1, 1, ConvAlgorithm.AUTO).winograd(256, 256)).isNull();
-        assertThat(ConvAlgorithm.DIRECT.transformedWeightBytes(320, 320)).isZero();
+        assertThat(ConvAlgorithm.DIRECT.transformedWeightBytes(320, 320, DType.F32)).isZero();
+        // 16-bit weights: F(4×4) keeps float32 U, F(2×2) binary16 (half its float32 bytes)
+        assertThat(ConvAlgorithm.AUTO.transformedWeightBytes(24, 20, DType.BF16)).isEqualTo(estimate);
+        Conv2d conv16 = new Conv2d(GemmChecks.weight(r, "w", DType.BF16, 24, 20, 3, 3), null, 1, 1, ConvAlgorithm.AUTO);
+        assertThat(conv16.winograd(256, 256).byteSize()).isEqualTo(estimate);
+        WinogradConv3x3 f2 = WinogradConv3x3.of(conv16.packedWeight(), 1, WinogradConv3x3.Tile.F2);
+        assertThat(f2.byteSize()).isEqualTo(WinogradConv3x3.transformedWeightBytes(WinogradConv3x3.Tile.F2, 24, 20, DType.BF16))
+                .isEqualTo(WinogradConv3x3.transformedWeightBytes(WinogradConv3x3.Tile.F2, 24, 20, DType.F32)
+                        / (ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS && PackedMatrix.KEEP_HALF ? 2 : 1));
     }
 }

@@ -184,7 +184,7 @@ public final class PipelineLoader {
      */
     public static long winogradWeightBytes(io.sdj.weights.ModelSource src) {
         return sumOverWeights(src, w -> w.shape().length == 4 && w.dim(2) == 3 && w.dim(3) == 3
-                ? io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(w.dim(0), w.dim(1)) : 0);
+                ? io.sdj.ops.ConvAlgorithm.transformedWeightBytesAtMost(w.dim(0), w.dim(1), w.dtype()) : 0);
     }
 
     /** Σ bytes(weight) over every weight of every component but the scheduler. */
