@@ -9,13 +9,19 @@ import io.sdj.core.Workspace;
  * <p>An implicit GEMM: Y[Cout, OH·OW] = W[Cout, Cin·k·k] · patches, the weights packed once off-heap as the broadcast
  * operand ({@link PackedMatrix#rowPanels}), the patches gathered per call in cache-sized tiles by {@link ConvPatches}.
  * <p>Stride-1 3×3 convolutions may run as Winograd convolutions instead ({@link ConvAlgorithm}, {@code -Dsdj.conv}):
- * their transformed weights are made from the packed ones once, the first time the layer runs at a size where
- * Winograd is chosen, and kept off-heap beside them.
+ * their transformed weights are made once, the first time the layer runs at a size where Winograd is chosen, and kept
+ * off-heap. Weights memory-mapped from a model file are packed for the direct convolution only when the layer first
+ * runs as one: most 3×3 layers of a UNet or decoder only ever run as Winograd convolutions, and their transformed
+ * weights are made from the mapped file, so their direct form (a third of BK-SDM-Tiny's packed weights) is never
+ * written — less memory, and less work while a model loads. Other weights are packed at once, as before, and not
+ * kept (a heap copy would be held twice).
  */
 public final class Conv2d {
     private final String name;
     private final int cout, cin, k, stride, padding;
-    private final PackedMatrix w; // [cout, cin·k·k] in row panels, off-heap
+    /** The weight as given, while it may still be needed: memory-mapped, and not yet packed; else null. */
+    private volatile WeightTensor weight;
+    private volatile PackedMatrix w; // [cout, cin·k·k] in row panels, off-heap; made on first direct use when mapped
     private final float[] bias;  // [cout] or null
     private final ConvAlgorithm algorithm;
     private volatile WinogradConv3x3 winograd; // transformed weights, made on first use
@@ -37,7 +43,8 @@ public final class Conv2d {
         this.k = weight.dim(2);
         this.stride = stride;
         this.padding = padding;
-        this.w = PackedMatrix.rowPanels(weight);
+        if (weight.data().isMapped()) this.weight = weight;
+        else this.w = PackedMatrix.rowPanels(weight);
         if (bias != null) bias.requireShape(cout);
         this.bias = bias == null ? null : bias.toFloats();
         this.algorithm = algorithm;
@@ -47,7 +54,21 @@ public final class Conv2d {
     public int outChannels() { return cout; }
     public int kernelSize() { return k; }
     int padding() { return padding; }
-    PackedMatrix packedWeight() { return w; }
+    /** The packed weight, packed now if it was not yet. */
+    PackedMatrix packedWeight() {
+        PackedMatrix p = w;
+        if (p != null) return p;
+        synchronized (this) {
+            if (w == null) {
+                w = PackedMatrix.rowPanels(weight);
+                weight = null;
+            }
+            return w;
+        }
+    }
+
+    /** Whether the direct form exists yet. */
+    boolean isPacked() { return w != null; }
     float[] biasValues() { return bias; }
 
     public int outSize(int in) { return (in + 2 * padding - k) / stride + 1; }
@@ -76,7 +97,7 @@ public final class Conv2d {
                 continue;
             }
             ConvPatches patches = new ConvPatches(x.data(), b * cin * h * wd, h, wd, k, stride, padding, ow);
-            Gemm.multiplyPacked(w, ohw, patches, y.data(), b * cout * ohw, ohw, bias, act, rd);
+            Gemm.multiplyPacked(packedWeight(), ohw, patches, y.data(), b * cout * ohw, ohw, bias, act, rd);
         }
         return y;
     }
@@ -132,7 +153,10 @@ public final class Conv2d {
         if (wg == null || wg.tile() != tile) {
             synchronized (this) {
                 wg = winograd;
-                if (wg == null || wg.tile() != tile) winograd = wg = WinogradConv3x3.of(w, padding, tile);
+                if (wg == null || wg.tile() != tile) {
+                    WeightTensor mapped = weight;
+                    winograd = wg = mapped != null ? WinogradConv3x3.of(mapped, padding, tile) : WinogradConv3x3.of(packedWeight(), padding, tile);
+                }
             }
         }
         return wg;

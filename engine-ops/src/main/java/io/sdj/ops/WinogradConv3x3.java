@@ -2,6 +2,7 @@ package io.sdj.ops;
 
 import io.sdj.core.DType;
 import io.sdj.core.Parallel;
+import io.sdj.core.WeightTensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -156,8 +157,58 @@ final class WinogradConv3x3 {
     /** As above with U of {@code uType} (F32 or F16); null when a transformed value overflows binary16. */
     static WinogradConv3x3 of(PackedMatrix w, int pad, Tile tile, DType uType) {
         if (w.layout() != PackedMatrix.Layout.ROW_PANELS || w.cols() % 9 != 0) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
+        return of(w.rows(), w.cols() / 9, pad, tile, uType, () -> (p, ci, taps) -> w.copyRowPanel(p, ci * 9, 9, taps, 0));
+    }
+
+    /**
+     * The transformed weights of a conv straight from its [cout, cin, 3, 3] weight, which need not be packed (a layer
+     * that only ever runs as a Winograd convolution never needs its direct form): the same values as packing it would
+     * give ({@link PackedMatrix#readRow}), so the same U bit for bit. U's type as for the weight packed
+     * ({@link PackedMatrix#packedType}).
+     */
+    static WinogradConv3x3 of(WeightTensor w, int pad, Tile tile) {
+        if (w.shape().length != 4 || w.dim(2) != 3 || w.dim(3) != 3) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
+        int cout = w.dim(0), cin = w.dim(1);
+        boolean half = HalfFloats.isHalf(w.dtype()), f16 = w.dtype() == DType.F16;
+        java.util.function.Supplier<Taps> rows = () -> new Taps() {
+            private final float[] panel = new float[MR * cin * 9], row = new float[cin * 9];
+            private final short[] bits = half ? new short[cin * 9] : null;
+            private int loaded = -1;
+
+            @Override
+            public void read(int p, int ci, float[] taps) {
+                if (loaded != p) {
+                    for (int r = 0; r < MR && p * MR + r < cout; r++) {
+                        if (half) {
+                            // the raw bits in one bulk copy, then widened exactly: a per-element read of the mapped
+                            // file (PackedMatrix.readRow) was a third of the first image's transform time
+                            PackedMatrix.readRowBits(w, p * MR + r, bits);
+                            for (int i = 0; i < bits.length; i++) row[i] = f16 ? Float.float16ToFloat(bits[i]) : DType.bf16ToFloat(bits[i]);
+                        } else {
+                            PackedMatrix.readRow(w, p * MR + r, row);
+                        }
+                        System.arraycopy(row, 0, panel, r * cin * 9, cin * 9);
+                    }
+                    loaded = p;
+                }
+                for (int j = 0; j < 9; j++) {
+                    for (int r = 0; r < MR && p * MR + r < cout; r++) taps[j * MR + r] = panel[r * cin * 9 + ci * 9 + j];
+                }
+            }
+        };
+        DType uType = transformedType(PackedMatrix.packedType(w.dtype()), tile);
+        WinogradConv3x3 c = of(cout, cin, pad, tile, uType, rows);
+        return c != null ? c : of(cout, cin, pad, tile, DType.F32, rows);
+    }
+
+    /** The 9 taps of input channel ci for the outputs of row panel p, as packed: taps[j·MR + r] for row r of the panel. */
+    private interface Taps {
+        void read(int panel, int ci, float[] taps);
+    }
+
+    /** U of {@code uType} from the taps each thread's {@link Taps} reads; null when a value overflows binary16. */
+    private static WinogradConv3x3 of(int cout, int cin, int pad, Tile tile, DType uType, java.util.function.Supplier<Taps> source) {
         if (uType != DType.F32 && uType != DType.F16) throw new IllegalArgumentException("transformed weights of " + uType);
-        int cout = w.rows(), cin = w.cols() / 9;
         WinogradConv3x3 c = new WinogradConv3x3(tile, uType, cout, cin, pad);
         boolean half = uType == DType.F16;
         AtomicBoolean overflow = new AtomicBoolean();
@@ -169,6 +220,7 @@ final class WinogradConv3x3 {
         long panelBytes = c.panelBytes();
         Parallel.forRange(c.rowPanels, (p0, p1) -> {
             MemorySegment mine = Arena.ofAuto().allocate((p1 - p0) * panelBytes, 64);
+            Taps reader = source.get();
             for (int p = p0; p < p1; p++) c.u[p] = mine.asSlice((p - p0) * panelBytes, panelBytes);
             float[] taps = new float[9 * MR], out = new float[a * a * MR];
             short[] out16 = half ? new short[a * a * MR] : null;
@@ -176,7 +228,7 @@ final class WinogradConv3x3 {
             for (int p = p0; p < p1; p++) {
                 int rows = Math.min(MR, cout - p * MR);
                 for (int ci = 0; ci < cin; ci++) {
-                    w.copyRowPanel(p, ci * 9, 9, taps, 0);   // widened when the weights are 16-bit
+                    reader.read(p, ci, taps);   // widened when the weights are 16-bit
                     for (int r = 0; r < rows; r++) {
                         for (int i = 0; i < a; i++) {
                             for (int j = 0; j < 3; j++) {

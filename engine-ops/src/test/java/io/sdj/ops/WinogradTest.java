@@ -391,6 +391,48 @@ class WinogradTest {
         for (float v : y) assertThat(v).isFinite();
     }
 
+    /**
+     * Weights mapped from a file are packed only when the layer first runs as a direct convolution: as Winograd
+     * convolutions (F(4×4) and F(2×2) under auto) they give the bits of the same weights packed at once, and stay
+     * unpacked; a size that runs direct packs them, with the same bits again. Weights on the heap are packed at once.
+     */
+    @Test
+    void mappedWeightsArePackedOnlyWhenTheLayerRunsDirect(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        SplittableRandom r = new SplittableRandom(9);
+        int saved = Parallel.threads();
+        try {
+            Parallel.setThreads(2);
+            for (DType dt : new DType[]{DType.F32, DType.F16, DType.BF16}) {
+                WeightTensor heap = GemmChecks.weight(r, "w", dt, 37, 19, 3, 3);
+                WeightTensor bias = WeightTensor.ofFloats("b", random(r, 37), 37);
+                Path file = dir.resolve(dt + ".bin");
+                java.nio.file.Files.write(file, heap.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+                     java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+                    WeightTensor mapped = new WeightTensor("w", dt, heap.shape(),
+                            ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), null);
+                    Conv2d lazy = new Conv2d(mapped, bias, 1, 1, ConvAlgorithm.AUTO), eager = new Conv2d(heap, bias, 1, 1, ConvAlgorithm.AUTO);
+                    assertThat(lazy.isPacked()).isFalse();
+                    assertThat(eager.isPacked()).isTrue();
+                    // 72×72: F(4×4); 40×44: F(2×2); 6×6: direct
+                    int[][] sizes = {{72, 72}, {40, 44}, {6, 6}};
+                    for (int[] hw : sizes) {
+                        Tensor x = Tensor.of(random(r, 19 * hw[0] * hw[1]), 1, 19, hw[0], hw[1]);
+                        WinogradConv3x3 form = eager.winograd(hw[0], hw[1]);
+                        assertThat(lazy.forward(new Workspace(), x, Activation.SILU, null).toArray())
+                                .as("%s %d×%d (%s)", dt, hw[0], hw[1], form == null ? "direct" : form.tile())
+                                .isEqualTo(eager.forward(new Workspace(), x, Activation.SILU, null).toArray());
+                        assertThat(lazy.isPacked()).as("%s packed after %d×%d", dt, hw[0], hw[1]).isEqualTo(form == null);
+                    }
+                    assertThat(eager.winograd(72, 72).tile()).isEqualTo(WinogradConv3x3.Tile.F4);
+                    assertThat(eager.winograd(40, 44).tile()).isEqualTo(WinogradConv3x3.Tile.F2);
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
     /** What sdj info and the direct-memory check count for a layer is what the layer allocates at most. */
     @Test
     void theTransformedWeightEstimateIsWhatALayerAllocatesAtMost() {
