@@ -169,7 +169,8 @@ public final class PipelineLoader {
      * Off-heap bytes the kernels' packed copies of a model's weight matrices take: every weight of rank ≥ 2 of the
      * text encoder, UNet, VAE and TAESD components, F16/BF16 ones in 16 bits, the others widened to float32
      * ({@link io.sdj.ops.PackedMatrix#packedType}; vectors stay on the heap). Layers a LoRA is merged into are packed
-     * as float32 and counted as stored.
+     * as float32 and counted as stored. An upper bound: memory-mapped conv weights are packed only when their layer
+     * first runs as a direct convolution ({@link io.sdj.ops.Conv2d}).
      */
     public static long packedWeightBytes(io.sdj.weights.ModelSource src) {
         return sumOverWeights(src, w -> w.shape().length < 2 ? 0 : w.numel() * io.sdj.ops.PackedMatrix.packedType(w.dtype()).bytes());
