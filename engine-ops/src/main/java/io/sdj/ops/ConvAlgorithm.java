@@ -12,9 +12,9 @@ package io.sdj.ops;
  *     their transformed weights off-heap beside the direct ones (16/9 or 4 times their size).</li>
  * </ul>
  * The tile is F(4×4, 3×3) unless {@code -Dsdj.conv.winogradTile=2} asks for F(2×2, 3×3) (more accurate, less gain).
- * {@code -Dsdj.conv.winogradWeights=auto|f32}: whether F(2×2) keeps 16-bit weights' transformed form in binary16
- * ({@code auto}, the default, see {@link WinogradConv3x3#transformedType}) or always in float32 ({@code f32}: then a
- * model's 16-bit weights give exactly the bits of the same values stored as float32).
+ * {@code -Dsdj.conv.winogradWeights=f32|f16}: whether F(2×2) keeps 16-bit weights' transformed form in float32
+ * ({@code f32}, the default: a model's 16-bit weights give exactly the bits of the same values stored as float32) or
+ * in binary16 ({@code f16}: half the memory, less accurate, see {@link WinogradConv3x3#transformedType}).
  */
 public enum ConvAlgorithm {
     DIRECT, WINOGRAD, AUTO;
@@ -22,7 +22,7 @@ public enum ConvAlgorithm {
     /** The JVM-wide choice from {@code -Dsdj.conv}. */
     static final ConvAlgorithm CONFIGURED = parse(System.getProperty("sdj.conv"));
     private static final WinogradConv3x3.Tile TILE = parseTile(System.getProperty("sdj.conv.winogradTile"));
-    /** {@code -Dsdj.conv.winogradWeights}: whether F(2×2) may keep 16-bit weights' transformed form in binary16. */
+    /** {@code -Dsdj.conv.winogradWeights=f16}: whether F(2×2) keeps 16-bit weights' transformed form in binary16. */
     static final boolean HALF_TRANSFORMED_WEIGHTS = parseHalfTransformed(System.getProperty("sdj.conv.winogradWeights"));
 
     static ConvAlgorithm parse(String p) {
@@ -45,11 +45,11 @@ public enum ConvAlgorithm {
     }
 
     static boolean parseHalfTransformed(String p) {
-        if (p == null || p.isBlank()) return true;
+        if (p == null || p.isBlank()) return false;
         return switch (p.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "auto" -> true;
             case "f32" -> false;
-            default -> throw new IllegalArgumentException("-Dsdj.conv.winogradWeights must be auto or f32, got '" + p + "'");
+            case "f16" -> true;
+            default -> throw new IllegalArgumentException("-Dsdj.conv.winogradWeights must be f32 or f16, got '" + p + "'");
         };
     }
 

@@ -22,7 +22,7 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * U[ξν] (Cout × Cin) · V[ξν] (Cin × tiles): 36 multiplies per 4×4 tile instead of 144 (m = 4), 16 per 2×2 tile
  * instead of 36 (m = 2).
  * <p>Weights U = G·g·Gᵀ are transformed once (in double precision) and kept off-heap in the GEMM's row-panel layout,
- * one panel set per ξν, as float32 or, for 16-bit weights with F(2×2), binary16 ({@link #transformedType}), widened
+ * one panel set per ξν, as float32 or, if asked for, for 16-bit weights with F(2×2), binary16 ({@link #transformedType}), widened
  * per weight micro-panel as the GEMM needs it. The input and output transforms are fused with the tiling: a thread takes a group of tiles,
  * transforms their input patches for all channels into a small V (α² × Cin × group), runs the α² GEMMs into a small M
  * (α² × Cout × group) and inverse-transforms M straight into the output, adding bias, activation and residual; no
@@ -93,7 +93,7 @@ final class WinogradConv3x3 {
     private static final ThreadLocal<int[]> INDEX = new ThreadLocal<>();
 
     private final Tile tile;
-    /** Element type of U: F32, or F16 (binary16) for F(2×2) when the layer's weights are packed in 16 bits. */
+    /** Element type of U: F32, or F16 (binary16) for F(2×2) of 16-bit weights when asked for. */
     private final DType uType;
     private final int cout, cin, pad, coutPad, rowPanels, kcs;
     /**
@@ -129,16 +129,17 @@ final class WinogradConv3x3 {
     }
 
     /**
-     * The element type U is kept in for weights packed as {@code packed}: float32 weights give float32 U; 16-bit ones
-     * (F16, BF16) give binary16 U with F(2×2) — half the memory, the first-use page faults and the memory traffic of
-     * the largest layers (1280 channels at 16×16: 105 MB as float32) — and float32 U with F(4×4).
+     * The element type U is kept in for weights packed as {@code packed}: float32, unless
+     * {@code -Dsdj.conv.winogradWeights=f16} asks for binary16 U for 16-bit weights (F16, BF16) with F(2×2) — half the
+     * memory, the first-use page faults and the memory traffic of the largest layers (1280 channels at 16×16: 105 MB
+     * as float32).
      * <p>Rounding U to binary16 changes each transformed weight by at most 2⁻¹¹ of itself (2⁻²⁵ absolute below
      * binary16's normal range). Through F(2×2)'s transforms (coefficients ±1) that costs about as much accuracy as the
      * file's own 16-bit rounding of the weights (measured 1.5× it at a trained layer's scale, {@code WinogradTest});
      * F(4×4)'s output transform multiplies it by up to 8 per direction (measured 26×), so F(4×4) keeps float32 U.
-     * A layer whose U would overflow binary16 keeps float32 U too. {@code -Dsdj.conv.winogradWeights=f32} keeps
-     * float32 U everywhere ({@link ConvAlgorithm}), as does {@code -Dsdj.weights.packed=f32}, which widens the weights
-     * themselves at load.
+     * A layer whose U would overflow binary16 keeps float32 U too. It is not the default because a 16-bit file must
+     * give the outputs of its values computed in float32 within the golden cases' tolerances (TAESD's pool-branch
+     * files, F16 `.pth`: max |error| 1.4·10⁻³ with binary16 U against a tolerance of 2·10⁻⁴).
      */
     static DType transformedType(DType packed, Tile tile) {
         return packed == DType.F32 || tile != Tile.F2 || !ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS ? DType.F32 : DType.F16;

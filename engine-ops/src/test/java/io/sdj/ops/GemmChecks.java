@@ -499,6 +499,18 @@ public final class GemmChecks {
                                 expected.forward(x.data(), 0, s[2], s[3], w32.biasValues(), Activation.SILU, null, w2, 0);
                                 sameBits("conv F(2×2) " + h2.transformedType() + " U, " + dt + " " + Arrays.toString(s), y2, w2);
                                 outs.add(y2);
+                                // binary16 U asked for explicitly: the same from 16-bit and float32 packing, or from neither
+                                WinogradConv3x3 h16u = WinogradConv3x3.of(h16.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F16);
+                                WinogradConv3x3 w16u = WinogradConv3x3.of(w32.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F16);
+                                if ((h16u == null) != (w16u == null)) throw new AssertionError("binary16 U overflowed for one packing only, " + dt);
+                                if (ws == plain && h16u == null) throw new AssertionError("F(2×2) of plain " + dt + " weights overflowed binary16");
+                                if (h16u != null) {
+                                    float[] y3 = new float[y2.length], w3 = new float[y2.length];
+                                    h16u.forward(x.data(), 0, s[2], s[3], h16.biasValues(), Activation.SILU, null, y3, 0);
+                                    w16u.forward(x.data(), 0, s[2], s[3], w32.biasValues(), Activation.SILU, null, w3, 0);
+                                    sameBits("conv F(2×2) binary16 U asked for, " + dt + " " + Arrays.toString(s), y3, w3);
+                                    outs.add(y3);
+                                }
                             }
                         }
                     }

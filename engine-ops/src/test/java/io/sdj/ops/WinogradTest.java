@@ -24,8 +24,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * <p>Tolerance: the float32 path sums, per transformed element ξν, Cin products U·V (each U, V itself a short sum of
  * weights or inputs times transform coefficients), then applies the output transform. With every rounding bounded by
  * u = 2⁻²⁴, |error| ≤ 1.2·(Cin + 12)·u·Σ_c Σ_ξν |Aᵀ|·|U_c|·(|Bᵀ|·|d_c|·|B|)·|A| (the same sum with absolute values
- * everywhere, computed here in double), plus the bias/activation/residual terms of {@link GemmChecks}. With 16-bit
- * weights F(2×2) keeps U in binary16: each U then differs from its exact value by at most 2⁻¹¹·|U| + 2⁻²⁵ (binary16's
+ * everywhere, computed here in double), plus the bias/activation/residual terms of {@link GemmChecks}. With U kept in
+ * binary16 (16-bit weights, F(2×2), {@code -Dsdj.conv.winogradWeights=f16}; checked here explicitly too) each U then differs from its exact value by at most 2⁻¹¹·|U| + 2⁻²⁵ (binary16's
  * rounding, normal and subnormal; the float32 rounding before it adds 2⁻²⁴·|U|), which adds
  * 1.2·2⁻¹¹·Σ_c Σ_ξν |Aᵀ|·(|U_c| + 2⁻¹⁴)·(|Bᵀ|·|d_c|·|B|)·|A|.
  */
@@ -133,9 +133,16 @@ class WinogradTest {
             int oh = conv.outSize(h), ow = conv.outSize(w);
             Tensor x = Tensor.of(random(r, n * cin * h * w), n, cin, h, w);
             Tensor res = idx % 3 == 0 ? Tensor.of(random(r, n * cout * oh * ow), n, cout, oh, ow) : null;
-            Tensor y = new ConvUnderTest(conv, tile).forward(x, act, res);
-            boolean halfU = WinogradConv3x3.of(conv.packedWeight(), pad, tile).transformedType() == DType.F16;
-            assertThat(halfU).as("binary16 U for %s weights, %s", dt, tile).isEqualTo(dt != DType.F32 && tile == WinogradConv3x3.Tile.F2 && ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS);
+            WinogradConv3x3 form = WinogradConv3x3.of(conv.packedWeight(), pad, tile);
+            assertThat(form.transformedType() == DType.F16).as("binary16 U for %s weights, %s", dt, tile)
+                    .isEqualTo(dt != DType.F32 && tile == WinogradConv3x3.Tile.F2 && ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS);
+            java.util.List<WinogradConv3x3> forms = new java.util.ArrayList<>(java.util.List.of(form));
+            if (dt != DType.F32 && tile == WinogradConv3x3.Tile.F2 && form.transformedType() == DType.F32) {
+                forms.add(WinogradConv3x3.of(conv.packedWeight(), pad, tile, DType.F16));   // binary16 U, asked for explicitly
+            }
+            for (WinogradConv3x3 f : forms) {
+            Tensor y = run(f, conv, x, act, res);
+            boolean halfU = f.transformedType() == DType.F16;
             double[] ref = new double[n * cout * oh * ow], abs = new double[ref.length];
             GemmChecks.convRef(x.data(), n, cin, h, w, wt, bias, 3, 1, pad, 1, ref, abs);
             int per = cin * h * w, outPer = cout * oh * ow;
@@ -151,10 +158,11 @@ class WinogradTest {
                             + (halfU ? 1.2 * U16 * wa16[i] : 0);
                     double err = Math.abs(y.data()[e] - v);
                     if (!(err <= tol)) {
-                        throw new AssertionError("winograd " + tile + " " + Arrays.toString(s) + " n=" + n + " " + act + " at " + e
-                                + ": got " + y.data()[e] + ", expected " + v + " (error " + err + " > tolerance " + tol + ")");
+                        throw new AssertionError("winograd " + tile + " " + f.transformedType() + " U " + Arrays.toString(s) + " n=" + n + " " + act
+                                + " at " + e + ": got " + y.data()[e] + ", expected " + v + " (error " + err + " > tolerance " + tol + ")");
                     }
                 }
+            }
             }
         }
     }
@@ -229,7 +237,6 @@ class WinogradTest {
      */
     @Test
     void binary16TransformedWeightsCostAboutTheFilesOwnRounding() {
-        Assumptions.assumeTrue(ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS && PackedMatrix.KEEP_HALF, "float32 transformed weights asked for");
         SplittableRandom r = new SplittableRandom(22);
         int cin = 128, cout = 16, h = 24, w = 24;
         float[] wv = random(r, cout * cin * 9);
@@ -253,7 +260,7 @@ class WinogradTest {
         StringBuilder report = new StringBuilder(String.format("conv %d→%d 3×3 at %d×%d, F16 weights, max |error| / rms(output): "
                 + "the file's binary16 rounding %.2e;", cin, cout, h, w, rounding));
         double[] worst = new double[3];
-        WinogradConv3x3[] forms = {WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F2),
+        WinogradConv3x3[] forms = {WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F2, DType.F16),
                 WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F4),
                 WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F4, DType.F16)};
         for (int f = 0; f < 3; f++) {
@@ -265,6 +272,8 @@ class WinogradTest {
         System.out.println(report);
         assertThat(forms[0].transformedType()).isEqualTo(DType.F16);
         assertThat(forms[1].transformedType()).isEqualTo(DType.F32);
+        assertThat(WinogradConv3x3.of(conv.packedWeight(), 1, WinogradConv3x3.Tile.F2).transformedType()).as("the default")
+                .isEqualTo(ConvAlgorithm.HALF_TRANSFORMED_WEIGHTS && PackedMatrix.KEEP_HALF ? DType.F16 : DType.F32);
         assertThat(worst[0]).as(report.toString()).isLessThan(2 * rounding);
         assertThat(worst[1]).as(report.toString()).isLessThan(rounding / 10);
     }
@@ -337,11 +346,11 @@ class WinogradTest {
         assertThat(ConvAlgorithm.parse("Winograd")).isEqualTo(ConvAlgorithm.WINOGRAD);
         assertThat(ConvAlgorithm.parse("direct")).isEqualTo(ConvAlgorithm.DIRECT);
         assertThatThrownBy(() -> ConvAlgorithm.parse("fft")).hasMessageContaining("sdj.conv").hasMessageContaining("fft");
-        assertThat(ConvAlgorithm.parseHalfTransformed(null)).isTrue();
-        assertThat(ConvAlgorithm.parseHalfTransformed(" Auto ")).isTrue();
-        assertThat(ConvAlgorithm.parseHalfTransformed("f32")).isFalse();
-        assertThatThrownBy(() -> ConvAlgorithm.parseHalfTransformed("f16"))
-                .hasMessage("-Dsdj.conv.winogradWeights must be auto or f32, got 'f16'");
+        assertThat(ConvAlgorithm.parseHalfTransformed(null)).isFalse();
+        assertThat(ConvAlgorithm.parseHalfTransformed(" F32 ")).isFalse();
+        assertThat(ConvAlgorithm.parseHalfTransformed("f16")).isTrue();
+        assertThatThrownBy(() -> ConvAlgorithm.parseHalfTransformed("auto"))
+                .hasMessage("-Dsdj.conv.winogradWeights must be f32 or f16, got 'auto'");
         // auto: Winograd at the large UNet / TAESD shapes, direct for few channels or few tiles
         assertThat(ConvAlgorithm.AUTO.choose(320, 320, 64, 64)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();
@@ -356,15 +365,19 @@ class WinogradTest {
     /** Runs a Winograd-enabled conv with a given tile (the JVM-wide tile is fixed by a system property). */
     private record ConvUnderTest(Conv2d conv, WinogradConv3x3.Tile tile) {
         Tensor forward(Tensor x, Activation act, Tensor res) {
-            int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = conv.outSize(h), ow = conv.outSize(w);
-            WinogradConv3x3 wg = WinogradConv3x3.of(conv.packedWeight(), conv.padding(), tile);
-            Tensor y = Tensor.zeros(n, conv.outChannels(), oh, ow);
-            int per = conv.inChannels() * h * w, outPer = conv.outChannels() * oh * ow;
-            for (int b = 0; b < n; b++) {
-                wg.forward(x.data(), b * per, h, w, conv.biasValues(), act, res == null ? null : res.data(), y.data(), b * outPer);
-            }
-            return y;
+            return run(WinogradConv3x3.of(conv.packedWeight(), conv.padding(), tile), conv, x, act, res);
         }
+    }
+
+    /** The layer's bias through a given Winograd form, batch by batch. */
+    private static Tensor run(WinogradConv3x3 wg, Conv2d conv, Tensor x, Activation act, Tensor res) {
+        int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = conv.outSize(h), ow = conv.outSize(w);
+        Tensor y = Tensor.zeros(n, conv.outChannels(), oh, ow);
+        int per = conv.inChannels() * h * w, outPer = conv.outChannels() * oh * ow;
+        for (int b = 0; b < n; b++) {
+            wg.forward(x.data(), b * per, h, w, conv.biasValues(), act, res == null ? null : res.data(), y.data(), b * outPer);
+        }
+        return y;
     }
 
     /**
