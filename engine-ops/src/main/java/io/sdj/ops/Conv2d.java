@@ -10,11 +10,12 @@ import io.sdj.core.Workspace;
  * operand ({@link PackedMatrix#rowPanels}), the patches gathered per call in cache-sized tiles by {@link ConvPatches}.
  * <p>Stride-1 3×3 convolutions may run as Winograd convolutions instead ({@link ConvAlgorithm}, {@code -Dsdj.conv}):
  * their transformed weights are made once, the first time the layer runs at a size where Winograd is chosen, and kept
- * off-heap. Weights memory-mapped from a model file are packed for the direct convolution only when the layer first
- * runs as one: most 3×3 layers of a UNet or decoder only ever run as Winograd convolutions, and their transformed
- * weights are made from the mapped file, so their direct form (a third of BK-SDM-Tiny's packed weights) is never
- * written — less memory, and less work while a model loads. Other weights are packed at once, as before, and not
- * kept (a heap copy would be held twice).
+ * off-heap. Weights memory-mapped from a model file that stays open as long as the layer is used (layers built inside
+ * {@link #deferringPacking}, as the pipeline loader does) are packed for the direct convolution only when the layer
+ * first runs as one: most 3×3 layers of a UNet or decoder only ever run as Winograd convolutions, and their
+ * transformed weights are made from the mapped file, so their direct form (a third of BK-SDM-Tiny's packed weights) is
+ * never written — less memory, and less work while a model loads. Other weights are packed at once and not kept, so a
+ * layer built from a file stays usable after the file is closed.
  */
 public final class Conv2d {
     private final String name;
@@ -24,6 +25,22 @@ public final class Conv2d {
     private volatile PackedMatrix w; // [cout, cin·k·k] in row panels, off-heap; made on first direct use when mapped
     private final float[] bias;  // [cout] or null
     private final ConvAlgorithm algorithm;
+    /** Bound to true while a caller that keeps the weights' file open for the layers' lifetime builds them. */
+    private static final ScopedValue<Boolean> FILE_OUTLIVES_LAYERS = ScopedValue.newInstance();
+
+    /**
+     * Runs {@code build} with the packing of memory-mapped conv weights deferred to the layers' first direct use. Only
+     * for a caller that keeps the mapped files open as long as the layers it builds are used (a pipeline closes its
+     * model file when it is closed itself); a layer whose file was closed before that use fails.
+     */
+    public static <T> T deferringPacking(java.util.function.Supplier<T> build) {
+        return ScopedValue.where(FILE_OUTLIVES_LAYERS, true).call(build::get);
+    }
+
+    /** Runs {@code build} with every conv weight packed at once (inside {@link #deferringPacking}, for a file closed sooner). */
+    public static <T> T packingAtOnce(java.util.function.Supplier<T> build) {
+        return ScopedValue.where(FILE_OUTLIVES_LAYERS, false).call(build::get);
+    }
     private volatile WinogradConv3x3 winograd; // transformed weights, made on first use
 
     public Conv2d(WeightTensor weight, WeightTensor bias, int stride, int padding) {
@@ -43,7 +60,7 @@ public final class Conv2d {
         this.k = weight.dim(2);
         this.stride = stride;
         this.padding = padding;
-        if (weight.data().isMapped()) this.weight = weight;
+        if (weight.data().isMapped() && FILE_OUTLIVES_LAYERS.orElse(false)) this.weight = weight;
         else this.w = PackedMatrix.rowPanels(weight);
         if (bias != null) bias.requireShape(cout);
         this.bias = bias == null ? null : bias.toFloats();

@@ -405,9 +405,11 @@ class WinogradTest {
     }
 
     /**
-     * Weights mapped from a file are packed only when the layer first runs as a direct convolution: as Winograd
-     * convolutions (F(4×4) and F(2×2) under auto) they give the bits of the same weights packed at once, and stay
-     * unpacked; a size that runs direct packs them, with the same bits again. Weights on the heap are packed at once.
+     * Weights mapped from a file, in layers built inside {@link Conv2d#deferringPacking}, are packed only when the
+     * layer first runs as a direct convolution: as Winograd convolutions (F(4×4) and F(2×2) under auto) they give the
+     * bits of the same weights packed at once, and stay unpacked; a size that runs direct packs them, with the same
+     * bits again. Weights on the heap, and mapped ones outside it or inside {@link Conv2d#packingAtOnce}, are packed at
+     * once (a layer stays usable after its file is closed).
      */
     @Test
     void mappedWeightsArePackedOnlyWhenTheLayerRunsDirect(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
@@ -424,9 +426,13 @@ class WinogradTest {
                      java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
                     WeightTensor mapped = new WeightTensor("w", dt, heap.shape(),
                             ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), null);
-                    Conv2d lazy = new Conv2d(mapped, bias, 1, 1, ConvAlgorithm.AUTO), eager = new Conv2d(heap, bias, 1, 1, ConvAlgorithm.AUTO);
+                    Conv2d lazy = Conv2d.deferringPacking(() -> new Conv2d(mapped, bias, 1, 1, ConvAlgorithm.AUTO));
+                    Conv2d eager = Conv2d.deferringPacking(() -> new Conv2d(heap, bias, 1, 1, ConvAlgorithm.AUTO));
                     assertThat(lazy.isPacked()).isFalse();
                     assertThat(eager.isPacked()).isTrue();
+                    assertThat(new Conv2d(mapped, bias, 1, 1, ConvAlgorithm.AUTO).isPacked()).as("outside deferringPacking").isTrue();
+                    assertThat(Conv2d.deferringPacking(() -> Conv2d.packingAtOnce(() -> new Conv2d(mapped, bias, 1, 1, ConvAlgorithm.AUTO))).isPacked())
+                            .as("packingAtOnce inside deferringPacking").isTrue();
                     // 72×72: F(4×4); 40×44: F(2×2); 6×6: direct
                     int[][] sizes = {{72, 72}, {40, 44}, {6, 6}};
                     for (int[] hw : sizes) {

@@ -154,7 +154,9 @@ public final class PipelineLoader {
         // the kernels get compiled on the idle core while this thread packs the weights (see KernelWarmup)
         io.sdj.ops.KernelWarmup warmup = io.sdj.ops.KernelWarmup.start();
         try {
-            return build(src, modelName, tokenizer, merge, taesdFile, warnings);
+            // the pipeline keeps src open until it is closed itself: conv weights can wait to be packed until a layer
+            // first runs as a direct convolution (most never do)
+            return io.sdj.ops.Conv2d.deferringPacking(() -> build(src, modelName, tokenizer, merge, taesdFile, warnings));
         } catch (OutOfMemoryError e) {
             if (e.getMessage() == null || !e.getMessage().contains("direct buffer memory")) throw e;
             long limit = io.sdj.core.DirectMemory.limit();
@@ -220,13 +222,16 @@ public final class PipelineLoader {
         LatentDecoder taesd;
         if (taesdFile != null) {
             try (TaesdFiles files = TaesdFiles.open(taesdFile)) {
-                TaesdDecoder dec = TaesdDecoder.load(files.decoder());
+                // closed below: its weights are packed at once
+                TaesdDecoder dec = io.sdj.ops.Conv2d.packingAtOnce(() -> TaesdDecoder.load(files.decoder()));
                 if (dec.latentChannels() != uc.outChannels()) {
                     throw new IllegalArgumentException("TAESD " + taesdFile + " decodes " + dec.latentChannels() + "-channel latents but the UNet of '"
                             + modelName + "' makes " + uc.outChannels() + " (taesd/taesdxl: 4, taesd3/taef1: 16, taef2: 32)");
                 }
                 taesd = Decoders.taesd(dec);
-                if (files.hasEncoder()) taesdEncoder = Encoders.taesd(io.sdj.models.taesd.TaesdEncoder.load(files.encoder()));
+                if (files.hasEncoder()) {
+                    taesdEncoder = Encoders.taesd(io.sdj.ops.Conv2d.packingAtOnce(() -> io.sdj.models.taesd.TaesdEncoder.load(files.encoder())));
+                }
             }
         } else {
             taesd = taesdName == null ? null : Decoders.taesd(TaesdDecoder.load(src.weights(taesdName)));
