@@ -202,16 +202,11 @@ class WinogradTest {
     void accuracyComparedWithDirect() {
         SplittableRandom r = new SplittableRandom(21);
         int cin = 128, cout = 16, h = 24, w = 24;
-        float[] wv = random(r, cout * cin * 9);
-        float scale = (float) (1 / Math.sqrt(9.0 * cin));
-        for (int i = 0; i < wv.length; i++) wv[i] *= scale;
-        WeightTensor wt = WeightTensor.ofFloats("w", wv, cout, cin, 3, 3);
+        WeightTensor wt = WeightTensor.ofFloats("w", trainedScale(r, cout, cin), cout, cin, 3, 3);
         Tensor x = Tensor.of(random(r, cin * h * w), 1, cin, h, w);
         double[] ref = new double[cout * h * w], abs = new double[ref.length];
         GemmChecks.convRef(x.data(), 1, cin, h, w, wt, null, 3, 1, 1, 1, ref, abs);
-        double rms = 0;
-        for (double v : ref) rms += v * v;
-        rms = Math.sqrt(rms / ref.length);
+        double rms = rms(ref);
         double[] worst = new double[3];
         String[] names = {"direct", "winograd F(2x2,3x3)", "winograd F(4x4,3x3)"};
         Conv2d direct = new Conv2d(wt, null, 1, 1, ConvAlgorithm.DIRECT), wino = new Conv2d(wt, null, 1, 1, ConvAlgorithm.WINOGRAD);
@@ -228,33 +223,42 @@ class WinogradTest {
         assertThat(worst[2]).as(report.toString()).isLessThan(20 * worst[0] + 1e-7);
     }
 
+    /** Random 3×3 weights [cout, cin, 3, 3] at a trained layer's scale, 1/√(9·Cin). */
+    private static float[] trainedScale(SplittableRandom r, int cout, int cin) {
+        float[] wv = random(r, cout * cin * 9);
+        float scale = (float) (1 / Math.sqrt(9.0 * cin));
+        for (int i = 0; i < wv.length; i++) wv[i] *= scale;
+        return wv;
+    }
+
+    private static double rms(double[] v) {
+        double sum = 0;
+        for (double e : v) sum += e * e;
+        return Math.sqrt(sum / v.length);
+    }
+
     /**
      * The same layer from an F16 file (the weights rounded to binary16), against the double convolution of the file's
      * weights, compared with what storing the weights in 16 bits already changed (the double convolution of the
-     * float32 weights against that of the binary16 ones): F(2×2), which keeps U in binary16, must stay within 2× the
-     * file's own rounding; F(4×4), whose output transform amplifies U's rounding far more (the binary16 form is
-     * reported too), keeps float32 U and must stay within a tenth of it.
+     * float32 weights against that of the binary16 ones): F(2×2) with binary16 U ({@code -Dsdj.conv.winogradWeights=f16},
+     * asked for explicitly here) must stay within 2× the file's own rounding; F(4×4), whose output transform amplifies
+     * U's rounding far more (its binary16 form is reported too), always keeps float32 U and must stay within a tenth of
+     * it.
      */
     @Test
     void binary16TransformedWeightsCostAboutTheFilesOwnRounding() {
         SplittableRandom r = new SplittableRandom(22);
         int cin = 128, cout = 16, h = 24, w = 24;
-        float[] wv = random(r, cout * cin * 9);
-        float scale = (float) (1 / Math.sqrt(9.0 * cin));
+        float[] wv = trainedScale(r, cout, cin);
         short[] bits = new short[wv.length];
-        for (int i = 0; i < wv.length; i++) {
-            wv[i] *= scale;
-            bits[i] = Float.floatToFloat16(wv[i]);
-        }
+        for (int i = 0; i < wv.length; i++) bits[i] = Float.floatToFloat16(wv[i]);
         WeightTensor exact = WeightTensor.ofFloats("w", wv, cout, cin, 3, 3);
         WeightTensor file = new WeightTensor("w", DType.F16, new int[]{cout, cin, 3, 3}, java.lang.foreign.MemorySegment.ofArray(bits), null);
         Tensor x = Tensor.of(random(r, cin * h * w), 1, cin, h, w);
         double[] ref = new double[cout * h * w], refExact = new double[ref.length], abs = new double[ref.length];
         GemmChecks.convRef(x.data(), 1, cin, h, w, file, null, 3, 1, 1, 1, ref, abs);
         GemmChecks.convRef(x.data(), 1, cin, h, w, exact, null, 3, 1, 1, 1, refExact, abs);
-        double rms = 0, rounding = 0;
-        for (int i = 0; i < ref.length; i++) rms += ref[i] * ref[i];
-        rms = Math.sqrt(rms / ref.length);
+        double rms = rms(ref), rounding = 0;
         for (int i = 0; i < ref.length; i++) rounding = Math.max(rounding, Math.abs(ref[i] - refExact[i]) / rms);
         Conv2d conv = new Conv2d(file, null, 1, 1, ConvAlgorithm.WINOGRAD);
         StringBuilder report = new StringBuilder(String.format("conv %d→%d 3×3 at %d×%d, F16 weights, max |error| / rms(output): "
