@@ -124,7 +124,8 @@ public final class InfoCommand implements Callable<Integer> {
             out.printf("total: %,d parameters, %s of tensor data%n", totalParams, bytes(totalBytes));
             long packed = io.sdj.models.pipeline.PipelineLoader.packedWeightBytes(m);
             long winograd = io.sdj.models.pipeline.PipelineLoader.winogradWeightBytes(m);
-            out.printf("memory to run: %s off-heap for the packed weights%s (direct memory, -XX:MaxDirectMemorySize; ./sdj lifts the limit)%s%n",
+            out.printf("memory to run: up to %s off-heap for the packed weights (3×3 convolutions that only run as Winograd"
+                            + " convolutions are not packed)%s (direct memory, -XX:MaxDirectMemorySize; ./sdj lifts the limit)%s%n",
                     bytes(packed), winograd == 0 ? "" : ", plus up to " + bytes(winograd) + " for the Winograd forms of the 3×3 convolutions"
                             + " made on first use (fewer at small sizes; -Dsdj.conv=direct: none, slower)", activationEstimate(m));
             if (check) {

@@ -47,7 +47,7 @@ class ConvertInfoCommandTest {
         Run i = sdj("info", out.toString(), "--check");
         assertThat(i.exit()).as(i.err()).isZero();
         assertThat(i.out()).contains("kind: StableDiffusionPipeline", "text_encoder", "unet", "vae", "scheduler", "DDIMScheduler",
-                "F16×", "vocab.json", "check: all", "check: header (configs, tokenizer files, tensor table) matches its CRC32C", "memory to run: ", " off-heap for the packed weights, plus up to ", " for the Winograd forms of the 3×3 convolutions made on first use");
+                "F16×", "vocab.json", "check: all", "check: header (configs, tokenizer files, tensor table) matches its CRC32C", "memory to run: up to ", " off-heap for the packed weights (3×3 convolutions that only run as Winograd convolutions are not packed), plus up to ", " for the Winograd forms of the 3×3 convolutions made on first use");
         // parameter count of the tiny UNet is printed with its component
         assertThat(i.out()).containsPattern("unet\\s+UNet2DConditionModel\\s+\\d+ tensors\\s+[\\d,]+ params");
     }
