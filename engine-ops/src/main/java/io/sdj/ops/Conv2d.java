@@ -13,8 +13,8 @@ import io.sdj.core.Workspace;
  * off-heap. Weights memory-mapped from a model file that stays open as long as the layer is used (layers built inside
  * {@link #deferringPacking}, as the pipeline loader does) are packed for the direct convolution only when the layer
  * first runs as one: most 3×3 layers of a UNet or decoder only ever run as Winograd convolutions, and their
- * transformed weights are made from the mapped file, so their direct form (a third of BK-SDM-Tiny's packed weights) is
- * never written — less memory, and less work while a model loads. Other weights are packed at once and not kept, so a
+ * transformed weights are made from the mapped file, so their direct form is never written (3×3 conv weights are 43%
+ * of BK-SDM-Tiny's packed weights, 57% of SD 1.5's) — less memory, and less work while a model loads. Other weights are packed at once and not kept, so a
  * layer built from a file stays usable after the file is closed.
  */
 public final class Conv2d {
@@ -25,6 +25,8 @@ public final class Conv2d {
     private volatile PackedMatrix w; // [cout, cin·k·k] in row panels, off-heap; made on first direct use when mapped
     private final float[] bias;  // [cout] or null
     private final ConvAlgorithm algorithm;
+    private volatile WinogradConv3x3 winograd; // transformed weights, made on first use
+
     /** Bound to true while a caller that keeps the weights' file open for the layers' lifetime builds them. */
     private static final ScopedValue<Boolean> FILE_OUTLIVES_LAYERS = ScopedValue.newInstance();
 
@@ -41,7 +43,6 @@ public final class Conv2d {
     public static <T> T packingAtOnce(java.util.function.Supplier<T> build) {
         return ScopedValue.where(FILE_OUTLIVES_LAYERS, false).call(build::get);
     }
-    private volatile WinogradConv3x3 winograd; // transformed weights, made on first use
 
     public Conv2d(WeightTensor weight, WeightTensor bias, int stride, int padding) {
         this(weight, bias, stride, padding, ConvAlgorithm.CONFIGURED);

@@ -22,11 +22,11 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * U[ξν] (Cout × Cin) · V[ξν] (Cin × tiles): 36 multiplies per 4×4 tile instead of 144 (m = 4), 16 per 2×2 tile
  * instead of 36 (m = 2).
  * <p>Weights U = G·g·Gᵀ are transformed once (in double precision) and kept off-heap in the GEMM's row-panel layout,
- * one panel set per ξν, as float32 or, if asked for, for 16-bit weights with F(2×2), binary16 ({@link #transformedType}), widened
- * per weight micro-panel as the GEMM needs it. The input and output transforms are fused with the tiling: a thread takes a group of tiles,
- * transforms their input patches for all channels into a small V (α² × Cin × group), runs the α² GEMMs into a small M
- * (α² × Cout × group) and inverse-transforms M straight into the output, adding bias, activation and residual; no
- * transformed tensor of the whole image ever exists.
+ * one panel set per ξν, as float32 (or, if asked for, binary16 for 16-bit weights with F(2×2), widened per weight
+ * micro-panel as the GEMM needs it: {@link #transformedType}). The input and output transforms are fused with the
+ * tiling: a thread takes a group of tiles, transforms their input patches for all channels into a small V
+ * (α² × Cin × group), runs the α² GEMMs into a small M (α² × Cout × group) and inverse-transforms M straight into the
+ * output, adding bias, activation and residual; no transformed tensor of the whole image ever exists.
  * <p>Lanes are tiles: the patches of L tiles side by side are split out of a zero-padded copy of the rows they need
  * with even/odd lane selections (gathered, where the L tiles wrap onto the next tile row), the transforms run
  * lane-wise, the outputs are zipped back into rows, and the GEMM is {@link GemmKernel#panelTimesTile} over panels of {@link GemmKernel#NR} tiles. Every
@@ -163,9 +163,9 @@ final class WinogradConv3x3 {
 
     /**
      * The transformed weights of a conv straight from its [cout, cin, 3, 3] weight, which need not be packed (a layer
-     * that only ever runs as a Winograd convolution never needs its direct form): the same values as packing it would
-     * give ({@link PackedMatrix#readRow}), so the same U bit for bit. U's type as for the weight packed
-     * ({@link PackedMatrix#packedType}).
+     * that only ever runs as a Winograd convolution never needs its direct form): the same floats as packing it gives
+     * (16-bit values widened exactly, others as {@link PackedMatrix#readRow} reads them), so the same U bit for bit.
+     * U's type as for the weight packed ({@link PackedMatrix#packedType}).
      */
     static WinogradConv3x3 of(WeightTensor w, int pad, Tile tile) {
         if (w.shape().length != 4 || w.dim(2) != 3 || w.dim(3) != 3) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
