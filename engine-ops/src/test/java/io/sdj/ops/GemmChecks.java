@@ -476,9 +476,9 @@ public final class GemmChecks {
                         sameBits("conv " + alg + " " + dt + " " + Arrays.toString(s), y, wide.forward(new Workspace(), x, Activation.SILU, null).data());
                         outs.add(y);
                         if (alg == ConvAlgorithm.WINOGRAD) {
-                            // F(2×2) keeps 16-bit weights' transformed form in binary16: the same bits as the float32
-                            // weights transformed into binary16; with these weights (the special values) and with
-                            // plain random ones (no transformed value overflows binary16)
+                            // F(2×2) of 16-bit weights: the same bits as of the float32 weights transformed into the
+                            // configured type (float32 by default), and with binary16 U asked for explicitly; with these
+                            // weights (the special values) and with plain random ones (no value overflows binary16)
                             WeightTensor[] plain = {weight(rr, "conv", dt, s[1], s[0], 3, 3), null};
                             plain[1] = WeightTensor.ofFloats("conv", plain[0].toFloats(), s[1], s[0], 3, 3);
                             for (WeightTensor[] ws : new WeightTensor[][]{w, plain}) {

@@ -44,7 +44,7 @@ class UNetHalfWeightsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"unet-sd1-tiny, F16", "unet-sd1-tiny, BF16", "unet-separable-tiny, F16", "unet-bksdm-tiny, BF16"})
-    void sixteenBitWeightsStayWithinTheirOwnRounding(String caseName, DType dtype) throws Exception {
+    void sixteenBitWeightsAgainstTheirFloat32Values(String caseName, DType dtype) throws Exception {
         Assumptions.assumeTrue(PackedMatrix.packedType(dtype) == dtype, "-Dsdj.weights.packed=f32: nothing is packed in 16 bits");
         Path dir = GoldenCase.goldenDir().resolve(caseName);
         Assumptions.assumeTrue(Files.isDirectory(dir), "golden fixtures absent: " + dir + " (set -Dgolden.dir)");
@@ -84,7 +84,7 @@ class UNetHalfWeightsTest {
     public static void main(String[] args) throws Exception {
         if (!halfTransformedWeights()) throw new IllegalStateException("run with -Dsdj.conv.winogradWeights=f16");
         UNetHalfWeightsTest t = new UNetHalfWeightsTest();
-        for (String[] c : CASES) t.sixteenBitWeightsStayWithinTheirOwnRounding(c[0], DType.valueOf(c[1]));
+        for (String[] c : CASES) t.sixteenBitWeightsAgainstTheirFloat32Values(c[0], DType.valueOf(c[1]));
         System.out.println("within their own rounding: " + CASES.length + " cases");
     }
 
