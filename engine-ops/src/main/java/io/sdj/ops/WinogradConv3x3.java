@@ -308,13 +308,22 @@ final class WinogradConv3x3 {
         int th = ceilDiv(oh, m), tw = ceilDiv(ow, m), tiles = th * tw;
         // groups of tiles: up to GROUP_PANELS panels each, at least one group per thread, V + M within SCRATCH_FLOATS
         int threads = Parallel.threads();
+        if (threads > 1 && uHeap == null && ceilDiv(tiles, threads) <= NR && rowPanels >= 2 * threads
+                && (long) a * a * ceilDiv(tiles, NR) * NR * (cin + coutPad) <= SCRATCH_FLOATS) {
+            // so few tiles that a split by tiles gives each thread one panel of them, and each thread would stream all
+            // of U for it (1280 channels at 16×16: 105 MB each): split the outputs' channels instead, every thread
+            // transforming the whole (small) input, so that U is read once; the same arithmetic per output either way
+            Parallel.forRange(rowPanels, (rp0, rp1) -> group(0, tiles, rp0, rp1, x, xOff, h, w, up, oh, ow, tw,
+                    bias, act, residual, actLast, y, yOff));
+            return;
+        }
         int nt = groupPanels() * NR;
         if (threads > 1) nt = Math.min(nt, Math.max(NR, ceilDiv(ceilDiv(tiles, threads), NR) * NR));
         while (nt > NR && (long) a * a * nt * (cin + coutPad) > SCRATCH_FLOATS) nt -= NR;
         nt = Math.min(nt, ceilDiv(tiles, L) * L);
         final int ntf = nt;
         int groups = ceilDiv(tiles, nt);
-        Parallel.forEach(groups, gi -> group(gi * ntf, Math.min(tiles, gi * ntf + ntf), x, xOff, h, w, up, oh, ow, tw,
+        Parallel.forEach(groups, gi -> group(gi * ntf, Math.min(tiles, gi * ntf + ntf), 0, rowPanels, x, xOff, h, w, up, oh, ow, tw,
                 bias, act, residual, actLast, y, yOff));
     }
 
@@ -329,8 +338,8 @@ final class WinogradConv3x3 {
         return (int) Math.max(1, Math.min(GROUP_PANELS, CACHE_BYTES / perPanel));
     }
 
-    /** Tiles [t0, t1) in raster order (tile row · tw + tile column). */
-    private void group(int t0, int t1, float[] x, int xOff, int h, int w, int up, int oh, int ow, int tw,
+    /** Tiles [t0, t1) in raster order (tile row · tw + tile column), output channels of row panels [rp0, rp1). */
+    private void group(int t0, int t1, int rp0, int rp1, float[] x, int xOff, int h, int w, int up, int oh, int ow, int tw,
                        float[] bias, Activation act, float[] residual, boolean actLast, float[] y, int yOff) {
         int m = tile.m, a = tile.alpha, aa = a * a;
         int nt = t1 - t0, ntp = ceilDiv(nt, NR) * NR, panels = ntp / NR;
@@ -346,7 +355,8 @@ final class WinogradConv3x3 {
         }
         int rowsOut = (ty1 - ty0 + 1) * m, obw = tw * m;
         // scratch: V, M, padded input rows, output rows, transform temporaries, weight micro-panel, accumulator
-        int vLen = aa * ntp * cin, mLen = aa * coutPad * ntp, pLen = rowsIn * pw, oLen = rowsOut * obw;
+        int mRows = (rp1 - rp0) * MR, o0 = rp0 * MR, o1 = Math.min(cout, rp1 * MR);
+        int vLen = aa * ntp * cin, mLen = aa * mRows * ntp, pLen = rowsIn * pw, oLen = rowsOut * obw;
         int tmpLen = aa * L, aLen = kcs * MR, accLen = MR * NR;
         float[] s = SCRATCH.atLeast(vLen + mLen + pLen + oLen + 2 * tmpLen + aLen + accLen);
         int vAt = 0, mAt = vLen, pAt = mAt + mLen, oAt = pAt + pLen, tAt = oAt + oLen, t2At = tAt + tmpLen, aAt = t2At + tmpLen, accAt = aAt + aLen;
@@ -368,10 +378,10 @@ final class WinogradConv3x3 {
                 else inputF2(s, idx, q, row, pw, tAt, vOff, vStride);
             }
         }
-        multiply(s, vAt, panels, mAt, ntp, aAt, accAt);
-        for (int o = 0; o < cout; o++) {
+        multiply(s, vAt, panels, rp0, rp1, mAt, ntp, aAt, accAt);
+        for (int o = o0; o < o1; o++) {
             for (int q = 0; q < nt; q += L) {
-                int mOff = mAt + o * ntp + q, mStride = coutPad * ntp;
+                int mOff = mAt + (o - o0) * ntp + q, mStride = mRows * ntp;
                 if (tile == Tile.F4) outputF4(s, mOff, mStride, tAt, t2At);
                 else outputF2(s, mOff, mStride, tAt, t2At);
                 // each lane's m×m outputs into the output rows: interleaved a row at a time when the L tiles sit side
@@ -602,22 +612,24 @@ final class WinogradConv3x3 {
     }
 
     /**
-     * The α² GEMMs of a group: M[ξν][o][q] = Σ_c U[ξν][o][c]·V[ξν][c][q], K in fixed slices of {@link #kcs}; each
-     * weight micro-panel is copied to the heap once and serves all the group's panels.
+     * The α² GEMMs of a group for the outputs of row panels [rp0, rp1): M[ξν][o − rp0·MR][q] = Σ_c U[ξν][o][c]·V[ξν][c][q],
+     * K in fixed slices of {@link #kcs}; each weight micro-panel is copied to the heap once and serves all the group's
+     * panels.
      */
-    private void multiply(float[] s, int vAt, int panels, int mAt, int ntp, int aAt, int accAt) {
+    private void multiply(float[] s, int vAt, int panels, int rp0, int rp1, int mAt, int ntp, int aAt, int accAt) {
+        int mRows = (rp1 - rp0) * MR;
         int aa = tile.alpha * tile.alpha;
         for (int xi = 0; xi < aa; xi++) {
             for (int k0 = 0; k0 < cin; k0 += kcs) {
                 int kc = Math.min(kcs, cin - k0);
                 boolean first = k0 == 0;
-                for (int rp = 0; rp < rowPanels; rp++) {
+                for (int rp = rp0; rp < rp1; rp++) {
                     float[] w = uHeap == null ? s : uHeap;
                     int wAt = uHeap == null ? aAt : (int) ((rp * panelBytes() + uOffset(xi, k0)) / uType.bytes());
                     if (uHeap == null) widen(u[rp], uOffset(xi, k0), s, aAt, kc * MR);
                     for (int p = 0; p < panels; p++) {
                         int bo = vAt + ((xi * panels + p) * cin + k0) * NR;
-                        int co = mAt + (xi * coutPad + rp * MR) * ntp + p * NR;
+                        int co = mAt + (xi * mRows + (rp - rp0) * MR) * ntp + p * NR;
                         if (first) {
                             GemmKernel.panelTimesTile(w, wAt, s, bo, kc, s, co, ntp);
                         } else {

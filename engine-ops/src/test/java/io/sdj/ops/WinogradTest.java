@@ -115,7 +115,9 @@ class WinogradTest {
             {19, 37, 21, 23, 1}, {8, 6, 5, 3, 0}, {6, 5, 9, 10, 2}, {33, 40, 33, 35, 1}, {64, 20, 31, 64, 1},
             {2, 70, 16, 16, 1}, {70, 2, 17, 16, 0}, {3, 5, 4, 128, 1}, {4, 3, 9, 66, 1}, {5, 4, 6, 130, 0},
             // small layers (U on the heap, small groups) on rows wider than a group: groups start mid tile row
-            {64, 64, 9, 301, 1}, {40, 24, 7, 263, 0}};
+            {64, 64, 9, 301, 1}, {40, 24, 7, 263, 0},
+            // U above 1 MiB and at most a panel of tiles per thread: split by output channels on 2+ threads
+            {100, 170, 11, 13, 1}};
 
     @ParameterizedTest
     @EnumSource(WinogradConv3x3.Tile.class)
@@ -173,7 +175,8 @@ class WinogradTest {
         SplittableRandom r = new SplittableRandom(5);
         int saved = Parallel.threads();
         try {
-            for (int[] s : new int[][]{{19, 37, 45, 43, 1}, {64, 20, 64, 64, 1}, {7, 9, 13, 100, 0}, {64, 64, 9, 301, 1}, {40, 24, 7, 263, 0}}) {
+            for (int[] s : new int[][]{{19, 37, 45, 43, 1}, {64, 20, 64, 64, 1}, {7, 9, 13, 100, 0}, {64, 64, 9, 301, 1}, {40, 24, 7, 263, 0},
+                    {130, 160, 16, 16, 1}, {100, 170, 11, 13, 1}, {130, 160, 6, 6, 1}}) {
                 int cin = s[0], cout = s[1], h = s[2], w = s[3], pad = s[4];
                 Conv2d conv = new Conv2d(GemmChecks.weight(r, "w", DType.F32, cout, cin, 3, 3),
                         WeightTensor.ofFloats("b", random(r, cout), cout), 1, pad, ConvAlgorithm.WINOGRAD);
