@@ -172,7 +172,7 @@ public final class Gemm {
                                 e.storeTile(acc, 0, NR, first, cc, co, ldcc, mr, nr, i, j);
                             } else {
                                 if (!direct) GemmKernel.storeTile(acc, 0, NR, cc, co, ldcc, mr, nr, first);
-                                if (last && e != null) e.applyTile(cc, co, ldcc, mr, nr, i, j);
+                                if (last && gated) e.applyTile(cc, co, ldcc, mr, nr, i, j);
                             }
                         }
                     }

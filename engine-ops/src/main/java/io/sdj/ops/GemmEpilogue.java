@@ -40,31 +40,30 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
     }
 
     /**
-     * Applies the epilogue in place to a finished {@code mr × nr} tile of C at {@code c[cOff + r·ldc + j]}, whose
-     * first element is output (row, col). Loads, transforms and stores within this method, so no vector crosses a
-     * call boundary that the JIT might not inline (which would box it).
+     * Applies a gated epilogue to a finished {@code mr × nr} tile of C at {@code c[cOff + r·ldc + j]} (a thread's tile
+     * buffer), whose first element is output (row, col); the only epilogue applied in place, every other one goes
+     * through {@link #storeTile}. Loads, transforms and stores within this method, so no vector crosses a call
+     * boundary that the JIT might not inline (which would box it).
      */
     void applyTile(float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
-        if (gate != null) {
-            gateTile(c, cOff, ldc, mr, row, col);
-            return;
-        }
-        finishTile(c, cOff, ldc, true, c, cOff, ldc, mr, nr, row, col);
+        if (gate == null) throw new IllegalStateException("only a gated epilogue is applied in place (storeTile)");
+        gateTile(c, cOff, ldc, mr, row, col);
     }
 
     /**
      * Moves a tile's last sums from {@code t[tOff + r·ldt + j]} (a kernel's L1 buffer) into C with the epilogue
      * applied on the way: C = epilogue(t) when {@code first}, else epilogue(t + C), C written once. Not for a gated
-     * epilogue. The same operations in the same order as {@link GemmKernel#storeTile} then {@link #applyTile}, so
-     * the results are the same bits; but the tile is not read back from C right after being stored there, where
-     * each load waited for its line (just written, not yet in cache) to come from memory.
+     * epilogue. The same operations in the same order as {@link GemmKernel#storeTile} followed by the epilogue applied
+     * to C in place (as it once was), so the results are the same bits; but the tile is not read back from C right
+     * after being stored there, where each load waited for its line (just written, not yet in cache) to come from
+     * memory.
      */
     void storeTile(float[] t, int tOff, int ldt, boolean first, float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
         if (gate != null) throw new IllegalStateException("a gated epilogue is applied in place (applyTile)");
         finishTile(t, tOff, ldt, first, c, cOff, ldc, mr, nr, row, col);
     }
 
-    /** C = epilogue(t) ({@code first}) or epilogue(t + C); t may be C itself (same offsets, first). */
+    /** C = epilogue(t) ({@code first}) or epilogue(t + C). */
     private void finishTile(float[] t, int tOff, int ldt, boolean first, float[] c, int cOff, int ldc, int mr, int nr, int row, int col) {
         int full = nr - nr % GemmKernel.L;
         if (act == Activation.NONE || act == Activation.RELU) {
