@@ -46,8 +46,9 @@ public final class GatedLinear {
             w.setColumnPanels(staging);
         } else {
             float[] staging = new float[w.panelFloats()], row = new float[in];
+            short[] bits = new short[in];   // a 16-bit weight widened at load (-Dsdj.weights.packed=f32)
             for (int o = 0; o < 2 * inner; o++) {
-                PackedMatrix.readRow(weight, o, row);
+                PackedMatrix.readRow(weight, o, row, bits);
                 int at = stagingOffset(o);
                 for (int k = 0; k < in; k++) staging[at + k * NR] = row[k];
             }

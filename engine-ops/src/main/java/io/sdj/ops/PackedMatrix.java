@@ -139,14 +139,14 @@ public final class PackedMatrix {
         int bytes = storage.bytes();
         long step = (long) lanes * bytes;
         float[] row = isHalf() ? null : new float[len];
-        short[] bits = isHalf() ? new short[len] : null;
+        short[] bits = HalfFloats.isHalf(w.dtype()) ? new short[len] : null;
         for (int r = 0; r < count; r++) {
             long base = (layout == Layout.COLUMN_PANELS ? columnPanelOffset(r / lanes, 0) : rowPanelOffset(r / lanes, 0)) + (long) (r % lanes) * bytes;
             if (isHalf()) {
                 readRowBits(w, r, bits);
                 for (int kk = 0; kk < len; kk++) data.set(S16, base + kk * step, bits[kk]);
             } else {
-                readRow(w, r, row);
+                readRow(w, r, row, bits);
                 for (int kk = 0; kk < len; kk++) data.set(F, base + kk * step, row[kk]);
             }
         }
@@ -202,8 +202,11 @@ public final class PackedMatrix {
         return p;
     }
 
-    /** Row {@code r} of a weight viewed as [dim0, rest], widened to float (I8 dequantised with scale[r]). */
-    static void readRow(WeightTensor w, int r, float[] dst) {
+    /**
+     * Row {@code r} of a weight viewed as [dim0, rest], widened to float (I8 dequantised with scale[r]); a 16-bit row
+     * is staged in {@code bits} (at least {@code dst.length} long; unused for other types).
+     */
+    static void readRow(WeightTensor w, int r, float[] dst, short[] bits) {
         int len = dst.length;
         long start = (long) r * len;
         MemorySegment seg = w.data();
@@ -211,13 +214,11 @@ public final class PackedMatrix {
         switch (t) {
             case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), start * 4, dst, 0, len);
             case F16, BF16 -> {
-                // scalar: this runs at packing only (-Dsdj.weights.packed=f32), over heap or mapped segments that
-                // must not reach the vector loops' type profiles
-                ValueLayout.OfShort s16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < len; i++) {
-                    short h = seg.get(s16, (start + i) * 2);
-                    dst[i] = t == DType.F16 ? Float.float16ToFloat(h) : DType.bf16ToFloat(h);
-                }
+                // the raw bits in one bulk copy, then widened by a scalar loop: the vector widening (HalfFloats) must
+                // not see heap or mapped segments in its type profiles, and a per-element read of a mapped segment
+                // was a third of a first image's Winograd transforms (its accessor was not inlined)
+                MemorySegment.copy(seg, S16, start * 2, bits, 0, len);
+                for (int i = 0; i < len; i++) dst[i] = t == DType.F16 ? Float.float16ToFloat(bits[i]) : DType.bf16ToFloat(bits[i]);
             }
             case I8 -> {
                 float scale = w.scales()[r];

@@ -164,13 +164,13 @@ final class WinogradConv3x3 {
     /**
      * The transformed weights of a conv straight from its [cout, cin, 3, 3] weight, which need not be packed (a layer
      * that only ever runs as a Winograd convolution never needs its direct form): the same floats as packing it gives
-     * (16-bit values widened exactly, others as {@link PackedMatrix#readRow} reads them), so the same U bit for bit.
+     * ({@link PackedMatrix#readRow}: 16-bit values widened exactly), so the same U bit for bit.
      * U's type as for the weight packed ({@link PackedMatrix#packedType}).
      */
     static WinogradConv3x3 of(WeightTensor w, int pad, Tile tile) {
         if (w.shape().length != 4 || w.dim(2) != 3 || w.dim(3) != 3) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
         int cout = w.dim(0), cin = w.dim(1);
-        boolean half = HalfFloats.isHalf(w.dtype()), f16 = w.dtype() == DType.F16;
+        boolean half = HalfFloats.isHalf(w.dtype());
         java.util.function.Supplier<Taps> rows = () -> new Taps() {
             private final float[] panel = new float[MR * cin * 9], row = new float[cin * 9];
             private final short[] bits = half ? new short[cin * 9] : null;
@@ -180,14 +180,7 @@ final class WinogradConv3x3 {
             public void read(int p, int ci, float[] taps) {
                 if (loaded != p) {
                     for (int r = 0; r < MR && p * MR + r < cout; r++) {
-                        if (half) {
-                            // the raw bits in one bulk copy, then widened exactly: a per-element read of the mapped
-                            // file (PackedMatrix.readRow) was a third of the first image's transform time
-                            PackedMatrix.readRowBits(w, p * MR + r, bits);
-                            for (int i = 0; i < bits.length; i++) row[i] = f16 ? Float.float16ToFloat(bits[i]) : DType.bf16ToFloat(bits[i]);
-                        } else {
-                            PackedMatrix.readRow(w, p * MR + r, row);
-                        }
+                        PackedMatrix.readRow(w, p * MR + r, row, bits);
                         System.arraycopy(row, 0, panel, r * cin * 9, cin * 9);
                     }
                     loaded = p;
