@@ -158,7 +158,7 @@ final class WinogradConv3x3 {
     /** As above with U of {@code uType} (F32 or F16); null when a transformed value overflows binary16. */
     static WinogradConv3x3 of(PackedMatrix w, int pad, Tile tile, DType uType) {
         if (w.layout() != PackedMatrix.Layout.ROW_PANELS || w.cols() % 9 != 0) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
-        return of(w.rows(), w.cols() / 9, pad, tile, uType, () -> (p, ci, taps) -> w.copyRowPanel(p, ci * 9, 9, taps, 0));
+        return of(w.rows(), w.cols() / 9, pad, tile, uType, () -> (p, taps) -> w.copyRowPanel(p, 0, w.cols(), taps, 0));
     }
 
     /**
@@ -172,21 +172,15 @@ final class WinogradConv3x3 {
         int cout = w.dim(0), cin = w.dim(1);
         boolean half = HalfFloats.isHalf(w.dtype());
         java.util.function.Supplier<Taps> rows = () -> new Taps() {
-            private final float[] panel = new float[MR * cin * 9], row = new float[cin * 9];
+            private final float[] row = new float[cin * 9];
             private final short[] bits = half ? new short[cin * 9] : null;
-            private int loaded = -1;
 
             @Override
-            public void read(int p, int ci, float[] taps) {
-                if (loaded != p) {
-                    for (int r = 0; r < MR && p * MR + r < cout; r++) {
-                        PackedMatrix.readRow(w, p * MR + r, row, bits);
-                        System.arraycopy(row, 0, panel, r * cin * 9, cin * 9);
-                    }
-                    loaded = p;
-                }
-                for (int j = 0; j < 9; j++) {
-                    for (int r = 0; r < MR && p * MR + r < cout; r++) taps[j * MR + r] = panel[r * cin * 9 + ci * 9 + j];
+            public void read(int p, float[] taps) {
+                for (int r = 0; r < MR; r++) {
+                    if (p * MR + r < cout) PackedMatrix.readRow(w, p * MR + r, row, bits);
+                    else java.util.Arrays.fill(row, 0f);
+                    for (int k = 0; k < row.length; k++) taps[k * MR + r] = row[k];
                 }
             }
         };
@@ -195,9 +189,9 @@ final class WinogradConv3x3 {
         return c != null ? c : of(cout, cin, pad, tile, DType.F32, rows);
     }
 
-    /** The 9 taps of input channel ci for the outputs of row panel p, as packed: taps[j·MR + r] for row r of the panel. */
+    /** The taps of row panel p as packed: taps[(ci·9 + j)·MR + r] for row r of the panel, rows past cout 0. */
     private interface Taps {
-        void read(int panel, int ci, float[] taps);
+        void read(int panel, float[] taps);
     }
 
     /** U of {@code uType} from the taps each thread's {@link Taps} reads; null when a value overflows binary16. */
@@ -215,38 +209,18 @@ final class WinogradConv3x3 {
         Parallel.forRange(c.rowPanels, (p0, p1) -> {
             MemorySegment mine = Arena.ofAuto().allocate((p1 - p0) * panelBytes, 64);
             Taps reader = source.get();
-            for (int p = p0; p < p1; p++) c.u[p] = mine.asSlice((p - p0) * panelBytes, panelBytes);
-            float[] taps = new float[9 * MR], out = new float[a * a * MR];
-            short[] out16 = half ? new short[a * a * MR] : null;
-            double[] gk = new double[a * 3];
+            float[] taps = new float[cin * 9 * MR], panel = new float[a * a * cin * MR];
+            short[] panel16 = half ? new short[panel.length] : null;
             for (int p = p0; p < p1; p++) {
-                int rows = Math.min(MR, cout - p * MR);
-                for (int ci = 0; ci < cin; ci++) {
-                    reader.read(p, ci, taps);   // widened when the weights are 16-bit
-                    for (int r = 0; r < rows; r++) {
-                        for (int i = 0; i < a; i++) {
-                            for (int j = 0; j < 3; j++) {
-                                gk[i * 3 + j] = g[i][0] * taps[j * MR + r] + g[i][1] * taps[(3 + j) * MR + r] + g[i][2] * taps[(6 + j) * MR + r];
-                            }
-                        }
-                        for (int i = 0; i < a; i++) {
-                            for (int j = 0; j < a; j++) {
-                                out[(i * a + j) * MR + r] = (float) (gk[i * 3] * g[j][0] + gk[i * 3 + 1] * g[j][1] + gk[i * 3 + 2] * g[j][2]);
-                            }
-                        }
-                    }
-                    if (half) {
-                        // rounded once more, float32 to binary16 (the double-to-float32 rounding before it adds at
-                        // most 2⁻²⁴ relative)
-                        for (int i = 0; i < out.length; i++) {
-                            short h = Float.floatToFloat16(out[i]);
-                            if (Float.isInfinite(Float.float16ToFloat(h)) && Float.isFinite(out[i])) overflow.set(true);
-                            out16[i] = h;
-                        }
-                        for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out16, xi * MR, c.u[p], U16, c.uOffset(xi, ci), rows);
-                    } else {
-                        for (int xi = 0; xi < a * a; xi++) MemorySegment.copy(out, xi * MR, c.u[p], F, c.uOffset(xi, ci), rows);
-                    }
+                MemorySegment u = mine.asSlice((p - p0) * panelBytes, panelBytes);
+                c.u[p] = u;
+                reader.read(p, taps);   // widened when the weights are 16-bit
+                transformPanel(taps, cin, g, panel);
+                if (half) {
+                    if (!toBinary16(panel, panel16)) overflow.set(true);
+                    MemorySegment.copy(panel16, 0, u, U16, 0, panel16.length);
+                } else {
+                    MemorySegment.copy(panel, 0, u, F, 0, panel.length);
                 }
             }
         });
@@ -258,6 +232,45 @@ final class WinogradConv3x3 {
             c.uHeap = heap;
         }
         return c;
+    }
+
+    /**
+     * U of one row panel, {@code u[(xi·cin + ci)·MR + r]} with xi = i·α + j, from its taps ({@link Taps#read}): G·w·Gᵀ
+     * per output row and input channel, in double and rounded once. A method of its own, called once per row panel,
+     * so the JIT compiles this loop once instead of on-stack-replacing the caller's loops layer after layer.
+     */
+    private static void transformPanel(float[] taps, int cin, double[][] g, float[] u) {
+        int a = g.length;
+        double[] gk = new double[a * 3];
+        for (int ci = 0; ci < cin; ci++) {
+            int t = ci * 9 * MR;
+            for (int r = 0; r < MR; r++) {
+                for (int i = 0; i < a; i++) {
+                    for (int j = 0; j < 3; j++) {
+                        gk[i * 3 + j] = g[i][0] * taps[t + j * MR + r] + g[i][1] * taps[t + (3 + j) * MR + r] + g[i][2] * taps[t + (6 + j) * MR + r];
+                    }
+                }
+                for (int i = 0; i < a; i++) {
+                    for (int j = 0; j < a; j++) {
+                        u[((i * a + j) * cin + ci) * MR + r] = (float) (gk[i * 3] * g[j][0] + gk[i * 3 + 1] * g[j][1] + gk[i * 3 + 2] * g[j][2]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code src} rounded once more, float32 to binary16 (the double-to-float32 rounding before it adds at most 2⁻²⁴
+     * relative), into {@code dst}; false when a finite value overflows binary16.
+     */
+    private static boolean toBinary16(float[] src, short[] dst) {
+        boolean ok = true;
+        for (int i = 0; i < src.length; i++) {
+            short h = Float.floatToFloat16(src[i]);
+            if (Float.isInfinite(Float.float16ToFloat(h)) && Float.isFinite(src[i])) ok = false;
+            dst[i] = h;
+        }
+        return ok;
     }
 
     Tile tile() { return tile; }
@@ -359,6 +372,21 @@ final class WinogradConv3x3 {
             int t = t0 + Math.min(q, nt - 1), ty = t / tw, tx = t - ty * tw;
             idx[q] = pAt + (ty - ty0) * m * pw + tx * m - cx0;
         }
+        transformInput(t0, nt, tw, ty0, rowsIn, cx0, pw, x, xOff, h, w, up, s, idx, pAt, vAt, tAt, t2At);
+        multiply(s, vAt, panels, rp0, rp1, mAt, ntp, aAt, accAt);
+        transformOutput(t0, t1, nt, ntp, tw, ty0, ty1, o0, o1, mRows, mAt, oAt, obw, tAt, t2At, oh, ow,
+                bias, act, residual, actLast, s, y, yOff);
+    }
+
+    /**
+     * The group's V: for each input channel its padded rows ({@link #padRows}), then Bᵀ·d·B of its tiles, L at a time.
+     * This and {@link #transformOutput} are methods of their own, not loops of {@link #group}: each loop of a method
+     * that long was compiled on its own first (on-stack replacement), each time with all of the method inlined, several
+     * times over in a first image.
+     */
+    private void transformInput(int t0, int nt, int tw, int ty0, int rowsIn, int cx0, int pw, float[] x, int xOff, int h, int w,
+                                int up, float[] s, int[] idx, int pAt, int vAt, int tAt, int t2At) {
+        int m = tile.m, panels = ceilDiv(nt, NR);
         int iy0 = ty0 * m - pad;
         for (int c = 0; c < cin; c++) {
             padRows(x, xOff + c * (h / up) * (w / up), h, w, up, iy0, rowsIn, cx0 - pad, pw, s, pAt);
@@ -371,7 +399,16 @@ final class WinogradConv3x3 {
                 else inputF2(s, idx, q, row, pw, tAt, vOff, vStride);
             }
         }
-        multiply(s, vAt, panels, rp0, rp1, mAt, ntp, aAt, accAt);
+    }
+
+    /**
+     * Output channels [o0, o1) of the group from its M: Aᵀ·M·A per tile, L tiles at a time, into the group's output
+     * rows, then with bias, activation and residual into y.
+     */
+    private void transformOutput(int t0, int t1, int nt, int ntp, int tw, int ty0, int ty1, int o0, int o1, int mRows, int mAt,
+                                 int oAt, int obw, int tAt, int t2At, int oh, int ow, float[] bias, Activation act,
+                                 float[] residual, boolean actLast, float[] s, float[] y, int yOff) {
+        int m = tile.m;
         for (int o = o0; o < o1; o++) {
             for (int q = 0; q < nt; q += L) {
                 int mOff = mAt + (o - o0) * ntp + q, mStride = mRows * ntp;
