@@ -133,21 +133,33 @@ public final class PackedMatrix {
         return p;
     }
 
-    /** Row r of w (viewed as [dim0, rest]) into lane r % lanes of its panel, one element per k. */
+    /**
+     * Row r of w (viewed as [dim0, rest]) into lane r % lanes of its panel, one element per k: a panel's rows are
+     * interleaved in a heap array, then copied in one piece. (Setting each element of the off-heap panel on its own
+     * was a third of loading a model, and the load's largest compilation.)
+     */
     private void putRows(WeightTensor w, int lanes) {
         int count = w.dim(0), len = Math.toIntExact(w.numel() / count);
-        int bytes = storage.bytes();
-        long step = (long) lanes * bytes;
-        float[] row = isHalf() ? null : new float[len];
-        short[] bits = HalfFloats.isHalf(w.dtype()) ? new short[len] : null;
-        for (int r = 0; r < count; r++) {
-            long base = (layout == Layout.COLUMN_PANELS ? columnPanelOffset(r / lanes, 0) : rowPanelOffset(r / lanes, 0)) + (long) (r % lanes) * bytes;
-            if (isHalf()) {
-                readRowBits(w, r, bits);
-                for (int kk = 0; kk < len; kk++) data.set(S16, base + kk * step, bits[kk]);
+        boolean half = isHalf();
+        float[] row = half ? null : new float[len], panel = half ? null : new float[len * lanes];
+        short[] bits = HalfFloats.isHalf(w.dtype()) ? new short[len] : null, panel16 = half ? new short[len * lanes] : null;
+        for (int p = 0, r0 = 0; r0 < count; p++, r0 += lanes) {
+            int r1 = Math.min(count, r0 + lanes);
+            long at = layout == Layout.COLUMN_PANELS ? columnPanelOffset(p, 0) : rowPanelOffset(p, 0);
+            if (half) {
+                if (r1 - r0 < lanes) java.util.Arrays.fill(panel16, (short) 0);
+                for (int r = r0; r < r1; r++) {
+                    readRowBits(w, r, bits);
+                    for (int kk = 0, o = r - r0; kk < len; kk++, o += lanes) panel16[o] = bits[kk];
+                }
+                MemorySegment.copy(panel16, 0, data, S16, at, panel16.length);
             } else {
-                readRow(w, r, row, bits);
-                for (int kk = 0; kk < len; kk++) data.set(F, base + kk * step, row[kk]);
+                if (r1 - r0 < lanes) java.util.Arrays.fill(panel, 0f);
+                for (int r = r0; r < r1; r++) {
+                    readRow(w, r, row, bits);
+                    for (int kk = 0, o = r - r0; kk < len; kk++, o += lanes) panel[o] = row[kk];
+                }
+                MemorySegment.copy(panel, 0, data, F, at, panel.length);
             }
         }
     }
