@@ -136,7 +136,7 @@ public final class PackedMatrix {
     /**
      * Row r of w (viewed as [dim0, rest]) into lane r % lanes of its panel, one element per k: a panel's rows are
      * interleaved in a heap array, then copied in one piece. (Setting each element of the off-heap panel on its own
-     * was a third of loading a model, and the load's largest compilation.)
+     * was the largest item of loading a model, and one of its largest compilations.)
      */
     private void putRows(WeightTensor w, int lanes) {
         int count = w.dim(0), len = Math.toIntExact(w.numel() / count);
