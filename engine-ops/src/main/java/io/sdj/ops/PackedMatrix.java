@@ -154,13 +154,23 @@ public final class PackedMatrix {
                 }
                 MemorySegment.copy(panel16, 0, data, S16, at, panel16.length);
             } else {
-                if (r1 - r0 < lanes) java.util.Arrays.fill(panel, 0f);
-                for (int r = r0; r < r1; r++) {
-                    readRow(w, r, row, bits);
-                    for (int kk = 0, o = r - r0; kk < len; kk++, o += lanes) panel[o] = row[kk];
-                }
+                readRowPanel(w, p, lanes, panel, row, bits);
                 MemorySegment.copy(panel, 0, data, F, at, panel.length);
             }
+        }
+    }
+
+    /**
+     * Rows [panel·lanes, panel·lanes + lanes) of w (viewed as [dim0, rest], rest = {@code row.length}) widened to float
+     * as a panel packs them: {@code dst[k·lanes + r]} = element k of the panel's row r, 0 for rows past dim0.
+     * {@code row} and {@code bits} are the caller's staging buffers ({@link #readRow}).
+     */
+    static void readRowPanel(WeightTensor w, int panel, int lanes, float[] dst, float[] row, short[] bits) {
+        int len = row.length, r0 = panel * lanes, r1 = Math.min(w.dim(0), r0 + lanes);
+        if (r1 - r0 < lanes) java.util.Arrays.fill(dst, 0, len * lanes, 0f);
+        for (int r = r0; r < r1; r++) {
+            readRow(w, r, row, bits);
+            for (int kk = 0, o = r - r0; kk < len; kk++, o += lanes) dst[o] = row[kk];
         }
     }
 

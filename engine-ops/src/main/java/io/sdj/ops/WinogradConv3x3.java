@@ -171,18 +171,10 @@ final class WinogradConv3x3 {
         if (w.shape().length != 4 || w.dim(2) != 3 || w.dim(3) != 3) throw new IllegalArgumentException("not a 3×3 conv weight: " + w);
         int cout = w.dim(0), cin = w.dim(1);
         boolean half = HalfFloats.isHalf(w.dtype());
-        java.util.function.Supplier<Taps> rows = () -> new Taps() {
-            private final float[] row = new float[cin * 9];
-            private final short[] bits = half ? new short[cin * 9] : null;
-
-            @Override
-            public void read(int p, float[] taps) {
-                for (int r = 0; r < MR; r++) {
-                    if (p * MR + r < cout) PackedMatrix.readRow(w, p * MR + r, row, bits);
-                    else java.util.Arrays.fill(row, 0f);
-                    for (int k = 0; k < row.length; k++) taps[k * MR + r] = row[k];
-                }
-            }
+        java.util.function.Supplier<Taps> rows = () -> {
+            float[] row = new float[cin * 9];   // each thread's staging buffers
+            short[] bits = half ? new short[cin * 9] : null;
+            return (p, taps) -> PackedMatrix.readRowPanel(w, p, MR, taps, row, bits);
         };
         DType uType = transformedType(PackedMatrix.packedType(w.dtype()), tile);
         WinogradConv3x3 c = of(cout, cin, pad, tile, uType, rows);
