@@ -34,46 +34,29 @@ public final class GatedLinear {
         this.inner = weight.dim(0) / 2;
         this.panels = ceilDiv(inner, L);
         this.gate = gate;
-        // 16-bit weights stay 16-bit (PackedMatrix.packedType): the same interleaving of their raw bits
-        this.w = PackedMatrix.columnPanels(in, panels * NR, PackedMatrix.packedType(weight.dtype()));
-        if (w.isHalf()) {
-            short[] staging = new short[w.panelFloats()], row = new short[in];
-            for (int o = 0; o < 2 * inner; o++) {
-                PackedMatrix.readRowBits(weight, o, row);
-                int at = stagingOffset(o);
-                for (int k = 0; k < in; k++) staging[at + k * NR] = row[k];
-            }
-            w.setColumnPanels(staging);
-        } else {
-            float[] staging = new float[w.panelFloats()], row = new float[in];
-            short[] bits = new short[in];   // a 16-bit weight widened at load (-Dsdj.weights.packed=f32)
-            for (int o = 0; o < 2 * inner; o++) {
-                PackedMatrix.readRow(weight, o, row, bits);
-                int at = stagingOffset(o);
-                for (int k = 0; k < in; k++) staging[at + k * NR] = row[k];
-            }
-            w.setColumnPanels(staging);
-        }
+        // 16-bit weights stay 16-bit (PackedMatrix.packedType), packed as a Linear's are, in this column order
+        this.w = PackedMatrix.transposedColumnPanels(weight, panels * NR, this::sourceRow);
         if (bias != null) {
             bias.requireShape(2 * inner);
             float[] b = bias.toFloats();
             this.bias = new float[panels * NR];
-            for (int o = 0; o < 2 * inner; o++) this.bias[column(o)] = b[o];
+            for (int c = 0; c < this.bias.length; c++) {
+                int o = sourceRow(c);
+                if (o >= 0) this.bias[c] = b[o];
+            }
         } else {
             this.bias = null;
         }
     }
 
-    /** Where projection output {@code o}'s element k = 0 goes in the panel staging (element k at {@code + k·NR}). */
-    private int stagingOffset(int o) {
-        int col = column(o);
-        return (col / NR) * in * NR + col % NR;
-    }
-
-    /** Packed column of projection output {@code o} (o &lt; inner: value, else gate). */
-    private int column(int o) {
-        int j = o % inner;
-        return (j / L) * NR + (o < inner ? 0 : L) + j % L;
+    /**
+     * The projection output (row of W) in packed column {@code c}: panel c / 2L holds value outputs j … j + L − 1 in
+     * its first L lanes and the matching gate outputs inner + j … in the next L (j = (c / 2L)·L); −1 past inner.
+     */
+    private int sourceRow(int c) {
+        int lane = c % NR, j = (c / NR) * L + lane % L;
+        if (j >= inner) return -1;
+        return lane < L ? j : inner + j;
     }
 
     public int inFeatures() { return in; }

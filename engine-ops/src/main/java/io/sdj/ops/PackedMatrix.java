@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.function.IntUnaryOperator;
 
 import static io.sdj.ops.GemmKernel.MR;
 import static io.sdj.ops.GemmKernel.NR;
@@ -115,9 +116,17 @@ public final class PackedMatrix {
      */
     public static PackedMatrix transposedColumnPanels(WeightTensor w) {
         int n = w.dim(0);
-        int k = Math.toIntExact(w.numel() / n);
+        return transposedColumnPanels(w, n, j -> j);
+    }
+
+    /**
+     * B [K, n] with column j = row {@code sourceRow(j)} of W [rows, K…] (a zero column where it gives −1): the columns
+     * of W in another order, as a {@link GatedLinear} interleaves its value and gate rows; 16-bit when W is F16/BF16.
+     */
+    static PackedMatrix transposedColumnPanels(WeightTensor w, int n, IntUnaryOperator sourceRow) {
+        int k = Math.toIntExact(w.numel() / w.dim(0));
         PackedMatrix p = new PackedMatrix(Layout.COLUMN_PANELS, k, n, packedType(w.dtype()), null);
-        p.putRows(w, NR);
+        p.putRows(w, n, NR, sourceRow);
         return p;
     }
 
@@ -129,32 +138,33 @@ public final class PackedMatrix {
         int m = w.dim(0);
         int k = Math.toIntExact(w.numel() / m);
         PackedMatrix p = new PackedMatrix(Layout.ROW_PANELS, m, k, packedType(w.dtype()), null);
-        p.putRows(w, MR);
+        p.putRows(w, m, MR, i -> i);
         return p;
     }
 
     /**
-     * Row r of w (viewed as [dim0, rest]) into lane r % lanes of its panel, one element per k: a panel's rows are
-     * interleaved in a heap array, then copied in one piece. (Setting each element of the off-heap panel on its own
-     * was the largest item of loading a model, and one of its largest compilations.)
+     * Packed row r &lt; {@code count} (a column of B, or a row of A) is row {@code sourceRow(r)} of w (viewed as [dim0,
+     * rest]; −1: zeros), in lane r % lanes of its panel, one element per k: a panel's rows are interleaved in a heap
+     * array, then copied in one piece. (Setting each element of the off-heap panel on its own was the largest item of
+     * loading a model, and one of its largest compilations.)
      */
-    private void putRows(WeightTensor w, int lanes) {
-        int count = w.dim(0), len = Math.toIntExact(w.numel() / count);
+    private void putRows(WeightTensor w, int count, int lanes, IntUnaryOperator sourceRow) {
+        int len = Math.toIntExact(w.numel() / w.dim(0));
         boolean half = isHalf();
         float[] row = half ? null : new float[len], panel = half ? null : new float[len * lanes];
         short[] bits = HalfFloats.isHalf(w.dtype()) ? new short[len] : null, panel16 = half ? new short[len * lanes] : null;
         for (int p = 0, r0 = 0; r0 < count; p++, r0 += lanes) {
-            int r1 = Math.min(count, r0 + lanes);
             long at = layout == Layout.COLUMN_PANELS ? columnPanelOffset(p, 0) : rowPanelOffset(p, 0);
             if (half) {
-                if (r1 - r0 < lanes) java.util.Arrays.fill(panel16, (short) 0);
-                for (int r = r0; r < r1; r++) {
-                    readRowBits(w, r, bits);
-                    for (int kk = 0, o = r - r0; kk < len; kk++, o += lanes) panel16[o] = bits[kk];
+                for (int t = 0; t < lanes; t++) {
+                    int src = r0 + t < count ? sourceRow.applyAsInt(r0 + t) : -1;
+                    if (src < 0) java.util.Arrays.fill(bits, (short) 0);
+                    else readRowBits(w, src, bits);
+                    for (int kk = 0, o = t; kk < len; kk++, o += lanes) panel16[o] = bits[kk];
                 }
                 MemorySegment.copy(panel16, 0, data, S16, at, panel16.length);
             } else {
-                readRowPanel(w, p, lanes, panel, row, bits);
+                readRowPanel(w, r0, Math.min(lanes, count - r0), lanes, sourceRow, panel, row, bits);
                 MemorySegment.copy(panel, 0, data, F, at, panel.length);
             }
         }
@@ -166,11 +176,26 @@ public final class PackedMatrix {
      * {@code row} and {@code bits} are the caller's staging buffers ({@link #readRow}).
      */
     static void readRowPanel(WeightTensor w, int panel, int lanes, float[] dst, float[] row, short[] bits) {
-        int len = row.length, r0 = panel * lanes, r1 = Math.min(w.dim(0), r0 + lanes);
-        if (r1 - r0 < lanes) java.util.Arrays.fill(dst, 0, len * lanes, 0f);
-        for (int r = r0; r < r1; r++) {
-            readRow(w, r, row, bits);
-            for (int kk = 0, o = r - r0; kk < len; kk++, o += lanes) dst[o] = row[kk];
+        int r0 = panel * lanes;
+        readRowPanel(w, r0, Math.max(0, Math.min(lanes, w.dim(0) - r0)), lanes, r -> r, dst, row, bits);
+    }
+
+    /**
+     * The panel of packed rows r0 … r0 + present − 1 (row r0 + t is w's row {@code sourceRow(r0 + t)}, −1: zeros)
+     * interleaved into {@code dst[k·lanes + t]}; lanes from {@code present} on are zero.
+     */
+    private static void readRowPanel(WeightTensor w, int r0, int present, int lanes, IntUnaryOperator sourceRow,
+                                     float[] dst, float[] row, short[] bits) {
+        int len = row.length;
+        if (present < lanes) java.util.Arrays.fill(dst, 0, len * lanes, 0f);
+        for (int t = 0; t < present; t++) {
+            int src = sourceRow.applyAsInt(r0 + t);
+            if (src < 0) {
+                for (int kk = 0, o = t; kk < len; kk++, o += lanes) dst[o] = 0f;
+                continue;
+            }
+            readRow(w, src, row, bits);
+            for (int kk = 0, o = t; kk < len; kk++, o += lanes) dst[o] = row[kk];
         }
     }
 
@@ -184,35 +209,11 @@ public final class PackedMatrix {
         return p;
     }
 
-    /** An empty (zero) K × N column-panel matrix, to be filled with {@link #setColumnPanels}. */
-    static PackedMatrix columnPanels(int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n); }
-
-    /** As above with elements of {@code type} (F32, F16 or BF16; 16-bit ones filled with {@link #setColumnPanels(short[])}). */
-    static PackedMatrix columnPanels(int k, int n, DType type) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n, type, null); }
-
     /**
      * A K × N column-panel matrix over reused {@code storage} (at least {@link #floats} floats; contents as left there),
-     * to be filled with {@link #setColumnPanels}: a per-thread scratch operand that allocates nothing.
+     * for the caller to fill through {@link #segment}: a per-thread scratch operand that allocates nothing.
      */
     static PackedMatrix columnPanels(MemorySegment storage, int k, int n) { return new PackedMatrix(Layout.COLUMN_PANELS, k, n, DType.F32, storage); }
-
-    /**
-     * Overwrites all column panels from {@code src}, laid out as they are stored: panel p, row k, lane t at
-     * {@code src[(p·K + k)·NR + t]} ({@link #panelFloats} floats).
-     */
-    void setColumnPanels(float[] src) {
-        if (isHalf()) throw new IllegalStateException("float values for 16-bit panels: " + this);
-        MemorySegment.copy(src, 0, data, F, 0, panelFloats());
-    }
-
-    /** As above for 16-bit panels: the raw F16/BF16 bits, laid out as they are stored. */
-    void setColumnPanels(short[] src) {
-        if (!isHalf()) throw new IllegalStateException("16-bit values for float32 panels: " + this);
-        MemorySegment.copy(src, 0, data, S16, 0, panelFloats());
-    }
-
-    /** Floats of the column-panel storage: ⌈N/NR⌉·NR·K. */
-    int panelFloats() { return ceilDiv(cols, NR) * NR * rows; }
 
     /** A [M, K] given row-major (a[m·K + k]) as row panels. */
     public static PackedMatrix rowPanels(float[] a, int m, int k) {
