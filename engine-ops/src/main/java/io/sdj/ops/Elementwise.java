@@ -133,6 +133,26 @@ public final class Elementwise {
         return y;
     }
 
+    /**
+     * Token-major [N, H·W, C] → NCHW, plus a residual [N, C, H, W]: {@code y = fromTokens(t) + residual} in the
+     * transpose's one pass (a transformer's {@code x + proj_out(…)}), instead of a second read and write of y.
+     */
+    public static Tensor fromTokensPlus(Workspace ws, Tensor t, Tensor residual, int h, int w) {
+        return fromTokensPlus(ws, t, residual, h, w, PREFERRED);
+    }
+
+    static Tensor fromTokensPlus(Workspace ws, Tensor t, Tensor residual, int h, int w, Kernel k) {
+        t.requireRank("from tokens", 3);
+        int n = t.dim(0), hw = t.dim(1), c = t.dim(2);
+        if (hw != h * w) throw new IllegalArgumentException("from tokens: " + t + " does not hold " + h + "×" + w + " tokens");
+        if (residual.rank() != 4 || residual.dim(0) != n || residual.dim(1) != c || residual.dim(2) != h || residual.dim(3) != w) {
+            throw new IllegalArgumentException("from tokens plus residual: residual " + residual + " must be [" + n + ", " + c + ", " + h + ", " + w + "]");
+        }
+        Tensor y = ws.take(n, c, h, w);
+        k.transposeAdd(t.data(), residual.data(), y.data(), n, hw, c);
+        return y;
+    }
+
     /** The vector implementation, one per species ({@link ElementwiseKernel}). */
     interface Kernel {
         void add(float[] a, float[] b, float[] y, int n);
@@ -147,6 +167,9 @@ public final class Elementwise {
 
         /** src [batch][rows][cols] → dst [batch][cols][rows]. */
         void transpose(float[] src, float[] dst, int batch, int rows, int cols);
+
+        /** {@code dst[b][c][r] = src[b][r][c] + add[b][c][r]}: a transpose with the addition in the same pass. */
+        void transposeAdd(float[] src, float[] add, float[] dst, int batch, int rows, int cols);
 
         void upsampleNearest(float[] x, float[] y, int planes, int h, int w, int outH, int outW);
     }

@@ -111,6 +111,24 @@ final class ElementwiseKernel implements Elementwise.Kernel {
     }
 
     @Override
+    public void transposeAdd(float[] src, float[] add, float[] dst, int batch, int rows, int cols) {
+        int rowBlocks = (rows + TILE - 1) / TILE;
+        Parallel.forRange(batch * rowBlocks, (from, to) -> {
+            for (int job = from; job < to; job++) {
+                int b = job / rowBlocks, r0 = (job % rowBlocks) * TILE, r1 = Math.min(rows, r0 + TILE);
+                int s = b * rows * cols;
+                for (int c0 = 0; c0 < cols; c0 += TILE) {
+                    int c1 = Math.min(cols, c0 + TILE);
+                    for (int c = c0; c < c1; c++) {
+                        int t = s + c * rows;
+                        for (int r = r0; r < r1; r++) dst[t + r] = src[s + r * cols + c] + add[t + r];
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
     public void upsampleNearest(float[] x, float[] y, int planes, int h, int w, int outH, int outW) {
         int[] ix = new int[outW];
         boolean twice = outW == 2 * w;

@@ -94,9 +94,15 @@ class ElementwiseTest {
             exact("to tokens", tokens, k -> Elementwise.toTokens(ws, x, k));
             Tensor t = Tensor.of(tokens, n, hw, c);
             exact("from tokens", x.toArray(), k -> Elementwise.fromTokens(ws, t, sh[2], sh[3], k));
+            Tensor r = random(rnd, sh);
+            float[] plus = new float[x.numel()];
+            for (int i = 0; i < plus.length; i++) plus[i] = x.data()[i] + r.data()[i];
+            exact("from tokens plus", plus, k -> Elementwise.fromTokensPlus(ws, t, r, sh[2], sh[3], k));
             assertThat(Elementwise.toTokens(ws, x).shape()).containsExactly(n, hw, c);
         }
         assertThatThrownBy(() -> Elementwise.fromTokens(ws, Tensor.zeros(1, 6, 2), 2, 2)).hasMessageContaining("2×2");
+        assertThatThrownBy(() -> Elementwise.fromTokensPlus(ws, Tensor.zeros(1, 6, 2), Tensor.zeros(1, 2, 3, 3), 2, 3))
+                .hasMessageContaining("[1, 2, 2, 3]");
     }
 
     @Test

@@ -60,8 +60,8 @@ final class Transformer2DModel {
         }
         Tensor p = projOut.forward(ws, t);
         ws.release(t);
-        Tensor out = Elementwise.fromTokens(ws, p, h, wd);
+        Tensor out = Elementwise.fromTokensPlus(ws, p, x, h, wd);
         ws.release(p);
-        return Elementwise.addInPlace(out, x);
+        return out;
     }
 }

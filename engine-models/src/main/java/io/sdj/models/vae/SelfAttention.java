@@ -4,7 +4,6 @@ import io.sdj.core.Tensor;
 import io.sdj.core.WeightSource;
 import io.sdj.core.WeightTensor;
 import io.sdj.core.Workspace;
-import io.sdj.ops.Activation;
 import io.sdj.ops.Attention;
 import io.sdj.ops.Elementwise;
 import io.sdj.ops.GroupNorm;
@@ -57,10 +56,9 @@ final class SelfAttention {
         ws.release(tokens);
         Tensor a = Attention.forward(ws, qt, kt, vt, 1, Attention.Kind.SOFTMAX, false);
         ws.release(qt, kt, vt);
-        Tensor residual = Elementwise.toTokens(ws, x);
-        Tensor o = out.forward(ws, a, Activation.NONE, residual);
-        ws.release(a, residual);
-        Tensor y = Elementwise.fromTokens(ws, o, h, w);
+        Tensor o = out.forward(ws, a);
+        ws.release(a);
+        Tensor y = Elementwise.fromTokensPlus(ws, o, x, h, w);   // the residual added in the transpose back
         ws.release(o);
         return y;
     }
