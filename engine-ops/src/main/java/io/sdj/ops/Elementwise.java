@@ -115,7 +115,7 @@ public final class Elementwise {
         x.requireRank("to tokens", 4);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor y = ws.take(n, hw, c);
-        k.transpose(x.data(), y.data(), n, c, hw);
+        k.transpose(x.data(), null, y.data(), n, c, hw);
         return y;
     }
 
@@ -125,12 +125,7 @@ public final class Elementwise {
     }
 
     static Tensor fromTokens(Workspace ws, Tensor t, int h, int w, Kernel k) {
-        t.requireRank("from tokens", 3);
-        int n = t.dim(0), hw = t.dim(1), c = t.dim(2);
-        if (hw != h * w) throw new IllegalArgumentException("from tokens: " + t + " does not hold " + h + "×" + w + " tokens");
-        Tensor y = ws.take(n, c, h, w);
-        k.transpose(t.data(), y.data(), n, hw, c);
-        return y;
+        return fromTokensPlus(ws, t, null, h, w, k);
     }
 
     /**
@@ -138,18 +133,19 @@ public final class Elementwise {
      * transpose's one pass (a transformer's {@code x + proj_out(…)}), instead of a second read and write of y.
      */
     public static Tensor fromTokensPlus(Workspace ws, Tensor t, Tensor residual, int h, int w) {
-        return fromTokensPlus(ws, t, residual, h, w, PREFERRED);
+        return fromTokensPlus(ws, t, java.util.Objects.requireNonNull(residual, "from tokens plus residual: residual"), h, w, PREFERRED);
     }
 
+    /** As {@link #fromTokensPlus}; without a residual ({@code null}) {@link #fromTokens}. */
     static Tensor fromTokensPlus(Workspace ws, Tensor t, Tensor residual, int h, int w, Kernel k) {
         t.requireRank("from tokens", 3);
         int n = t.dim(0), hw = t.dim(1), c = t.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("from tokens: " + t + " does not hold " + h + "×" + w + " tokens");
-        if (residual.rank() != 4 || residual.dim(0) != n || residual.dim(1) != c || residual.dim(2) != h || residual.dim(3) != w) {
+        if (residual != null && (residual.rank() != 4 || residual.dim(0) != n || residual.dim(1) != c || residual.dim(2) != h || residual.dim(3) != w)) {
             throw new IllegalArgumentException("from tokens plus residual: residual " + residual + " must be [" + n + ", " + c + ", " + h + ", " + w + "]");
         }
         Tensor y = ws.take(n, c, h, w);
-        k.transposeAdd(t.data(), residual.data(), y.data(), n, hw, c);
+        k.transpose(t.data(), residual == null ? null : residual.data(), y.data(), n, hw, c);
         return y;
     }
 
@@ -165,11 +161,11 @@ public final class Elementwise {
 
         void softmaxRows(float[] x, int rows, int d);
 
-        /** src [batch][rows][cols] → dst [batch][cols][rows]. */
-        void transpose(float[] src, float[] dst, int batch, int rows, int cols);
-
-        /** {@code dst[b][c][r] = src[b][r][c] + add[b][c][r]}: a transpose with the addition in the same pass. */
-        void transposeAdd(float[] src, float[] add, float[] dst, int batch, int rows, int cols);
+        /**
+         * src [batch][rows][cols] → dst [batch][cols][rows], plus {@code add} (laid out as dst) in the same pass unless
+         * it is null: {@code dst[b][c][r] = src[b][r][c] (+ add[b][c][r])}.
+         */
+        void transpose(float[] src, float[] add, float[] dst, int batch, int rows, int cols);
 
         void upsampleNearest(float[] x, float[] y, int planes, int h, int w, int outH, int outW);
     }

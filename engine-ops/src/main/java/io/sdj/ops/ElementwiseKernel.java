@@ -92,26 +92,8 @@ final class ElementwiseKernel implements Elementwise.Kernel {
     }
 
     @Override
-    public void transpose(float[] src, float[] dst, int batch, int rows, int cols) {
+    public void transpose(float[] src, float[] add, float[] dst, int batch, int rows, int cols) {
         // src [batch][rows][cols] → dst [batch][cols][rows], TILE×TILE blocks, split over (batch, row block)
-        int rowBlocks = (rows + TILE - 1) / TILE;
-        Parallel.forRange(batch * rowBlocks, (from, to) -> {
-            for (int job = from; job < to; job++) {
-                int b = job / rowBlocks, r0 = (job % rowBlocks) * TILE, r1 = Math.min(rows, r0 + TILE);
-                int s = b * rows * cols, t = b * rows * cols;
-                for (int c0 = 0; c0 < cols; c0 += TILE) {
-                    int c1 = Math.min(cols, c0 + TILE);
-                    for (int c = c0; c < c1; c++) {
-                        int to2 = t + c * rows;
-                        for (int r = r0; r < r1; r++) dst[to2 + r] = src[s + r * cols + c];
-                    }
-                }
-            }
-        });
-    }
-
-    @Override
-    public void transposeAdd(float[] src, float[] add, float[] dst, int batch, int rows, int cols) {
         int rowBlocks = (rows + TILE - 1) / TILE;
         Parallel.forRange(batch * rowBlocks, (from, to) -> {
             for (int job = from; job < to; job++) {
@@ -121,7 +103,11 @@ final class ElementwiseKernel implements Elementwise.Kernel {
                     int c1 = Math.min(cols, c0 + TILE);
                     for (int c = c0; c < c1; c++) {
                         int t = s + c * rows;
-                        for (int r = r0; r < r1; r++) dst[t + r] = src[s + r * cols + c] + add[t + r];
+                        if (add == null) {
+                            for (int r = r0; r < r1; r++) dst[t + r] = src[s + r * cols + c];
+                        } else {
+                            for (int r = r0; r < r1; r++) dst[t + r] = src[s + r * cols + c] + add[t + r];
+                        }
                     }
                 }
             }
