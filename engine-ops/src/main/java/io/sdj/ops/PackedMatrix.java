@@ -116,7 +116,7 @@ public final class PackedMatrix {
      */
     public static PackedMatrix transposedColumnPanels(WeightTensor w) {
         int n = w.dim(0);
-        return transposedColumnPanels(w, n, j -> j);
+        return transposedColumnPanels(w, n, IntUnaryOperator.identity());
     }
 
     /**
@@ -138,7 +138,7 @@ public final class PackedMatrix {
         int m = w.dim(0);
         int k = Math.toIntExact(w.numel() / m);
         PackedMatrix p = new PackedMatrix(Layout.ROW_PANELS, m, k, packedType(w.dtype()), null);
-        p.putRows(w, m, MR, i -> i);
+        p.putRows(w, m, MR, IntUnaryOperator.identity());
         return p;
     }
 
@@ -177,7 +177,8 @@ public final class PackedMatrix {
      */
     static void readRowPanel(WeightTensor w, int panel, int lanes, float[] dst, float[] row, short[] bits) {
         int r0 = panel * lanes;
-        readRowPanel(w, r0, Math.max(0, Math.min(lanes, w.dim(0) - r0)), lanes, r -> r, dst, row, bits);
+        int present = Math.max(0, Math.min(lanes, w.dim(0) - r0));
+        readRowPanel(w, r0, present, lanes, IntUnaryOperator.identity(), dst, row, bits);
     }
 
     /**
