@@ -122,7 +122,7 @@ public final class Gemm {
         var packed = b.segment();
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MRA) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
-        // 4-row tiles: the row block is packed [group][k][4] once per K slice and reused by every panel of the tile
+        // 4- and 12-row tiles: the row block is packed [group][k][rows] once per K slice and reused by every panel of the tile
         boolean pack = KernelVariant.PACK_A;
         boolean gated = e != null && e.gate() != null;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
@@ -132,6 +132,8 @@ public final class Gemm {
             float[] cc = gated ? cTile : c;
             int ldcc = gated ? ncf : ldc;
             float[] ap = pack ? PACKED_A.atLeast(mc * kcs) : null;
+            int[] map = pack ? new int[GemmKernel.PACK_MAP] : null;
+            int mapRows = 0;   // the rows map holds (lda is fixed; only a last, partial row group changes it)
             // 16-bit B: the kernels read this thread's float32 copy of the tile's micro-panels (see widened)
             MemorySegment mat = b.isHalf() ? WIDENED.atLeast((rowsOuter ? ncf : NR) * kcs) : packed;
             for (int t = from; t < to; t++) {
@@ -144,7 +146,9 @@ public final class Gemm {
                     if (pack) {
                         for (int g = 0; g < groups; g++) {
                             int i = i0 + g * MRA;
-                            GemmKernel.packRows(a, aOff + i * lda + k0, lda, Math.min(MRA, i1 - i), kc, ap, g * MRA * kc);
+                            int mr = Math.min(MRA, i1 - i);
+                            if (mr != mapRows) GemmKernel.packMap(lda, mapRows = mr, map);
+                            GemmKernel.packRows(a, aOff + i * lda + k0, map, kc, ap, g * MRA * kc);
                         }
                     }
                     for (int q = 0; q < panels * groups; q++) {
@@ -161,7 +165,9 @@ public final class Gemm {
                             boolean fuse = last && e != null && !gated;
                             boolean direct = first && mr == MRA && nr == NR && !fuse;
                             int r0 = aOff + i * lda + k0;
-                            if (pack) GemmKernel.packedRowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
+                            if (pack && MRA == 12) GemmKernel.packed12RowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
+                                    direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
+                            else if (pack) GemmKernel.packed4RowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
                             else GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,

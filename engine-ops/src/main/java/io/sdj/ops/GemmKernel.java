@@ -17,8 +17,9 @@ import java.nio.ByteOrder;
  * kernel is written for any lane count, and the tests run every variant in child JVMs.
  * <p>Two operand arrangements:
  * <ul>
- * <li>{@link #rowsTimesPanel} / {@link #packedRowsTimesPanel}: A six rows read in place, or a packed panel
- *     {@code [k][MR]} on the heap (16 registers), broadcast one element at a time; B a pre-packed off-heap panel
+ * <li>{@link #rowsTimesPanel} / {@link #packed12RowsTimesPanel} / {@link #packed4RowsTimesPanel}: A six rows read in
+ *     place, or a packed panel {@code [k][12]} (32 registers) or {@code [k][4]} (16 registers) on the heap, broadcast
+ *     one element at a time; B a pre-packed off-heap panel
  *     {@code [k][NR]} (token-major {@link Linear}: weights are the vector operand);</li>
  * <li>{@link #panelTimesTile}: A a packed panel {@code [k][MR]} (broadcast; the caller copies it from the off-heap
  *     weights), B a per-call packed tile {@code [k][NR]} (NCHW {@link Conv2d}: weights broadcast, pixels are the vector
@@ -35,7 +36,7 @@ final class GemmKernel {
     static final int L = S.length();
     /** Rows of the register tile: 6 or 4. */
     static final int MR = KernelVariant.MR;
-    /** Rows of {@link Gemm#multiply}'s register tile (A the activations): 6 read in place, or 4 packed. */
+    /** Rows of {@link Gemm#multiply}'s register tile (A the activations): 12 or 4 packed, or 6 read in place. */
     static final int MRA = KernelVariant.LINEAR_ROWS;
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * L;
@@ -102,9 +103,9 @@ final class GemmKernel {
 
 
     /**
-     * The 4-row kernel of {@link #rowsTimesPanel} with A packed: {@code a[aOff + k·4 + r]}.
+     * The 4-row kernel of {@link #rowsTimesPanel} with A packed: {@code a[aOff + k·4 + r]} (16 registers).
      */
-    static void packedRowsTimesPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo) {
+    static void packed4RowsTimesPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -127,6 +128,65 @@ final class GemmKernel {
         c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
         c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
         c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+    }
+
+    /**
+     * The 12-row kernel of {@link #rowsTimesPanel} with A packed: {@code a[aOff + k·12 + r]} (AVX-512: 24 accumulators,
+     * 2 B vectors and the broadcasts fit its 32 registers). Per k it issues twice the FMAs of the 6-row kernel for the
+     * same two B loads and one A index, so the loop's scalar work (index arithmetic, loop test) takes a smaller share
+     * of the issue slots: with the operands in L1/L2 it ran at 180–190 GFLOP/s on one thread against 145–155 for the
+     * 6-row kernel reading A in place and 160 for the 6-row kernel of {@link #blockedRowsTimesPanel} (AVX-512 host, FMA
+     * peak ~226, 2026-12-06). Packing A costs three gathers per L/4 steps of k ({@link #packRows}).
+     */
+    static void packed12RowsTimesPanel(float[] a, int aOff, MemorySegment b, long bOff, int kc, float[] out, int o, int ldo) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        FloatVector c80 = FloatVector.zero(S), c81 = FloatVector.zero(S), c90 = FloatVector.zero(S), c91 = FloatVector.zero(S);
+        FloatVector ca0 = FloatVector.zero(S), ca1 = FloatVector.zero(S), cb0 = FloatVector.zero(S), cb1 = FloatVector.zero(S);
+        long bo = bOff;
+        final long step = (long) NR * Float.BYTES, half = (long) L * Float.BYTES;
+        for (int k = 0, ao = aOff; k < kc; k++, ao += 12, bo += step) {
+            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + half, NATIVE);
+            FloatVector v = FloatVector.broadcast(S, a[ao]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            v = FloatVector.broadcast(S, a[ao + 6]);
+            c60 = v.fma(b0, c60); c61 = v.fma(b1, c61);
+            v = FloatVector.broadcast(S, a[ao + 7]);
+            c70 = v.fma(b0, c70); c71 = v.fma(b1, c71);
+            v = FloatVector.broadcast(S, a[ao + 8]);
+            c80 = v.fma(b0, c80); c81 = v.fma(b1, c81);
+            v = FloatVector.broadcast(S, a[ao + 9]);
+            c90 = v.fma(b0, c90); c91 = v.fma(b1, c91);
+            v = FloatVector.broadcast(S, a[ao + 10]);
+            ca0 = v.fma(b0, ca0); ca1 = v.fma(b1, ca1);
+            v = FloatVector.broadcast(S, a[ao + 11]);
+            cb0 = v.fma(b0, cb0); cb1 = v.fma(b1, cb1);
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+        c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
+        c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
+        c60.intoArray(out, o + 6 * ldo); c61.intoArray(out, o + 6 * ldo + L);
+        c70.intoArray(out, o + 7 * ldo); c71.intoArray(out, o + 7 * ldo + L);
+        c80.intoArray(out, o + 8 * ldo); c81.intoArray(out, o + 8 * ldo + L);
+        c90.intoArray(out, o + 9 * ldo); c91.intoArray(out, o + 9 * ldo + L);
+        ca0.intoArray(out, o + 10 * ldo); ca1.intoArray(out, o + 10 * ldo + L);
+        cb0.intoArray(out, o + 11 * ldo); cb1.intoArray(out, o + 11 * ldo + L);
     }
 
 
@@ -343,13 +403,41 @@ final class GemmKernel {
     }
 
     /**
-     * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel of {@link #packedRowsTimesPanel}
-     * {@code dst[d + k·4 + r]}; rows mr..3 repeat row mr−1 (their sums are never stored).
+     * Length of the index map of {@link #packRows}: L/4 steps of k × {@link #MRA} rows, that is MRA/4 vectors (one
+     * gather each).
      */
-    static void packRows(float[] a, int rowOff, int lda, int mr, int kc, float[] dst, int d) {
-        for (int r = 0; r < 4; r++) {
-            int src = rowOff + Math.min(r, mr - 1) * lda;
-            for (int k = 0, o = d + r; k < kc; k++, o += 4) dst[o] = a[src + k];
+    static final int PACK_MAP = MRA / 4 * L;
+    /**
+     * Whether {@link #packRows} gathers: with 256- and 512-bit vectors (AVX2 and AVX-512 have gather instructions);
+     * 128-bit variants (SSE, NEON) copy element by element.
+     */
+    private static final boolean PACK_GATHER = L >= 8;
+
+    /**
+     * Fills {@code map} for {@link #packRows}: packed element e (k = e / MRA, row r = e % MRA) of a group of L/4 steps
+     * of k comes from {@code r·lda + k}, rows past {@code mr} repeating row mr−1 (their sums are never stored).
+     */
+    static void packMap(int lda, int mr, int[] map) {
+        for (int e = 0; e < PACK_MAP; e++) map[e] = Math.min(e % MRA, mr - 1) * lda + e / MRA;
+    }
+
+    /**
+     * Rows [0, mr) of A from {@code a[rowOff + r·lda + k]}, k < kc, to the packed panel of
+     * {@link #packed12RowsTimesPanel} / {@link #packed4RowsTimesPanel}, {@code dst[d + k·MRA + r]}, with {@code map}
+     * from {@link #packMap}(lda, mr): MRA/4 gathers and as many contiguous stores per L/4 steps of k. The transposing
+     * copy element by element (one store each, stride MRA) took a third of a 4096 × 320 × 2880 GEMM's samples with 12
+     * rows, making that GEMM slower than the 6-row in-place one (105 against 125 GFLOP/s, one thread, AVX-512,
+     * 2026-12-06), and a quarter with 4 rows under emulated AVX2; gathered, the 12-row GEMM ran at 150.
+     */
+    static void packRows(float[] a, int rowOff, int[] map, int kc, float[] dst, int d) {
+        int k = 0, o = d;
+        if (PACK_GATHER) {
+            for (final int steps = L / 4; k + steps <= kc; k += steps) {
+                for (int v = 0; v < MRA / 4; v++, o += L) FloatVector.fromArray(S, a, rowOff + k, map, v * L).intoArray(dst, o);
+            }
+        }
+        for (; k < kc; k++) {
+            for (int r = 0; r < MRA; r++, o++) dst[o] = a[rowOff + k + map[r]];
         }
     }
 

@@ -22,13 +22,18 @@ import java.util.Locale;
  * 3 V vectors + broadcasts). Same emulated register file, thread CPU time, 2026-12-06: convolutions 51–54 → 66–74
  * GFLOP/s, attention at head dim 40 23 → 39. The GEMM kernel that reads A in place had compiled spill-free in the
  * GEMM benchmark, but inside the UNet it kept four accumulators on the stack (see {@link #LINEAR_ROWS}), so with 16
- * registers {@link Gemm#multiply} runs the 4-row tile with A packed.
+ * registers {@link Gemm#multiply} runs the 4-row tile with A packed. With 32 registers (AVX-512) it runs a 12-row tile
+ * with A packed (24 accumulators): twice the FMAs per loop step for the same B loads, so the loop's scalar work takes
+ * fewer of the issue slots; 2–18% faster than the 6-row in-place tile at the UNet's and the issue's GEMM shapes
+ * (see {@link #LINEAR_ROWS}).
  * <ul>
- * <li>{@code avx512}: 512-bit vectors, 32 registers, tile 6 × 32.</li>
+ * <li>{@code avx512}: 512-bit vectors, 32 registers, tile 12 × 32 with A packed for {@link Gemm#multiply}, 6 × 32 for
+ *     convolutions.</li>
  * <li>{@code avx2}: 256-bit vectors, 16 registers, tile 6 × 16 for convolutions, 4 × 16 with A packed for
  *     {@link Gemm#multiply}, spill-free loop forms.</li>
  * <li>{@code sse}: 128-bit vectors, 16 registers, tiles 6 × 8 and 4 × 8, as avx2.</li>
- * <li>{@code neon}: 128-bit vectors, 32 registers (AArch64), tile 6 × 8, as avx512.</li>
+ * <li>{@code neon}: 128-bit vectors, 32 registers (AArch64), tile 6 × 8 with A read in place (the 12-row tile packs A
+ *     with gathers, which NEON lacks; not measured on such a host).</li>
  * </ul>
  * Blocking: K slices of 512 (GEMM) and 384 (convolution) measured best on the AVX-512 hosts and on the emulated AVX2
  * register file alike; with 16 registers the A row block is capped at half the L2 cache (read from Linux sysfs: a
@@ -54,16 +59,19 @@ public final class KernelVariant {
     /** Rows of the register tile: 6, or 4 with {@code -Dsdj.gemm.mr=4}. */
     static final int MR = chooseRows();
     /**
-     * Rows of {@link Gemm#multiply}'s register tile, where A (the activations) is the broadcast operand: 6 read in
-     * place with 32 registers, 4 packed per row block with 16 (or with {@code -Dsdj.gemm.mr=4});
-     * {@code -Dsdj.gemm.linearRows=4|6} overrides (6 needs MR 6). With 16 registers the 6-row in-place kernel needs
+     * Rows of {@link Gemm#multiply}'s register tile, where A (the activations) is the broadcast operand: 12 packed per
+     * row block on AVX-512, 6 read in place on NEON, 4 packed with 16 registers (or with {@code -Dsdj.gemm.mr=4});
+     * {@code -Dsdj.gemm.linearRows=4|6|12} overrides (6 needs MR 6, 12 needs 32 registers). The 12-row tile against
+     * the 6-row one, same build, alternated processes, three rounds, medians (AVX-512 host, 2026-12-06 22:40–23:00
+     * UTC): 1.02–1.16× on one thread and 1.01–1.18× on two at the ten GEMM shapes of the UNets and the issue (e.g.
+     * 4096 × 320 × 1280 on two threads 245 → 290 GFLOP/s, 2048³ 237 → 253). With 16 registers the 6-row in-place kernel needs
      * 12 accumulators, 2 B vectors and the broadcasts, and C2 issues all six broadcasts before the FMAs: inside the
      * UNet (AVX2 emulated, {@code sdj profile --arch bk-sdm-tiny}, 2026-12-06) it kept four accumulators on the stack,
      * a load, FMA and store per step, where a GEMM benchmarked alone had compiled without spills.
      */
     static final int LINEAR_ROWS = chooseLinearRows();
     /** Whether {@link Gemm#multiply} packs each block of A before the kernels (4-row tiles) or reads A rows in place. */
-    static final boolean PACK_A = LINEAR_ROWS == 4;
+    static final boolean PACK_A = LINEAR_ROWS != 6;
     private static final long L2 = cacheBytes(2, 512 << 10);
     /** Target K slice of {@link Gemm#multiply}. */
     static final int KC = Integer.getInteger("sdj.gemm.kc", 512);
@@ -126,13 +134,17 @@ public final class KernelVariant {
 
     private static int chooseLinearRows() {
         String p = System.getProperty("sdj.gemm.linearRows");
-        if (p == null || p.isBlank()) return MR == 4 || REGISTERS < 32 ? 4 : 6;
+        if (p == null || p.isBlank()) return MR == 4 || REGISTERS < 32 ? 4 : NAME.equals("avx512") ? 12 : 6;
         int rows = switch (p.trim()) {
             case "4" -> 4;
             case "6" -> 6;
-            default -> throw new IllegalArgumentException("-Dsdj.gemm.linearRows must be 4 or 6, got '" + p + "'");
+            case "12" -> 12;
+            default -> throw new IllegalArgumentException("-Dsdj.gemm.linearRows must be 4, 6 or 12, got '" + p + "'");
         };
-        if (rows > MR) throw new IllegalArgumentException("-Dsdj.gemm.linearRows=6 needs 6-row tiles, but -Dsdj.gemm.mr=" + MR);
+        if (rows == 6 && MR != 6) throw new IllegalArgumentException("-Dsdj.gemm.linearRows=6 needs 6-row tiles, but -Dsdj.gemm.mr=" + MR);
+        if (rows == 12 && REGISTERS < 32) {
+            throw new IllegalArgumentException("-Dsdj.gemm.linearRows=12 needs 32 vector registers, but the " + NAME + " variant has " + REGISTERS);
+        }
         return rows;
     }
 

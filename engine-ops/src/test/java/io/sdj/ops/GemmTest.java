@@ -38,7 +38,7 @@ class GemmTest {
      */
     @ParameterizedTest
     /** "variant [rows of every tile (-Dsdj.gemm.mr)] [rows of the A-in-place GEMM tile (-Dsdj.gemm.linearRows)]". */
-    @ValueSource(strings = {"avx512", "avx2", "sse", "neon", "avx2 4", "sse 4", "avx2 6 6", "avx512 6 4"})
+    @ValueSource(strings = {"avx512", "avx2", "sse", "neon", "avx2 4", "sse 4", "avx2 6 6", "avx512 6 4", "avx512 6 6", "neon 6 12"})
     void everyKernelVariantPassesTheSameChecks(String spec) throws Exception {
         String[] p = spec.split(" ");
         int bits = switch (p[0]) { case "avx512" -> 512; case "avx2" -> 256; default -> 128; };
@@ -49,10 +49,10 @@ class GemmTest {
         String out = childChecks(flags);
         int mr = p.length > 1 ? Integer.parseInt(p[1]) : 6;
         boolean registers32 = p[0].equals("avx512") || p[0].equals("neon");
-        int linear = p.length > 2 ? Integer.parseInt(p[2]) : mr == 4 || !registers32 ? 4 : 6;
+        int linear = p.length > 2 ? Integer.parseInt(p[2]) : mr == 4 || !registers32 ? 4 : p[0].equals("avx512") ? 12 : 6;
         int width = 2 * bits / 32;
         assertThat(out).contains("GemmChecks OK with " + p[0] + ": " + bits + "-bit vectors")
-                .contains("tile " + linear + "×" + width + " (A " + (linear == 4 ? "packed" : "in place") + "; convolutions " + mr + "×" + width + ")");
+                .contains("tile " + linear + "×" + width + " (A " + (linear == 6 ? "in place" : "packed") + "; convolutions " + mr + "×" + width + ")");
     }
 
     /** With C2 limited to AVX2 (16 ymm registers, as on an AVX2-only CPU), auto picks the avx2 variant. */
