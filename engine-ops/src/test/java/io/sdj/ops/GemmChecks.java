@@ -24,8 +24,34 @@ public final class GemmChecks {
     private GemmChecks() {}
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("bits")) {
+            System.out.println("GemmChecks bits " + gemmBits() + " with " + KernelVariant.describe());
+            return;
+        }
         runAll();
         System.out.println("GemmChecks OK with " + KernelVariant.describe());
+    }
+
+    /**
+     * A hash of the exact bits of GEMMs with A the activations (odd sizes, several K slices, bias, GELU, residual,
+     * 16-bit weights): every register tile height must give the same bits, since each element sums its products in
+     * k order whatever the tile.
+     */
+    static int gemmBits() {
+        SplittableRandom r = new SplittableRandom(7);
+        int h = 1;
+        int[][] shapes = {{13, 100, 769}, {77, 320, 33}, {200, 515, 1100}, {401, 70, 600}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = random(r, m * k), b = random(r, k * n), bias = random(r, n), res = random(r, m * n);
+            for (boolean half : new boolean[]{false, true}) {
+                PackedMatrix pb = half ? PackedMatrix.transposedColumnPanels(weight(r, "w", DType.F16, n, k)) : PackedMatrix.columnPanels(b, k, n);
+                float[] c = new float[m * n];
+                Gemm.multiply(a, 0, k, m, pb, c, 0, n, bias, Activation.GELU, res);
+                h = 31 * h + java.util.Arrays.hashCode(c);
+            }
+        }
+        return h;
     }
 
     /** Every check; throws AssertionError on the first failure. */

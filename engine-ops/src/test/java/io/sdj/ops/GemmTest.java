@@ -55,6 +55,23 @@ class GemmTest {
                 .contains("tile " + linear + "×" + width + " (A " + (linear == 6 ? "in place" : "packed") + "; convolutions " + mr + "×" + width + ")");
     }
 
+    /**
+     * The GEMM on activations gives the same bits with every register tile height this JVM's variant allows (4 and 6
+     * rows, and 12 with 32 registers), each in a child JVM: only the loop shape changes, never the order of a sum.
+     */
+    @Test void everyTileHeightGivesTheSameBits() throws Exception {
+        List<String> heights = new ArrayList<>(List.of("4", "6"));
+        if (KernelVariant.REGISTERS >= 32) heights.add("12");
+        String first = null;
+        for (String rows : heights) {
+            String out = childChecks(List.of("-Dsdj.gemm.linearRows=" + rows), "bits");
+            assertThat(out).contains("tile " + rows + "×");
+            String bits = out.replaceAll("(?s).*GemmChecks bits (-?\\d+) with.*", "$1");
+            if (first == null) first = bits;
+            assertThat(bits).as("bits with %s-row tiles", rows).isEqualTo(first);
+        }
+    }
+
     /** With C2 limited to AVX2 (16 ymm registers, as on an AVX2-only CPU), auto picks the avx2 variant. */
     @Test void autoPicksAvx2OnAnAvx2RegisterFile() throws Exception {
         String arch = System.getProperty("os.arch", "");
@@ -74,11 +91,12 @@ class GemmTest {
         assertThat(out).contains("-Dsdj.kernel must be auto, avx512, avx2, sse or neon, got 'avx3'");
     }
 
-    private static String childChecks(List<String> flags) throws Exception {
+    private static String childChecks(List<String> flags, String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector"));
         cmd.addAll(flags);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), GemmChecks.class.getName()));
+        cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
