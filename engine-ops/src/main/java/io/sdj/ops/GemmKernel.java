@@ -453,6 +453,60 @@ final class GemmKernel {
         else panelTimesTile4(a, aOff, b, bOff, kc, out, o, ldo);
     }
 
+    /**
+     * {@link #panelTimesTile} for two 6-row panels at once (12 rows, 24 accumulators; 32 registers only): A rows 0–5
+     * from {@code a[a0 + k·6 + r]}, rows 6–11 from {@code a[a1 + k·6 + r]}; the 12 rows of sums go to
+     * {@code out[o + r·ldo + j]}. Twice the FMAs per step of {@link #panelTimesTile6} for the same two loads of B.
+     */
+    static void twoPanelsTimesTile(float[] a, int a0, int a1, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        FloatVector c80 = FloatVector.zero(S), c81 = FloatVector.zero(S), c90 = FloatVector.zero(S), c91 = FloatVector.zero(S);
+        FloatVector ca0 = FloatVector.zero(S), ca1 = FloatVector.zero(S), cb0 = FloatVector.zero(S), cb1 = FloatVector.zero(S);
+        for (int k = 0, ao = a0, ap = a1, bo = bOff; k < kc; k++, ao += 6, ap += 6, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector v = FloatVector.broadcast(S, a[ao]);
+            c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            v = FloatVector.broadcast(S, a[ap]);
+            c60 = v.fma(b0, c60); c61 = v.fma(b1, c61);
+            v = FloatVector.broadcast(S, a[ap + 1]);
+            c70 = v.fma(b0, c70); c71 = v.fma(b1, c71);
+            v = FloatVector.broadcast(S, a[ap + 2]);
+            c80 = v.fma(b0, c80); c81 = v.fma(b1, c81);
+            v = FloatVector.broadcast(S, a[ap + 3]);
+            c90 = v.fma(b0, c90); c91 = v.fma(b1, c91);
+            v = FloatVector.broadcast(S, a[ap + 4]);
+            ca0 = v.fma(b0, ca0); ca1 = v.fma(b1, ca1);
+            v = FloatVector.broadcast(S, a[ap + 5]);
+            cb0 = v.fma(b0, cb0); cb1 = v.fma(b1, cb1);
+        }
+        c00.intoArray(out, o); c01.intoArray(out, o + L);
+        c10.intoArray(out, o + ldo); c11.intoArray(out, o + ldo + L);
+        c20.intoArray(out, o + 2 * ldo); c21.intoArray(out, o + 2 * ldo + L);
+        c30.intoArray(out, o + 3 * ldo); c31.intoArray(out, o + 3 * ldo + L);
+        c40.intoArray(out, o + 4 * ldo); c41.intoArray(out, o + 4 * ldo + L);
+        c50.intoArray(out, o + 5 * ldo); c51.intoArray(out, o + 5 * ldo + L);
+        c60.intoArray(out, o + 6 * ldo); c61.intoArray(out, o + 6 * ldo + L);
+        c70.intoArray(out, o + 7 * ldo); c71.intoArray(out, o + 7 * ldo + L);
+        c80.intoArray(out, o + 8 * ldo); c81.intoArray(out, o + 8 * ldo + L);
+        c90.intoArray(out, o + 9 * ldo); c91.intoArray(out, o + 9 * ldo + L);
+        ca0.intoArray(out, o + 10 * ldo); ca1.intoArray(out, o + 10 * ldo + L);
+        cb0.intoArray(out, o + 11 * ldo); cb1.intoArray(out, o + 11 * ldo + L);
+    }
+
     /** {@link #panelTimesTile} for 4-row tiles. */
     private static void panelTimesTile4(float[] a, int aOff, float[] b, int bOff, int kc, float[] out, int o, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);

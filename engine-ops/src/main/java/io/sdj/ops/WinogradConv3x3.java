@@ -355,7 +355,8 @@ final class WinogradConv3x3 {
         // scratch: V, M, padded input rows, output rows, transform temporaries, weight micro-panel, accumulator
         int mRows = (rp1 - rp0) * MR, o0 = rp0 * MR, o1 = Math.min(cout, rp1 * MR);
         int vLen = aa * ntp * cin, mLen = aa * mRows * ntp, pLen = rowsIn * pw, oLen = rowsOut * obw;
-        int tmpLen = aa * L, aLen = kcs * MR, accLen = MR * NR;
+        int pairs = Gemm.PANEL_PAIRS ? 2 : 1;   // weight panels per kernel call (see multiply)
+        int tmpLen = aa * L, aLen = pairs * kcs * MR, accLen = pairs * MR * NR;
         float[] s = SCRATCH.atLeast(vLen + mLen + pLen + oLen + 2 * tmpLen + aLen + accLen);
         int vAt = 0, mAt = vLen, pAt = mAt + mLen, oAt = pAt + pLen, tAt = oAt + oLen, t2At = tAt + tmpLen, aAt = t2At + tmpLen, accAt = aAt + aLen;
         // each lane's tile: the offset of its patch in the padded rows (lanes past the group read tile t0's)
@@ -645,20 +646,26 @@ final class WinogradConv3x3 {
             for (int k0 = 0; k0 < cin; k0 += kcs) {
                 int kc = Math.min(kcs, cin - k0);
                 boolean first = k0 == 0;
-                for (int rp = rp0; rp < rp1; rp++) {
+                for (int rp = rp0; rp < rp1; ) {
+                    // with 32 registers two weight panels at a time (the 12-row kernel), a last odd one alone
+                    boolean pair = Gemm.PANEL_PAIRS && rp + 1 < rp1;
                     float[] w = uHeap == null ? s : uHeap;
                     int wAt = uHeap == null ? aAt : (int) ((rp * panelBytes() + uOffset(xi, k0)) / uType.bytes());
-                    if (uHeap == null) widen(u[rp], uOffset(xi, k0), s, aAt, kc * MR);
+                    int wAt2 = uHeap == null ? aAt + kc * MR : (int) (((rp + 1) * panelBytes() + uOffset(xi, k0)) / uType.bytes());
+                    if (uHeap == null) {
+                        widen(u[rp], uOffset(xi, k0), s, aAt, kc * MR);
+                        if (pair) widen(u[rp + 1], uOffset(xi, k0), s, wAt2, kc * MR);
+                    }
+                    int rows = pair ? 2 * MR : MR;
                     for (int p = 0; p < panels; p++) {
                         int bo = vAt + ((xi * panels + p) * cin + k0) * NR;
                         int co = mAt + (xi * mRows + (rp - rp0) * MR) * ntp + p * NR;
-                        if (first) {
-                            GemmKernel.panelTimesTile(w, wAt, s, bo, kc, s, co, ntp);
-                        } else {
-                            GemmKernel.panelTimesTile(w, wAt, s, bo, kc, s, accAt, NR);
-                            GemmKernel.storeTile(s, accAt, NR, s, co, ntp, MR, NR, false);
-                        }
+                        int out = first ? co : accAt, ldo = first ? ntp : NR;
+                        if (pair) GemmKernel.twoPanelsTimesTile(w, wAt, wAt2, s, bo, kc, s, out, ldo);
+                        else GemmKernel.panelTimesTile(w, wAt, s, bo, kc, s, out, ldo);
+                        if (!first) GemmKernel.storeTile(s, accAt, NR, s, co, ntp, rows, NR, false);
                     }
+                    rp += pair ? 2 : 1;
                 }
             }
         }
