@@ -129,7 +129,11 @@ public final class Gemm {
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MRA) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
         // 4- and 12-row tiles: the row block is packed [group][k][rows] once per K slice and reused by every panel of the tile
-        boolean pack = KernelVariant.PACK_A;
+        // packing A costs MRA/4 gathers per L/4 steps of k, paid back over the tile's column panels: with at most
+        // four panels (N ≤ 128 at 512 bits) the 6-row kernel reading A in place is faster than the 12-row one
+        // (0.84–0.97× at 1280 × 32…128 × 11520 and 4096 × 64 × 320, one thread, 2026-12-06)
+        boolean pack = KernelVariant.PACK_A && !(MRA == 12 && ceilDiv(Math.min(ncf, n), NR) <= 4);
+        final int rowsA = pack || MRA != 12 ? MRA : 6;   // rows per register tile of this call
         boolean gated = e != null && e.gate() != null;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[Math.max(MR, MRA) * NR];
@@ -148,11 +152,11 @@ public final class Gemm {
                 for (int k0 = 0; k0 < k; k0 += kcs) {
                     int kc = Math.min(kcs, k - k0);
                     boolean first = k0 == 0, last = k0 + kc == k;
-                    int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, MRA);
+                    int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, rowsA);
                     if (pack) {
                         for (int g = 0; g < groups; g++) {
                             int i = i0 + g * MRA;
-                            int mr = Math.min(MRA, i1 - i);
+                            int mr = Math.min(MRA, i1 - i);   // (packing implies rowsA == MRA)
                             if (mr != mapRows) GemmKernel.packMap(lda, mapRows = mr, map);
                             GemmKernel.packRows(a, aOff + i * lda + k0, map, kc, ap, g * MRA * kc);
                         }
@@ -161,15 +165,15 @@ public final class Gemm {
                         // short K: sweep each row group along its columns (C written row-sequentially);
                         // else keep one B micro-panel in L1 while the row groups pass over it
                         int pj = rowsOuter ? q % panels : q / groups, ri = rowsOuter ? q / panels : q % groups;
-                        int j = j0 + pj * NR, i = i0 + ri * MRA;
+                        int j = j0 + pj * NR, i = i0 + ri * rowsA;
                         int nr = Math.min(NR, j1 - j);
                         long bOff = b.isHalf() ? widened(b, j / NR, k0, kc, mat, rowsOuter ? pj : 0, ri == 0) : b.columnPanelOffset(j / NR, k0);
                         {
-                            int mr = Math.min(MRA, i1 - i), iLast = i1 - 1;
+                            int mr = Math.min(rowsA, i1 - i), iLast = i1 - 1;
                             int co = gated ? (i - i0) * ncf + (j - j0) : cOff + i * ldc + j;
                             // an epilogue into C is applied on the way from acc (see GemmEpilogue.storeTile)
                             boolean fuse = last && e != null && !gated;
-                            boolean direct = first && mr == MRA && nr == NR && !fuse;
+                            boolean direct = first && mr == rowsA && nr == NR && !fuse;
                             int r0 = aOff + i * lda + k0;
                             if (pack && MRA == 12) GemmKernel.packed12RowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
