@@ -64,7 +64,9 @@ public final class KernelVariant {
      * {@code -Dsdj.gemm.linearRows=4|6|12} overrides (6 needs MR 6, 12 needs 32 registers). The 12-row tile against
      * the 6-row one, same build, alternated processes, three rounds, medians (AVX-512 host, 2026-12-06 22:40–23:00
      * UTC): 1.02–1.16× on one thread and 1.01–1.18× on two at the ten GEMM shapes of the UNets and the issue (e.g.
-     * 4096 × 320 × 1280 on two threads 245 → 290 GFLOP/s, 2048³ 237 → 253). With 16 registers the 6-row in-place kernel needs
+     * 4096 × 320 × 1280 on two threads 245 → 290 GFLOP/s, 2048³ 237 → 253). A GEMM whose tiles have at most four
+     * column panels still runs the 6-row in-place kernel (too few panels to pay for packing A; see {@link Gemm}).
+     * With 16 registers the 6-row in-place kernel needs
      * 12 accumulators, 2 B vectors and the broadcasts, and C2 issues all six broadcasts before the FMAs: inside the
      * UNet (AVX2 emulated, {@code sdj profile --arch bk-sdm-tiny}, 2026-12-06) it kept four accumulators on the stack,
      * a load, FMA and store per step, where a GEMM benchmarked alone had compiled without spills.
