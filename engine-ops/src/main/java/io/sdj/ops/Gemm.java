@@ -242,10 +242,10 @@ public final class Gemm {
         final int ncf = nc, tn = tilesN;
         IntUnaryOperator cost = t -> ceilDiv(Math.min(rowsPer, m - (t / tn) * rowsPer), MR) * ceilDiv(Math.min(ncf, n - (t % tn) * ncf), NR);
         runTiles(tilesM * tilesN, cost, (from, to) -> {
-            // this thread's B tile, followed by room for one weight micro-panel
+            // this thread's B tile, followed by room for one weight micro-panel (two with PANEL_PAIRS)
             float[] tile = scratch(kcs * ncf + kcs * MR * (PANEL_PAIRS ? 2 : 1));
             int aPanel = kcs * ncf, aPanel2 = aPanel + kcs * MR;
-            float[] acc = new float[2 * MR * NR];
+            float[] acc = new float[(PANEL_PAIRS ? 2 : 1) * MR * NR];
             for (int t = from; t < to; t++) {
                 int m0 = (t / tn) * rowsPer, m1 = Math.min(m, m0 + rowsPer);
                 int j0 = (t % tn) * ncf, nc1 = Math.min(ncf, n - j0);

@@ -72,7 +72,7 @@ public final class KernelVariant {
      * a load, FMA and store per step, where a GEMM benchmarked alone had compiled without spills.
      */
     static final int LINEAR_ROWS = chooseLinearRows();
-    /** Whether {@link Gemm#multiply} packs each block of A before the kernels (4-row tiles) or reads A rows in place. */
+    /** Whether {@link Gemm#multiply} packs each block of A before the kernels (4- and 12-row tiles) or reads A rows in place. */
     static final boolean PACK_A = LINEAR_ROWS != 6;
     private static final long L2 = cacheBytes(2, 512 << 10);
     /** Target K slice of {@link Gemm#multiply}. */
