@@ -62,7 +62,7 @@ public final class KernelVariant {
      * Rows of {@link Gemm#multiply}'s register tile, where A (the activations) is the broadcast operand: 12 packed per
      * row block on AVX-512, 6 read in place on NEON, 4 packed with 16 registers (or with {@code -Dsdj.gemm.mr=4});
      * {@code -Dsdj.gemm.linearRows=4|6|12} overrides (6 needs MR 6, 12 needs 32 registers). The 12-row tile against
-     * the 6-row one, same build, alternated processes, three rounds, medians (AVX-512 host, 2026-12-06 22:40–23:00
+     * the 6-row one, same build, alternated processes, three rounds, medians (AVX-512 host, 2026-12-06 22:25–22:40
      * UTC): 1.02–1.16× on one thread and 1.01–1.18× on two at the ten GEMM shapes of the UNets and the issue (e.g.
      * 4096 × 320 × 1280 on two threads 245 → 290 GFLOP/s, 2048³ 237 → 253). A GEMM whose tiles have at most four
      * column panels still runs the 6-row in-place kernel (too few panels to pay for packing A; see {@link Gemm}).
