@@ -133,7 +133,7 @@ public final class Gemm {
         // four panels (N ≤ 128 at 512 bits) the 6-row kernel reading A in place is faster than the 12-row one
         // (0.84–0.97× at 1280 × 32…128 × 11520 and 4096 × 64 × 320, one thread, 2026-12-06)
         boolean pack = KernelVariant.PACK_A && !(MRA == 12 && ceilDiv(Math.min(ncf, n), NR) <= 4);
-        final int rowsA = pack || MRA != 12 ? MRA : 6;   // rows per register tile of this call
+        final int rowsA = pack ? MRA : 6;   // rows per register tile of this call (not packed: the 6-row in-place kernel)
         boolean gated = e != null && e.gate() != null;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[Math.max(MR, MRA) * NR];
@@ -155,10 +155,10 @@ public final class Gemm {
                     int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, rowsA);
                     if (pack) {
                         for (int g = 0; g < groups; g++) {
-                            int i = i0 + g * MRA;
-                            int mr = Math.min(MRA, i1 - i);   // (packing implies rowsA == MRA)
+                            int i = i0 + g * rowsA;
+                            int mr = Math.min(rowsA, i1 - i);
                             if (mr != mapRows) GemmKernel.packMap(lda, mapRows = mr, map);
-                            GemmKernel.packRows(a, aOff + i * lda + k0, map, kc, ap, g * MRA * kc);
+                            GemmKernel.packRows(a, aOff + i * lda + k0, map, kc, ap, g * rowsA * kc);
                         }
                     }
                     for (int q = 0; q < panels * groups; q++) {
@@ -175,9 +175,9 @@ public final class Gemm {
                             boolean fuse = last && e != null && !gated;
                             boolean direct = first && mr == rowsA && nr == NR && !fuse;
                             int r0 = aOff + i * lda + k0;
-                            if (pack && MRA == 12) GemmKernel.packed12RowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
+                            if (pack && MRA == 12) GemmKernel.packed12RowsTimesPanel(ap, ri * rowsA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
-                            else if (pack) GemmKernel.packed4RowsTimesPanel(ap, ri * MRA * kc, mat, bOff, kc,
+                            else if (pack) GemmKernel.packed4RowsTimesPanel(ap, ri * rowsA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
                             else GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
