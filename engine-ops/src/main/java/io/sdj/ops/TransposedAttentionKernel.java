@@ -16,7 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  *     and sums of whole vectors (a rescale factor is a scalar exponential, for the queries whose maximum grew);</li>
  * <li>P·V loops over the channels, so a head of 40 channels costs 40 and not 48 (three vectors of 16);</li>
  * <li>S = Q·Kᵀ broadcasts keys (packed per head in groups of four, channel-major) against vectors of Qᵀ; P·V
- *     broadcasts V (packed per head, {@code [key][channel]}) against vectors of Pᵀ.</li>
+ *     broadcasts V (packed per head in groups of four channels, key-major) against vectors of Pᵀ.</li>
+ * <li>With 32 registers P·V takes 8 channels × 2 query vectors (16 accumulators): per key two vector loads of Pᵀ
+ *     and eight broadcasts. Its first form, 4 channels × 4 query vectors, loaded four vectors per key and ran at
+ *     0.85 of this one's speed on operands in L1 (about 145 against 170 GFLOP/s on one core of the AVX-512 host);
+ *     for the scores, 8 keys × 2 vectors measured no faster than 4 × 4.</li>
  * </ul>
  * The queries are transposed into the tile once, the output back once per tile. Work is split over (batch, head,
  * query tile) and every output row is computed in one fixed order, so results do not depend on the thread count.
@@ -36,6 +40,8 @@ final class TransposedAttentionKernel implements Attention.Kernel {
      * 16, two (8 accumulators), as {@link AttentionKernel} does for the same reason.
      */
     private static final boolean WIDE = KernelVariant.registersFor(SP) >= 32;
+    /** Channels per P·V micro-kernel: two groups of {@link #KG} with 32 registers, one with 16. */
+    private static final int CG = WIDE ? 2 * KG : KG;
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final double LN2 = 0.6931471805599453;
@@ -51,30 +57,42 @@ final class TransposedAttentionKernel implements Attention.Kernel {
         int groups = (tk + KG - 1) / KG;
         int bh = batch * heads;
         int kpHead = groups * d * KG;
-        Tensor kp = ws.take(bh * kpHead), vp = ws.take(bh * tk * dv);
+        int dvp = (dv + CG - 1) / CG * CG, vpHead = dvp * tk;
+        Tensor kp = ws.take(bh * kpHead), vp = ws.take(bh * vpHead);
         float[] kpd = kp.data(), vpd = vp.data();
         Parallel.forEach(bh, job -> {
             int b = job / heads, h = job % heads;
             AttentionKernel.packKeys(kd, kpd, job * kpHead, b, h, tk, cq, d, groups, KG);
-            AttentionKernel.packValues(vd, vpd, job * tk * dv, b, h, tk, cv, dv, dv);
+            packValues(vd, vpd, job * vpHead, b, h, tk, cv, dv, dvp);
         });
         int qTiles = (tq + MQ - 1) / MQ;
         float qScale = scale * LOG2E;   // base-2 softmax: weights 2^(S − max)
         Parallel.forRange(bh * qTiles, (from, to) -> {
-            float[][] sc = scratch(d, dv);
+            float[][] sc = scratch(d, dvp);
             for (int job = from; job < to; job++) {
                 int bhIdx = job / qTiles, qt = job % qTiles;
                 int b = bhIdx / heads, h = bhIdx % heads;
-                tile(sc, qd, kpd, bhIdx * kpHead, vpd, bhIdx * tk * dv, od, b, h, qt * MQ, tq, tk, cq, cv, d, dv, qScale);
+                tile(sc, qd, kpd, bhIdx * kpHead, vpd, bhIdx * vpHead, od, b, h, qt * MQ, tq, tk, cq, cv, d, dv, dvp, qScale);
             }
         });
         ws.release(kp, vp);
     }
 
-    private static float[][] scratch(int d, int dv) {
+    /**
+     * Values of head h in groups of {@link #KG} channels, key-major: vp[base + (g·tk + j)·KG + t] = v[b, j, h·dv + g·KG + t],
+     * zero for channels past dv (up to dvp, dv rounded up to whole micro-kernels).
+     */
+    static void packValues(float[] vd, float[] vp, int base, int b, int h, int tk, int cv, int dv, int dvp) {
+        for (int j = 0; j < tk; j++) {
+            int src = (b * tk + j) * cv + h * dv;
+            for (int c = 0; c < dvp; c++) vp[base + ((c / KG) * tk + j) * KG + c % KG] = c < dv ? vd[src + c] : 0f;
+        }
+    }
+
+    private static float[][] scratch(int d, int dvp) {
         float[][] s = SCRATCH.get();
-        if (s == null || s[0].length < d * MQ || s[2].length < dv * MQ) {
-            s = new float[][] {new float[Math.max(d, 64) * MQ], new float[NT * MQ], new float[Math.max(dv, 64) * MQ],
+        if (s == null || s[0].length < d * MQ || s[2].length < dvp * MQ) {
+            s = new float[][] {new float[Math.max(d, 64) * MQ], new float[NT * MQ], new float[Math.max(dvp, 64) * MQ],
                     new float[MQ], new float[MQ], new float[MQ]};
             SCRATCH.set(s);
         }
@@ -82,7 +100,7 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     }
 
     private static void tile(float[][] sc, float[] qd, float[] kp, int kpBase, float[] vp, int vpBase, float[] od, int b,
-                             int h, int i0, int tq, int tk, int cq, int cv, int d, int dv, float qScale) {
+                             int h, int i0, int tq, int tk, int cq, int cv, int d, int dv, int dvp, float qScale) {
         float[] qt = sc[0], s = sc[1], o = sc[2], m = sc[3], l = sc[4], alpha = sc[5];
         int mq = Math.min(MQ, tq - i0);
         // Qᵀ: qt[c·MQ + r], rows past the queries 0 (their results are dropped)
@@ -94,7 +112,7 @@ final class TransposedAttentionKernel implements Attention.Kernel {
                 for (int c = 0; c < d; c++) qt[c * MQ + r] = 0f;
             }
         }
-        java.util.Arrays.fill(o, 0, dv * MQ, 0f);
+        java.util.Arrays.fill(o, 0, dvp * MQ, 0f);
         java.util.Arrays.fill(m, 0, MQ, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(l, 0, MQ, 0f);
         int vHead = h * dv;
@@ -110,10 +128,16 @@ final class TransposedAttentionKernel implements Attention.Kernel {
                 }
             }
             softmax(s, nt, m, l, alpha);
-            int vBase = vpBase + j0 * dv, c = 0;
-            for (; WIDE && c + 4 <= dv; c += 4) pv4(s, nt, vp, vBase + c, dv, o, c * MQ, alpha);
-            for (; c + 2 <= dv; c += 2) pv2(s, nt, vp, vBase + c, dv, o, c * MQ, alpha);
-            for (; c < dv; c++) pv1(s, nt, vp, vBase + c, dv, o, c * MQ, alpha);
+            for (int c = 0; c < dvp; c += CG) {
+                int vo = vpBase + (c * tk + j0 * KG);   // group c / KG, key j0
+                if (WIDE) {
+                    pv8(s, nt, vp, vo, KG * tk, o, c * MQ, alpha, 0);
+                    pv8(s, nt, vp, vo, KG * tk, o, c * MQ, alpha, 2 * L);
+                } else {
+                    pv2(s, nt, vp, vo, o, c * MQ, alpha);
+                    pv2(s, nt, vp, vo + 2, o, (c + 2) * MQ, alpha);
+                }
+            }
         }
         for (int r = 0; r < mq; r++) {
             float inv = 1f / l[r];
@@ -210,41 +234,55 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     }
 
     /**
-     * o[(c + i)·MQ + r] = alpha[r]·o + Σ_j v[vo + j·ldv + i] · p[j·MQ + r] for four channels i (o at {@code oo}) and
-     * all MQ rows, over the tile's {@code nt} keys.
+     * o[(c + i)·MQ + r] = alpha[r]·o + Σ_j v[j, c + i] · p[j·MQ + r] for eight channels i, the first four from the
+     * group at {@code vo} (v[vo + j·KG + i]), the next four from the following group ({@code vg} further), o at
+     * {@code oo}, and the 2·L rows r from {@code r0}, over the tile's {@code nt} keys.
      */
-    private static void pv4(float[] p, int nt, float[] v, int vo, int ldv, float[] o, int oo, float[] alpha) {
-        FloatVector w0 = FloatVector.fromArray(SP, alpha, 0), w1 = FloatVector.fromArray(SP, alpha, L);
-        FloatVector w2 = FloatVector.fromArray(SP, alpha, 2 * L), w3 = FloatVector.fromArray(SP, alpha, 3 * L);
-        int o1 = oo + MQ, o2 = oo + 2 * MQ, o3 = oo + 3 * MQ;
-        FloatVector a00 = w0.mul(FloatVector.fromArray(SP, o, oo)), a01 = w1.mul(FloatVector.fromArray(SP, o, oo + L));
-        FloatVector a02 = w2.mul(FloatVector.fromArray(SP, o, oo + 2 * L)), a03 = w3.mul(FloatVector.fromArray(SP, o, oo + 3 * L));
-        FloatVector a10 = w0.mul(FloatVector.fromArray(SP, o, o1)), a11 = w1.mul(FloatVector.fromArray(SP, o, o1 + L));
-        FloatVector a12 = w2.mul(FloatVector.fromArray(SP, o, o1 + 2 * L)), a13 = w3.mul(FloatVector.fromArray(SP, o, o1 + 3 * L));
-        FloatVector a20 = w0.mul(FloatVector.fromArray(SP, o, o2)), a21 = w1.mul(FloatVector.fromArray(SP, o, o2 + L));
-        FloatVector a22 = w2.mul(FloatVector.fromArray(SP, o, o2 + 2 * L)), a23 = w3.mul(FloatVector.fromArray(SP, o, o2 + 3 * L));
-        FloatVector a30 = w0.mul(FloatVector.fromArray(SP, o, o3)), a31 = w1.mul(FloatVector.fromArray(SP, o, o3 + L));
-        FloatVector a32 = w2.mul(FloatVector.fromArray(SP, o, o3 + 2 * L)), a33 = w3.mul(FloatVector.fromArray(SP, o, o3 + 3 * L));
-        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += ldv) {
+    private static void pv8(float[] p, int nt, float[] v, int vo, int vg, float[] o, int oo, float[] alpha, int r0) {
+        FloatVector w0 = FloatVector.fromArray(SP, alpha, r0), w1 = FloatVector.fromArray(SP, alpha, r0 + L);
+        int o0 = oo + r0;
+        FloatVector a0 = w0.mul(FloatVector.fromArray(SP, o, o0)), b0 = w1.mul(FloatVector.fromArray(SP, o, o0 + L));
+        FloatVector a1 = w0.mul(FloatVector.fromArray(SP, o, o0 + MQ)), b1 = w1.mul(FloatVector.fromArray(SP, o, o0 + MQ + L));
+        FloatVector a2 = w0.mul(FloatVector.fromArray(SP, o, o0 + 2 * MQ)), b2 = w1.mul(FloatVector.fromArray(SP, o, o0 + 2 * MQ + L));
+        FloatVector a3 = w0.mul(FloatVector.fromArray(SP, o, o0 + 3 * MQ)), b3 = w1.mul(FloatVector.fromArray(SP, o, o0 + 3 * MQ + L));
+        FloatVector a4 = w0.mul(FloatVector.fromArray(SP, o, o0 + 4 * MQ)), b4 = w1.mul(FloatVector.fromArray(SP, o, o0 + 4 * MQ + L));
+        FloatVector a5 = w0.mul(FloatVector.fromArray(SP, o, o0 + 5 * MQ)), b5 = w1.mul(FloatVector.fromArray(SP, o, o0 + 5 * MQ + L));
+        FloatVector a6 = w0.mul(FloatVector.fromArray(SP, o, o0 + 6 * MQ)), b6 = w1.mul(FloatVector.fromArray(SP, o, o0 + 6 * MQ + L));
+        FloatVector a7 = w0.mul(FloatVector.fromArray(SP, o, o0 + 7 * MQ)), b7 = w1.mul(FloatVector.fromArray(SP, o, o0 + 7 * MQ + L));
+        for (int j = 0, po = r0, vj = vo; j < nt; j++, po += MQ, vj += KG) {
             FloatVector p0 = FloatVector.fromArray(SP, p, po), p1 = FloatVector.fromArray(SP, p, po + L);
-            FloatVector p2 = FloatVector.fromArray(SP, p, po + 2 * L), p3 = FloatVector.fromArray(SP, p, po + 3 * L);
             FloatVector x = FloatVector.broadcast(SP, v[vj]);
-            a00 = x.fma(p0, a00); a01 = x.fma(p1, a01); a02 = x.fma(p2, a02); a03 = x.fma(p3, a03);
+            a0 = x.fma(p0, a0); b0 = x.fma(p1, b0);
             x = FloatVector.broadcast(SP, v[vj + 1]);
-            a10 = x.fma(p0, a10); a11 = x.fma(p1, a11); a12 = x.fma(p2, a12); a13 = x.fma(p3, a13);
+            a1 = x.fma(p0, a1); b1 = x.fma(p1, b1);
             x = FloatVector.broadcast(SP, v[vj + 2]);
-            a20 = x.fma(p0, a20); a21 = x.fma(p1, a21); a22 = x.fma(p2, a22); a23 = x.fma(p3, a23);
+            a2 = x.fma(p0, a2); b2 = x.fma(p1, b2);
             x = FloatVector.broadcast(SP, v[vj + 3]);
-            a30 = x.fma(p0, a30); a31 = x.fma(p1, a31); a32 = x.fma(p2, a32); a33 = x.fma(p3, a33);
+            a3 = x.fma(p0, a3); b3 = x.fma(p1, b3);
+            x = FloatVector.broadcast(SP, v[vj + vg]);
+            a4 = x.fma(p0, a4); b4 = x.fma(p1, b4);
+            x = FloatVector.broadcast(SP, v[vj + vg + 1]);
+            a5 = x.fma(p0, a5); b5 = x.fma(p1, b5);
+            x = FloatVector.broadcast(SP, v[vj + vg + 2]);
+            a6 = x.fma(p0, a6); b6 = x.fma(p1, b6);
+            x = FloatVector.broadcast(SP, v[vj + vg + 3]);
+            a7 = x.fma(p0, a7); b7 = x.fma(p1, b7);
         }
-        a00.intoArray(o, oo); a01.intoArray(o, oo + L); a02.intoArray(o, oo + 2 * L); a03.intoArray(o, oo + 3 * L);
-        a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
-        a20.intoArray(o, o2); a21.intoArray(o, o2 + L); a22.intoArray(o, o2 + 2 * L); a23.intoArray(o, o2 + 3 * L);
-        a30.intoArray(o, o3); a31.intoArray(o, o3 + L); a32.intoArray(o, o3 + 2 * L); a33.intoArray(o, o3 + 3 * L);
+        a0.intoArray(o, o0); b0.intoArray(o, o0 + L);
+        a1.intoArray(o, o0 + MQ); b1.intoArray(o, o0 + MQ + L);
+        a2.intoArray(o, o0 + 2 * MQ); b2.intoArray(o, o0 + 2 * MQ + L);
+        a3.intoArray(o, o0 + 3 * MQ); b3.intoArray(o, o0 + 3 * MQ + L);
+        a4.intoArray(o, o0 + 4 * MQ); b4.intoArray(o, o0 + 4 * MQ + L);
+        a5.intoArray(o, o0 + 5 * MQ); b5.intoArray(o, o0 + 5 * MQ + L);
+        a6.intoArray(o, o0 + 6 * MQ); b6.intoArray(o, o0 + 6 * MQ + L);
+        a7.intoArray(o, o0 + 7 * MQ); b7.intoArray(o, o0 + 7 * MQ + L);
     }
 
-    /** {@link #pv4} for two channels. */
-    private static void pv2(float[] p, int nt, float[] v, int vo, int ldv, float[] o, int oo, float[] alpha) {
+    /**
+     * With 16 registers: o[(c + i)·MQ + r] = alpha[r]·o + Σ_j v[vo + j·KG + i] · p[j·MQ + r] for two channels i of a
+     * group (o at {@code oo}) and all MQ rows, over the tile's {@code nt} keys.
+     */
+    private static void pv2(float[] p, int nt, float[] v, int vo, float[] o, int oo, float[] alpha) {
         FloatVector w0 = FloatVector.fromArray(SP, alpha, 0), w1 = FloatVector.fromArray(SP, alpha, L);
         FloatVector w2 = FloatVector.fromArray(SP, alpha, 2 * L), w3 = FloatVector.fromArray(SP, alpha, 3 * L);
         int o1 = oo + MQ;
@@ -252,7 +290,7 @@ final class TransposedAttentionKernel implements Attention.Kernel {
         FloatVector a02 = w2.mul(FloatVector.fromArray(SP, o, oo + 2 * L)), a03 = w3.mul(FloatVector.fromArray(SP, o, oo + 3 * L));
         FloatVector a10 = w0.mul(FloatVector.fromArray(SP, o, o1)), a11 = w1.mul(FloatVector.fromArray(SP, o, o1 + L));
         FloatVector a12 = w2.mul(FloatVector.fromArray(SP, o, o1 + 2 * L)), a13 = w3.mul(FloatVector.fromArray(SP, o, o1 + 3 * L));
-        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += ldv) {
+        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += KG) {
             FloatVector p0 = FloatVector.fromArray(SP, p, po), p1 = FloatVector.fromArray(SP, p, po + L);
             FloatVector p2 = FloatVector.fromArray(SP, p, po + 2 * L), p3 = FloatVector.fromArray(SP, p, po + 3 * L);
             FloatVector x = FloatVector.broadcast(SP, v[vj]);
@@ -262,21 +300,5 @@ final class TransposedAttentionKernel implements Attention.Kernel {
         }
         a00.intoArray(o, oo); a01.intoArray(o, oo + L); a02.intoArray(o, oo + 2 * L); a03.intoArray(o, oo + 3 * L);
         a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
-    }
-
-    /** {@link #pv4} for one channel. */
-    private static void pv1(float[] p, int nt, float[] v, int vo, int ldv, float[] o, int oo, float[] alpha) {
-        FloatVector a0 = FloatVector.fromArray(SP, alpha, 0).mul(FloatVector.fromArray(SP, o, oo));
-        FloatVector a1 = FloatVector.fromArray(SP, alpha, L).mul(FloatVector.fromArray(SP, o, oo + L));
-        FloatVector a2 = FloatVector.fromArray(SP, alpha, 2 * L).mul(FloatVector.fromArray(SP, o, oo + 2 * L));
-        FloatVector a3 = FloatVector.fromArray(SP, alpha, 3 * L).mul(FloatVector.fromArray(SP, o, oo + 3 * L));
-        for (int j = 0, po = 0, vj = vo; j < nt; j++, po += MQ, vj += ldv) {
-            FloatVector x = FloatVector.broadcast(SP, v[vj]);
-            a0 = x.fma(FloatVector.fromArray(SP, p, po), a0);
-            a1 = x.fma(FloatVector.fromArray(SP, p, po + L), a1);
-            a2 = x.fma(FloatVector.fromArray(SP, p, po + 2 * L), a2);
-            a3 = x.fma(FloatVector.fromArray(SP, p, po + 3 * L), a3);
-        }
-        a0.intoArray(o, oo); a1.intoArray(o, oo + L); a2.intoArray(o, oo + 2 * L); a3.intoArray(o, oo + 3 * L);
     }
 }
