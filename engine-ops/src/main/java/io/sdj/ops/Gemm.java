@@ -39,6 +39,15 @@ public final class Gemm {
     static final int MC = KernelVariant.MC;
     /** Up to this K, {@link #multiply} sweeps each row group along the columns (C-store bound shapes). */
     static final int ROWS_OUTER_MAX_K = Integer.getInteger("sdj.gemm.rowsOuterMaxK", 64);
+    /**
+     * From this many elements of C (4 Mi floats, 16 MiB), {@link #multiply} also sweeps each row group along the
+     * columns, whatever K: C is then written a row segment at a time (runs of a whole column tile) instead of
+     * 12 × 32 blocks down a column strip, two cache lines per row. Where C is far larger than the caches, every line
+     * of such a strip is a write miss to memory: at 4096×2560×320 on two threads (C 40 MiB) the strip order ran at
+     * 0.84 of the row order, and at 0.80 of its own speed with the stores to C left out (AVX-512 host, 2026-12-07).
+     * Not for the gated epilogue, whose C is the thread's tile buffer in L2.
+     */
+    static final long ROWS_OUTER_MIN_OUTPUT = Long.getLong("sdj.gemm.rowsOuterMinOutput", 4L << 20);
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
     static final int NC = Integer.getInteger("sdj.gemm.ncPanels", 16) * NR;
     /**
@@ -126,7 +135,8 @@ public final class Gemm {
         final int ncf = nc;
         int tilesN = ceilDiv(n, nc);
         var packed = b.segment();
-        boolean rowsOuter = k <= ROWS_OUTER_MAX_K;
+        boolean gated = e != null && e.gate() != null;
+        boolean rowsOuter = k <= ROWS_OUTER_MAX_K || (!gated && (long) m * n >= ROWS_OUTER_MIN_OUTPUT);
         IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MRA) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
         // 4- and 12-row tiles: the row block is packed [group][k][rows] once per K slice and reused by every panel of the tile
         // packing A costs MRA/4 gathers per L/4 steps of k, paid back over the tile's column panels: with at most
@@ -134,7 +144,6 @@ public final class Gemm {
         // (0.84–0.97× at 1280 × 32…128 × 11520 and 4096 × 64 × 320, one thread, 2026-12-06)
         boolean pack = KernelVariant.PACK_A && !(MRA == 12 && ceilDiv(Math.min(ncf, n), NR) <= 4);
         final int rowsA = pack ? MRA : 6;   // rows per register tile of this call (not packed: the 6-row in-place kernel)
-        boolean gated = e != null && e.gate() != null;
         runTiles(tilesM * tilesN, cost, (from, to) -> {
             float[] acc = new float[Math.max(MR, MRA) * NR];
             // gated: this thread's C tile, [mc][ncf], in place of the matrix C

@@ -72,6 +72,19 @@ class GemmTest {
         }
     }
 
+    /**
+     * Each row group sweeping its columns (as for a large C, {@code -Dsdj.gemm.rowsOuterMinOutput}) instead of each
+     * column panel passing over the row groups: the same checks pass and the same bits come out, in child JVMs (the
+     * checks' shapes are far below the default threshold).
+     */
+    @Test void bothSweepOrdersPassTheChecksWithTheSameBits() throws Exception {
+        List<String> rowsOuter = List.of("-Dsdj.gemm.rowsOuterMinOutput=1");
+        assertThat(childChecks(rowsOuter)).contains("GemmChecks OK with");
+        String bits = "(?s).*GemmChecks bits (-?\\d+) with.*";
+        assertThat(childChecks(rowsOuter, "bits").replaceAll(bits, "$1"))
+                .isEqualTo(childChecks(List.of(), "bits").replaceAll(bits, "$1"));
+    }
+
     /** With C2 limited to AVX2 (16 ymm registers, as on an AVX2-only CPU), auto picks the avx2 variant. */
     @Test void autoPicksAvx2OnAnAvx2RegisterFile() throws Exception {
         String arch = System.getProperty("os.arch", "");
