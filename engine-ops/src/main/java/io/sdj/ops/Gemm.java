@@ -45,9 +45,9 @@ public final class Gemm {
      * 12 × 32 blocks down a column strip, two cache lines per row. Where C is far larger than the caches, every line
      * of such a strip is a write miss to memory: at 4096×2560×320 on two threads (C 40 MiB) the strip order ran at
      * 0.84 of the row order, and at 0.80 of its own speed with the stores to C left out (AVX-512 host, 2026-12-07).
-     * Only with 512-bit panels: with AVX2 emulated on that host (32-float panels become 16) the row order ran at 0.93
-     * at the same shape, so there it is off (no limit) unless set. Not for the gated epilogue, whose C is the thread's
-     * tile buffer in L2.
+     * Only with 512-bit panels: with AVX2 emulated on that host (32-float panels become 16) the row order ran at
+     * 0.91–0.95 at the same shape, so there it is off (no limit) unless set. Not for the gated epilogue, whose C is
+     * the thread's tile buffer in L2.
      */
     static final long ROWS_OUTER_MIN_OUTPUT = Long.getLong("sdj.gemm.rowsOuterMinOutput", NR >= 32 ? 4L << 20 : Long.MAX_VALUE);
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
