@@ -162,6 +162,31 @@ class AttentionTest {
         check(1, 1000, 1000, 2, 40, 40, false, false, false, 2f, 50);
     }
 
+    /**
+     * The 128-bit kernels shaped for 32 registers (NEON's file: P·V 8 channels × 2 query vectors, scores and P·V of
+     * the row-major kernel two panels / three vectors wide), which x86 never picks on its own: every check above in a
+     * child JVM with {@code -Dsdj.kernel=neon}.
+     */
+    @Test
+    void everyCheckWithTheNeonRegisterFile() throws Exception {
+        String out = GemmTest.childJvm(AttentionTest.class, List.of("-Dsdj.kernel=neon"));
+        assertThat(out).contains("AttentionTest checks OK, 128-bit attention kernels for 32 registers");
+    }
+
+    /** Every check of this class, for {@link #everyCheckWithTheNeonRegisterFile} (a failed check exits non-zero). */
+    public static void main(String[] args) {
+        AttentionTest t = new AttentionTest();
+        t.softmaxOddSizesAndHeadDims();
+        t.sharpSoftmaxAndBatches();
+        t.differentValueWidth();
+        t.causal();
+        t.keyEqualsValue();
+        t.reluAttention();
+        t.manyTiles();
+        System.out.println("AttentionTest checks OK, 128-bit attention kernels for "
+                + KernelVariant.registersFor(FloatVector.SPECIES_128) + " registers");
+    }
+
     @Test
     void rejectsMismatchedShapes() {
         Tensor q = Tensor.zeros(1, 4, 8), k = Tensor.zeros(1, 5, 8), v = Tensor.zeros(1, 6, 8);

@@ -105,10 +105,15 @@ class GemmTest {
     }
 
     private static String childChecks(List<String> flags, String... args) throws Exception {
+        return childJvm(GemmChecks.class, flags, args);
+    }
+
+    /** Runs {@code main}'s main method in a child JVM with these JVM flags and arguments; its output (exit code 0 asserted). */
+    static String childJvm(Class<?> main, List<String> flags, String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector"));
         cmd.addAll(flags);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), GemmChecks.class.getName()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
