@@ -33,11 +33,12 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     private static final int MQ = 4 * L;
     /** Keys per tile. */
     private static final int NT = 128;
-    /** Keys per packed group (and per score micro-kernel with 32 registers). */
+    /** Keys per packed group of K (and per score micro-kernel with 32 registers), channels per packed group of V. */
     private static final int KG = 4;
     /**
-     * With 32 vector registers the micro-kernels take 4 keys or 4 channels × 4 query vectors (16 accumulators); with
-     * 16, two (8 accumulators), as {@link AttentionKernel} does for the same reason.
+     * With 32 vector registers the score micro-kernel takes 4 keys × 4 query vectors and P·V 8 channels × 2 query
+     * vectors (16 accumulators each); with 16, 2 keys or 2 channels × 4 query vectors (8 accumulators), as
+     * {@link AttentionKernel} does for the same reason.
      */
     private static final boolean WIDE = KernelVariant.registersFor(SP) >= 32;
     /** Channels per P·V micro-kernel: two groups of {@link #KG} with 32 registers, one with 16. */
