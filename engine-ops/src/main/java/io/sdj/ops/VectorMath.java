@@ -267,7 +267,7 @@ public final class VectorMath {
     public static FloatVector erf(FloatVector x) {
         FloatVector small = erfSmall(x);
         FloatVector ax = x.abs();
-        FloatVector z = ax.max(1f).min(10f);
+        FloatVector z = clamp(ax, 1f, 10f);
         FloatVector zz = z.mul(z), zzLo = z.fma(z, zz.neg());
         FloatVector big = erfcLarge(z, zz, zzLo).neg().add(1f);
         big = big.blend(big.neg(), x.lt(0f));
@@ -298,7 +298,7 @@ public final class VectorMath {
      * passes: inlined together with exp they exceed the JIT's per-method inlining budget and fall back to boxing.
      */
     public static FloatVector geluFar(FloatVector x) {
-        FloatVector xc = x.abs().max(SQRT2).min(10.5f * SQRT2);
+        FloatVector xc = clamp(x.abs(), SQRT2, 10.5f * SQRT2);
         FloatVector xx = xc.mul(xc), xxLo = xc.fma(xc, xx.neg());
         FloatVector c = erfcLarge(xc.mul(INV_SQRT2), xx.mul(0.5f), xxLo.mul(0.5f));
         FloatVector onePlusErf = c.blend(c.neg().add(2f), x.compare(VectorOperators.GT, 0f));
