@@ -162,6 +162,29 @@ class AttentionTest {
         check(1, 1000, 1000, 2, 40, 40, false, false, false, 2f, 50);
     }
 
+    /** A NaN in one query gives that query's row of its head NaN and leaves every other output finite. */
+    @Test
+    void nanQueryGivesItsRowNaN() {
+        for (boolean relu : new boolean[] {false, true}) {
+            Random rnd = new Random(60);
+            int tq = 70, tk = 150, heads = 2, d = 40;
+            Tensor q = random(rnd, 1f, 1, tq, heads * d), k = random(rnd, 1f, 1, tk, heads * d), v = random(rnd, 1f, 1, tk, heads * d);
+            q.data()[(3 * heads + 1) * d + 5] = Float.NaN;   // query 3, head 1, channel 5
+            for (VectorSpecies<Float> sp : SPECIES) {
+                Tensor out = Attention.forward(ws, q, k, v, heads, relu ? Attention.Kind.RELU : Attention.Kind.SOFTMAX, false, Float.NaN, sp);
+                float[] o = out.data();
+                for (int i = 0; i < tq; i++)
+                    for (int h = 0; h < heads; h++)
+                        for (int c = 0; c < d; c++) {
+                            float x = o[(i * heads + h) * d + c];
+                            assertThat(Float.isNaN(x)).as("%s %s query %d head %d channel %d: %s", relu ? "relu" : "softmax", sp, i, h, c, x)
+                                    .isEqualTo(i == 3 && h == 1);
+                        }
+                ws.release(out);
+            }
+        }
+    }
+
     /**
      * The 128-bit kernels shaped for 32 registers (NEON's file: P·V 8 channels × 2 query vectors, scores and P·V of
      * the row-major kernel two panels / three vectors wide), which x86 never picks on its own: every check above in a
@@ -183,6 +206,7 @@ class AttentionTest {
         t.keyEqualsValue();
         t.reluAttention();
         t.manyTiles();
+        t.nanQueryGivesItsRowNaN();
         System.out.println("AttentionTest checks OK, 128-bit attention kernels for "
                 + KernelVariant.registersFor(FloatVector.SPECIES_128) + " registers");
     }
