@@ -104,11 +104,8 @@ final class AttentionKernel implements Attention.Kernel {
         }
     }
 
-    /**
-     * vp[base + j·dvPad + c] = v[b, j, h·dv + c], zero for c ≥ dv (this kernel pads to whole vectors;
-     * {@link TransposedAttentionKernel} packs with dvPad = dv).
-     */
-    static void packValues(float[] vd, float[] vp, int base, int b, int h, int tk, int cv, int dv, int dvPad) {
+    /** vp[base + j·dvPad + c] = v[b, j, h·dv + c], zero for c ≥ dv (padded to whole vectors). */
+    private static void packValues(float[] vd, float[] vp, int base, int b, int h, int tk, int cv, int dv, int dvPad) {
         for (int j = 0; j < tk; j++) {
             int dst = base + j * dvPad;
             System.arraycopy(vd, (b * tk + j) * cv + h * dv, vp, dst, dv);
