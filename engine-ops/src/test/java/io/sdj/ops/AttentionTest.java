@@ -192,7 +192,7 @@ class AttentionTest {
      */
     @Test
     void everyCheckWithTheNeonRegisterFile() throws Exception {
-        String out = GemmTest.childJvm(AttentionTest.class, List.of("-Dsdj.kernel=neon"));
+        String out = ChildJvm.run(AttentionTest.class, List.of("-Dsdj.kernel=neon"));
         assertThat(out).contains("AttentionTest checks OK, 128-bit attention kernels for 32 registers");
     }
 

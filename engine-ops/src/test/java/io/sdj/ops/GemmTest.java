@@ -6,11 +6,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -95,31 +92,13 @@ class GemmTest {
     }
 
     @Test void badVariantNameIsAClearError() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-Dsdj.kernel=avx3",
-                "-cp", System.getProperty("java.class.path"), GemmChecks.class.getName())).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).isNotZero();
-        assertThat(out).contains("-Dsdj.kernel must be auto, avx512, avx2, sse or neon, got 'avx3'");
+        ChildJvm.Result r = ChildJvm.start(GemmChecks.class, 2, List.of("-Dsdj.kernel=avx3"));
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.output()).contains("-Dsdj.kernel must be auto, avx512, avx2, sse or neon, got 'avx3'");
     }
 
     private static String childChecks(List<String> flags, String... args) throws Exception {
-        return childJvm(GemmChecks.class, flags, args);
-    }
-
-    /** Runs {@code main}'s main method in a child JVM with these JVM flags and arguments; its output (exit code 0 asserted). */
-    static String childJvm(Class<?> main, List<String> flags, String... args) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector"));
-        cmd.addAll(flags);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).as("child JVM %s:\n%s", flags, out).isZero();
-        return out;
+        return ChildJvm.run(GemmChecks.class, flags, args);
     }
 
     @Test void tilesAreSplitByCostAndEachRunsExactlyOnce() {

@@ -10,11 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -298,14 +296,7 @@ class WinogradTest {
     @ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(ints = {128, 256})
     void narrowerSpeciesPassTheSameChecks(int bits) throws Exception {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "--add-modules", "jdk.incubator.vector", "-Dsdj.gemm.vectorBits=" + bits,
-                "-cp", System.getProperty("java.class.path"), WinogradTest.class.getName());
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).as("child JVM with %d-bit vectors:\n%s", bits, out).isZero();
+        String out = ChildJvm.run(WinogradTest.class, java.util.List.of("-Dsdj.gemm.vectorBits=" + bits));
         assertThat(out).contains("WinogradTest OK").contains("S_" + bits + "_BIT");
     }
 
