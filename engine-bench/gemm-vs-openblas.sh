@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sdj GEMM next to OpenBLAS sgemm, in one run: for every shape and thread count, JMH GemmBenchmark and then, right
-# after, OpenBLAS (NumPy's build) on float32 arrays of the same shape. Prints both rates and sdj's share.
+# after, OpenBLAS (NumPy's build) on float32 arrays of the same shape. Prints both rates and sdj's share, and the FMA
+# peak (JMH FmaPeakBench, same JVM flags) before and after, so every row has its same-run ceiling.
 #   engine-bench/gemm-vs-openblas.sh native        # the JVM's own kernel variant, OpenBLAS's own kernel choice
 #   engine-bench/gemm-vs-openblas.sh avx2          # an AVX2 CPU emulated: C2 limited to 16 ymm registers
 #                                                  # (-XX:UseAVX=2 -XX:MaxVectorSize=32), OPENBLAS_CORETYPE=Haswell
@@ -37,8 +38,22 @@ r = json.load(open(sys.argv[1]))[0]
 m, n, k = map(int, r["params"]["shape"].split('x'))
 print(f"{2 * m * n * k / (r['primaryMetric']['score'] * 1e6):.1f}")
 PY
+fma_peak() {   # prints "FMA peak <when>: t=1 … GFLOP/s, t=2 …" for the thread counts of this run
+  local line="FMA peak $1 ($(date -u '+%H:%M UTC')):" t lanes
+  for t in $threads; do
+    # shellcheck disable=SC2086
+    "$root/sdj" jmh FmaPeakBench -p threads="$t" -f 1 -wi 3 -w 1 -i 5 -r 1 \
+      ${jvm_extra:+-jvmArgsAppend "$jvm_extra"} -rf json -rff "$tmp/f.json" > "$tmp/f.log" 2>&1 \
+      || { cat "$tmp/f.log" >&2; exit 1; }
+    lanes=$(grep -m1 -o 'fma peak lanes [0-9]*' "$tmp/f.log" | awk '{print $4}')
+    line="$line t=$t $(python3 -c "import json; r = json.load(open('$tmp/f.json'))[0]
+print(f\"{2 * $lanes * 12 * 2**20 * $t / (r['primaryMetric']['score'] * 1e6):.0f}\")") GFLOP/s"
+  done
+  echo "$line"
+}
 grep -m1 'model name' /proc/cpuinfo || true
 echo "mode $mode, $(date -u '+%Y-%m-%d %H:%M UTC'), OpenBLAS: $(python3 -c 'import numpy; c = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]; print(c.get("name"), c.get("version"))' 2>/dev/null || echo '?')"
+fma_peak before
 printf '%-16s %7s %5s %10s %10s %7s\n' shape threads round sdj openblas share
 for r in $(seq 1 "$rounds"); do
   for t in $threads; do
@@ -55,3 +70,4 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
+fma_peak after

@@ -39,6 +39,8 @@ public class FmaPeakBench {
 
     @Setup
     public void setup() {
+        // read by engine-bench/gemm-vs-openblas.sh to turn ms/op into GFLOP/s (the forked JVM's own vector width)
+        System.out.println("fma peak lanes " + S.length());
         Parallel.setThreads(threads);
         sink = new float[threads * S.length()];
     }
