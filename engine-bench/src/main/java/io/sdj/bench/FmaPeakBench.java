@@ -56,6 +56,15 @@ public class FmaPeakBench {
         return sink[0];
     }
 
+    /**
+     * The same loop as {@link #fma()} outside JMH, on the current {@link Parallel} threads (set them first): one run
+     * is {@link #gflopPerOp}(threads) GFLOP. For quick tables ({@link KernelTable}).
+     */
+    public static Runnable op(int threads) {
+        float[] sink = new float[threads * S.length()];
+        return () -> Parallel.forEach(threads, t -> sink[t * S.length()] = loop(t + 1f));
+    }
+
     private static float loop(float seed) {
         FloatVector m = FloatVector.broadcast(S, 0.999999f), a = FloatVector.broadcast(S, 1e-7f);
         FloatVector c0 = FloatVector.broadcast(S, seed), c1 = c0.add(1), c2 = c0.add(2), c3 = c0.add(3), c4 = c0.add(4), c5 = c0.add(5),

@@ -8,7 +8,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Times kernel cases with {@link QuickTimer} and prints one table: op, shape, threads, median ms, rate.
+ * Times kernel cases with {@link QuickTimer} and prints one table: op, shape, threads, median ms, rate, and for
+ * GFLOP/s rates their share of this machine's FMA peak ({@link FmaPeakBench}'s register-only loop, timed the same way
+ * at the same thread count before the cases and again after them, so that a drifting machine shows).
  * Used by {@code sdj bench kernels}; run directly with {@code java -cp benchmarks.jar io.sdj.bench.KernelTable [threads] [filter]}.
  */
 public final class KernelTable {
@@ -30,16 +32,32 @@ public final class KernelTable {
             // JMH's rate (2026-11-23); PrintCompilation showed the GEMM kernel being deoptimised and recompiled
             // around the end of the first case.
             for (KernelCase c : cases) c.factory().get().run();
+            Runnable peakLoop = FmaPeakBench.op(threads);
+            peakLoop.run();
             out.println("kernel variant " + KernelVariant.describe());
-            out.printf(Locale.ROOT, "%-10s %-22s %7s %10s %10s%n", "op", "shape", "threads", "median ms", "rate");
+            out.printf(Locale.ROOT, "%-10s %-22s %7s %10s %10s %-8s %s%n", "op", "shape", "threads", "median ms", "rate", "", "of peak");
+            double peak = peakRow(peakLoop, threads, "before", warmupMs, measureMs, out);
             for (KernelCase c : cases) {
                 Runnable op = c.factory().get();
                 double ms = QuickTimer.medianMs(op, warmupMs, measureMs);
-                out.printf(Locale.ROOT, "%-10s %-22s %7d %10.3f %10.1f %s%n", c.op(), c.shape(), threads, ms, c.rate(ms), c.unit());
+                double rate = c.rate(ms);
+                String share = c.unit().equals("GFLOP/s") ? String.format(Locale.ROOT, "%6.0f%%", 100 * rate / peak) : "";
+                String row = String.format(Locale.ROOT, "%-10s %-22s %7d %10.3f %10.1f %-8s %s", c.op(), c.shape(), threads, ms, rate, c.unit(), share);
+                out.println(row.stripTrailing());
                 out.flush();
             }
+            peakRow(peakLoop, threads, "after", warmupMs, measureMs, out);
         } finally {
             Parallel.setThreads(saved);
         }
+    }
+
+    /** Times the FMA loop, prints its row ("fma peak", before or after the cases) and returns its GFLOP/s. */
+    private static double peakRow(Runnable peakLoop, int threads, String when, long warmupMs, long measureMs, PrintStream out) {
+        double ms = QuickTimer.medianMs(peakLoop, warmupMs, measureMs);
+        double rate = FmaPeakBench.gflopPerOp(threads) / (ms / 1e3);
+        out.printf(Locale.ROOT, "%-10s %-22s %7d %10.3f %10.1f %s%n", "fma peak", "register loop, " + when, threads, ms, rate, "GFLOP/s");
+        out.flush();
+        return rate;
     }
 }
