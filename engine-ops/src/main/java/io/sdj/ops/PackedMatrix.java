@@ -126,7 +126,7 @@ public final class PackedMatrix {
     static PackedMatrix transposedColumnPanels(WeightTensor w, int n, IntUnaryOperator sourceRow) {
         int k = Math.toIntExact(w.numel() / w.dim(0));
         PackedMatrix p = new PackedMatrix(Layout.COLUMN_PANELS, k, n, packedType(w.dtype()), null);
-        p.putRows(w, n, NR, sourceRow);
+        p.putRows(w, n, NR, sourceRows(n, sourceRow));
         return p;
     }
 
@@ -138,17 +138,28 @@ public final class PackedMatrix {
         int m = w.dim(0);
         int k = Math.toIntExact(w.numel() / m);
         PackedMatrix p = new PackedMatrix(Layout.ROW_PANELS, m, k, packedType(w.dtype()), null);
-        p.putRows(w, m, MR, IntUnaryOperator.identity());
+        p.putRows(w, m, MR, sourceRows(m, IntUnaryOperator.identity()));
         return p;
     }
 
     /**
-     * Packed row r &lt; {@code count} (a column of B, or a row of A) is row {@code sourceRow(r)} of w (viewed as [dim0,
+     * {@code sourceRow(r)} for r &lt; count, resolved once: the packing loops then read an array instead of calling
+     * through the interface, whose second implementation (a {@link GatedLinear}'s order after the identity) made C2
+     * throw away and recompile {@link #putRows} (class-check traps seen in JFR, 2026-12-07).
+     */
+    private static int[] sourceRows(int count, IntUnaryOperator sourceRow) {
+        int[] rows = new int[count];
+        for (int r = 0; r < count; r++) rows[r] = sourceRow.applyAsInt(r);
+        return rows;
+    }
+
+    /**
+     * Packed row r &lt; {@code count} (a column of B, or a row of A) is row {@code sourceRows[r]} of w (viewed as [dim0,
      * rest]; −1: zeros), in lane r % lanes of its panel, one element per k: a panel's rows are interleaved in a heap
      * array, then copied in one piece. (Setting each element of the off-heap panel on its own was the largest item of
      * loading a model, and one of its largest compilations.)
      */
-    private void putRows(WeightTensor w, int count, int lanes, IntUnaryOperator sourceRow) {
+    private void putRows(WeightTensor w, int count, int lanes, int[] sourceRows) {
         int len = Math.toIntExact(w.numel() / w.dim(0));
         boolean half = isHalf();
         float[] row = half ? null : new float[len], panel = half ? null : new float[len * lanes];
@@ -157,14 +168,14 @@ public final class PackedMatrix {
             long at = layout == Layout.COLUMN_PANELS ? columnPanelOffset(p, 0) : rowPanelOffset(p, 0);
             if (half) {
                 for (int t = 0; t < lanes; t++) {
-                    int src = r0 + t < count ? sourceRow.applyAsInt(r0 + t) : -1;
+                    int src = r0 + t < count ? sourceRows[r0 + t] : -1;
                     if (src < 0) java.util.Arrays.fill(bits, (short) 0);
                     else readRowBits(w, src, bits);
                     for (int kk = 0, o = t; kk < len; kk++, o += lanes) panel16[o] = bits[kk];
                 }
                 MemorySegment.copy(panel16, 0, data, S16, at, panel16.length);
             } else {
-                readRowPanel(w, r0, Math.min(lanes, count - r0), lanes, sourceRow, panel, row, bits);
+                readRowPanel(w, Math.min(lanes, count - r0), lanes, sourceRows, r0, panel, row, bits);
                 MemorySegment.copy(panel, 0, data, F, at, panel.length);
             }
         }
@@ -178,19 +189,21 @@ public final class PackedMatrix {
     static void readRowPanel(WeightTensor w, int panel, int lanes, float[] dst, float[] row, short[] bits) {
         int r0 = panel * lanes;
         int present = Math.max(0, Math.min(lanes, w.dim(0) - r0));
-        readRowPanel(w, r0, present, lanes, IntUnaryOperator.identity(), dst, row, bits);
+        int[] rows = new int[present];
+        for (int t = 0; t < present; t++) rows[t] = r0 + t;
+        readRowPanel(w, present, lanes, rows, 0, dst, row, bits);
     }
 
     /**
-     * The panel of packed rows r0 … r0 + present − 1 (row r0 + t is w's row {@code sourceRow(r0 + t)}, −1: zeros)
-     * interleaved into {@code dst[k·lanes + t]}; lanes from {@code present} on are zero.
+     * A panel of {@code present} packed rows, row t being w's row {@code sourceRows[at + t]} (−1: zeros), interleaved
+     * into {@code dst[k·lanes + t]}; lanes from {@code present} on are zero.
      */
-    private static void readRowPanel(WeightTensor w, int r0, int present, int lanes, IntUnaryOperator sourceRow,
+    private static void readRowPanel(WeightTensor w, int present, int lanes, int[] sourceRows, int at,
                                      float[] dst, float[] row, short[] bits) {
         int len = row.length;
         if (present < lanes) java.util.Arrays.fill(dst, 0, len * lanes, 0f);
         for (int t = 0; t < present; t++) {
-            int src = sourceRow.applyAsInt(r0 + t);
+            int src = sourceRows[at + t];
             if (src < 0) {
                 for (int kk = 0, o = t; kk < len; kk++, o += lanes) dst[o] = 0f;
                 continue;
