@@ -65,6 +65,18 @@ public class FmaPeakBench {
         return () -> Parallel.forEach(threads, t -> sink[t * S.length()] = loop(t + 1f));
     }
 
+    /** One timing of the loop: median milliseconds per run and the GFLOP/s that makes. */
+    public record Measured(double ms, double gflopPerSecond) {}
+
+    /**
+     * Times {@link #op} with {@link QuickTimer} (warm-up ≥ {@code warmupMs}, median of ≥ {@code measureMs}) on the
+     * current {@link Parallel} threads: the same-run ceiling that {@code sdj bench kernels} and {@code sdj profile} print.
+     */
+    public static Measured measure(int threads, long warmupMs, long measureMs) {
+        double ms = QuickTimer.medianMs(op(threads), warmupMs, measureMs);
+        return new Measured(ms, gflopPerOp(threads) / (ms / 1e3));
+    }
+
     private static float loop(float seed) {
         FloatVector m = FloatVector.broadcast(S, 0.999999f), a = FloatVector.broadcast(S, 1e-7f);
         FloatVector c0 = FloatVector.broadcast(S, seed), c1 = c0.add(1), c2 = c0.add(2), c3 = c0.add(3), c4 = c0.add(4), c5 = c0.add(5),

@@ -32,11 +32,9 @@ public final class KernelTable {
             // JMH's rate (2026-11-23); PrintCompilation showed the GEMM kernel being deoptimised and recompiled
             // around the end of the first case.
             for (KernelCase c : cases) c.factory().get().run();
-            Runnable peakLoop = FmaPeakBench.op(threads);
-            peakLoop.run();
             out.println("kernel variant " + KernelVariant.describe());
             out.printf(Locale.ROOT, "%-10s %-22s %7s %10s %10s %-8s %s%n", "op", "shape", "threads", "median ms", "rate", "", "of peak");
-            double peak = peakRow(peakLoop, threads, "before", warmupMs, measureMs, out);
+            double peak = peakRow(threads, "before", warmupMs, measureMs, out);
             for (KernelCase c : cases) {
                 Runnable op = c.factory().get();
                 double ms = QuickTimer.medianMs(op, warmupMs, measureMs);
@@ -46,18 +44,18 @@ public final class KernelTable {
                 out.println(row.stripTrailing());
                 out.flush();
             }
-            peakRow(peakLoop, threads, "after", warmupMs, measureMs, out);
+            peakRow(threads, "after", warmupMs, measureMs, out);
         } finally {
             Parallel.setThreads(saved);
         }
     }
 
     /** Times the FMA loop, prints its row ("fma peak", before or after the cases) and returns its GFLOP/s. */
-    private static double peakRow(Runnable peakLoop, int threads, String when, long warmupMs, long measureMs, PrintStream out) {
-        double ms = QuickTimer.medianMs(peakLoop, warmupMs, measureMs);
-        double rate = FmaPeakBench.gflopPerOp(threads) / (ms / 1e3);
-        out.printf(Locale.ROOT, "%-10s %-22s %7d %10.3f %10.1f %s%n", "fma peak", "register loop, " + when, threads, ms, rate, "GFLOP/s");
+    private static double peakRow(int threads, String when, long warmupMs, long measureMs, PrintStream out) {
+        FmaPeakBench.Measured peak = FmaPeakBench.measure(threads, warmupMs, measureMs);
+        out.printf(Locale.ROOT, "%-10s %-22s %7d %10.3f %10.1f %s%n", "fma peak", "register loop, " + when, threads, peak.ms(),
+                peak.gflopPerSecond(), "GFLOP/s");
         out.flush();
-        return rate;
+        return peak.gflopPerSecond();
     }
 }

@@ -2,6 +2,7 @@ package io.sdj.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sdj.bench.FmaPeakBench;
 import io.sdj.core.Parallel;
 import io.sdj.core.WeightSource;
 import io.sdj.models.Architecture;
@@ -40,7 +41,9 @@ import java.util.concurrent.CancellationException;
                 + "and by kind (resnet, self-attention, cross-attention, feed-forward, other).",
                 "Each part's time is the interval between the model's marks in an ordinary forward pass (one clock read "
                 + "per part); times are interquartile means over the runs (a quarter of the runs, ranked by total, dropped "
-                + "from each end); the untraced time of the same forward is printed beside it."})
+                + "from each end); the untraced time of the same forward is printed beside it.",
+                "Last, this machine's FMA peak at the same thread count (a register-only loop, timed before the warm-up "
+                + "and after the runs) and the forward's share of it."})
 public final class ProfileCommand implements Callable<Integer> {
     static final int EXIT_BAD_INPUT = ExitCodes.BAD_INPUT, EXIT_BAD_MODEL = ExitCodes.BAD_MODEL, EXIT_CANCELLED = ExitCodes.CANCELLED;
 
@@ -91,6 +94,7 @@ public final class ProfileCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "profiling %s (%s), batch %d, %d×%d latent (%d² image), %d threads: %d warm-up + %d measured runs%n",
                     arch, m.origin, batch, latent, latent, size, Parallel.threads(), warmup, runs);
             err.flush();
+            double peakBefore = FmaPeakBench.measure(Parallel.threads(), 300, 700).gflopPerSecond();
             UNetProfile p = UNetProfiler.profile(arch, m.unet, m.weights, batch, latent, latent, warmup, runs, cancel,
                     (phase, done, total, ms) -> {
                         err.printf(Locale.ROOT, "\r%s %d/%d, last %.0f ms   ", phase, done, total, ms);
@@ -98,9 +102,14 @@ public final class ProfileCommand implements Callable<Integer> {
                     });
             err.println();
             err.flush();
+            double peakAfter = FmaPeakBench.measure(Parallel.threads(), 300, 700).gflopPerSecond();
             print(out, p);
+            printPeak(out, p, peakBefore, peakAfter);
             if (json != null) {
-                Files.writeString(json, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(p.toJson()) + "\n");
+                var o = p.toJson();
+                o.put("fma_peak_gflop_per_s_before", peakBefore);
+                o.put("fma_peak_gflop_per_s_after", peakAfter);
+                Files.writeString(json, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
                 err.println("wrote " + json);
                 err.flush();
             }
@@ -198,6 +207,20 @@ public final class ProfileCommand implements Callable<Integer> {
         UNet2DConditionModel unet = UNet2DConditionModel.load(config, w);
         System.gc();   // the generated weight bytes are garbage once the model has packed its copy
         return new Loaded(unet, w, origin, null);
+    }
+
+    /**
+     * The machine's FMA peak at the same thread count ({@link FmaPeakBench}'s register-only loop), timed just before
+     * the warm-up and just after the runs, and the profiled forward's share of it: the same-run reference every
+     * "share of the peak" needs (the two timings differ as much as the machine drifted).
+     */
+    static void printPeak(PrintWriter out, UNetProfile p, double before, double after) {
+        out.println();
+        String low = String.format(Locale.ROOT, "%.0f", 100 * p.gflopPerSecond() / Math.max(before, after));
+        String high = String.format(Locale.ROOT, "%.0f", 100 * p.gflopPerSecond() / Math.min(before, after));
+        out.printf(Locale.ROOT, "FMA peak (register-only loop, %d threads): %.1f GFLOP/s before the runs, %.1f after; "
+                + "the profiled forward ran at %s%% of it%n", p.threads(), before, after, low.equals(high) ? low : low + "–" + high);
+        out.flush();
     }
 
     static void print(PrintWriter out, UNetProfile p) {

@@ -110,6 +110,19 @@ class ArchProfileCommandTest {
         for (JsonNode b : p.get("blocks")) sum += b.get("parameters").asLong();
         assertThat(sum).isEqualTo(UNetCost.parameters(c));
         assertThat(p.get("latent").get(0).asInt()).isEqualTo(12);
+        // the same-run reference: the FMA loop before and after, and the forward's share of it as printed
+        double before = p.get("fma_peak_gflop_per_s_before").asDouble(), after = p.get("fma_peak_gflop_per_s_after").asDouble();
+        assertThat(before).isPositive();
+        assertThat(after).isPositive();
+        double rate = p.get("gflop_per_s").asDouble();
+        String head = String.format(java.util.Locale.ROOT, "FMA peak (register-only loop, %d threads): %.1f GFLOP/s before the runs, "
+                + "%.1f after; the profiled forward ran at ", p.get("threads").asInt(), before, after);
+        String line = r.out().lines().filter(l -> l.startsWith("FMA peak")).findFirst().orElseThrow();
+        assertThat(line).startsWith(head).endsWith("% of it");
+        String[] shares = line.substring(head.length(), line.length() - "% of it".length()).split("–");
+        double low = Double.parseDouble(shares[0]), high = Double.parseDouble(shares[shares.length - 1]);
+        assertThat(low).isCloseTo(100 * rate / Math.max(before, after), org.assertj.core.data.Offset.offset(0.5));
+        assertThat(high).isCloseTo(100 * rate / Math.min(before, after), org.assertj.core.data.Offset.offset(0.5));
 
         // the JSON file is not overwritten without --force
         assertOneLineError(run("profile", "--arch", cfg.toString(), "--json", json.toString()), 2, "already exists");
