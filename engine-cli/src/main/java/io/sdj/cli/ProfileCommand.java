@@ -218,8 +218,9 @@ public final class ProfileCommand implements Callable<Integer> {
         out.println();
         String low = String.format(Locale.ROOT, "%.0f", 100 * p.gflopPerSecond() / Math.max(before, after));
         String high = String.format(Locale.ROOT, "%.0f", 100 * p.gflopPerSecond() / Math.min(before, after));
-        out.printf(Locale.ROOT, "FMA peak (register-only loop, %d threads): %.1f GFLOP/s before the runs, %.1f after; "
-                + "the profiled forward ran at %s%% of it%n", p.threads(), before, after, low.equals(high) ? low : low + "–" + high);
+        out.printf(Locale.ROOT, "FMA peak (register-only loop, %d thread%s): %.1f GFLOP/s before the runs, %.1f after; "
+                + "the profiled forward ran at %s%% of it%n", p.threads(), p.threads() == 1 ? "" : "s", before, after,
+                low.equals(high) ? low : low + "–" + high);
         out.flush();
     }
 

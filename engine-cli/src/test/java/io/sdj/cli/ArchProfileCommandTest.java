@@ -115,8 +115,9 @@ class ArchProfileCommandTest {
         assertThat(before).isPositive();
         assertThat(after).isPositive();
         double rate = p.get("gflop_per_s").asDouble();
-        String head = String.format(java.util.Locale.ROOT, "FMA peak (register-only loop, %d threads): %.1f GFLOP/s before the runs, "
-                + "%.1f after; the profiled forward ran at ", p.get("threads").asInt(), before, after);
+        int threads = p.get("threads").asInt();
+        String head = String.format(java.util.Locale.ROOT, "FMA peak (register-only loop, %d thread%s): %.1f GFLOP/s before the "
+                + "runs, %.1f after; the profiled forward ran at ", threads, threads == 1 ? "" : "s", before, after);
         String line = r.out().lines().filter(l -> l.startsWith("FMA peak")).findFirst().orElseThrow();
         assertThat(line).startsWith(head).endsWith("% of it");
         String[] shares = line.substring(head.length(), line.length() - "% of it".length()).split("–");
