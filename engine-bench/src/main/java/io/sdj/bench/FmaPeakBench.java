@@ -35,14 +35,14 @@ public class FmaPeakBench {
     @Param({"1", "2"})
     public int threads;
 
-    private float[] sink;
+    private Runnable op;
 
     @Setup
     public void setup() {
         // read by engine-bench/gemm-vs-openblas.sh to turn ms/op into GFLOP/s (the forked JVM's own vector width)
         System.out.println("fma peak lanes " + S.length());
         Parallel.setThreads(threads);
-        sink = new float[threads * S.length()];
+        op = op(threads);
     }
 
     /** GFLOP of one {@link #fma()} call (JMH reports ms/op). */
@@ -51,16 +51,16 @@ public class FmaPeakBench {
     }
 
     @Benchmark
-    public float fma() {
-        Parallel.forEach(threads, t -> sink[t * S.length()] = loop(t + 1f));
-        return sink[0];
+    public void fma() {
+        op.run();
     }
 
     /**
-     * The same loop as {@link #fma()} outside JMH, on the current {@link Parallel} threads (set them first): one run
-     * is {@link #gflopPerOp}(threads) GFLOP. For quick tables ({@link KernelTable}).
+     * The loop on {@code threads} {@link Parallel} workers (set them first), each writing its sum to its own slot of an
+     * array the runnable keeps, so the JIT cannot drop the work: one run is {@link #gflopPerOp}(threads) GFLOP. What
+     * {@link #fma()} times under JMH and {@link #measure} outside it.
      */
-    public static Runnable op(int threads) {
+    private static Runnable op(int threads) {
         float[] sink = new float[threads * S.length()];
         return () -> Parallel.forEach(threads, t -> sink[t * S.length()] = loop(t + 1f));
     }
