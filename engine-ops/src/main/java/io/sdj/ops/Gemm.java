@@ -125,17 +125,13 @@ public final class Gemm {
         int k = b.rows(), n = b.cols();
         if (m <= 0) return;
         int kcs = kSlice(k, KC);
-        int nc = NC;
         // row blocks of near-equal height (a multiple of the tile's rows, at most MC)
         int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MRA) * MRA;
         int tilesM = ceilDiv(m, mc);
-        // a couple of tiles per thread (runTiles balances them by cost): narrow the column tiles only when there are
-        // few row blocks (the tile grid may depend on the thread count: each element is computed the same way anyway)
-        int threads = Parallel.threads();
-        int want = threads == 1 ? 1 : 2 * threads;
-        while (tilesM * ceilDiv(n, nc) < want && nc > NR) nc -= NR;
-        final int ncf = nc;
-        int tilesN = ceilDiv(n, nc);
+        // column tiles: see columnTileWidth (the tile grid may depend on the thread count: each element is computed
+        // the same way anyway)
+        final int ncf = columnTileWidth(m, mc, n, Parallel.threads());
+        int tilesN = ceilDiv(n, ncf);
         var packed = b.segment();
         boolean gated = e != null && e.gate() != null;
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K || (!gated && (long) m * n >= ROWS_OUTER_MIN_OUTPUT);
@@ -206,6 +202,45 @@ public final class Gemm {
                 }
             }
         });
+    }
+
+    /**
+     * Columns per output tile of {@link #multiply} (m rows in blocks of mc, N columns): a multiple of NR, at most
+     * {@link #NC}, narrow enough for a couple of tiles per thread when there are few row blocks, and of those widths
+     * the one whose tiles {@link #runTiles} shares out most evenly (the widest of equals). Narrowing NC a panel at a
+     * time until there were tiles enough left slivers: 64 × 1280 became tiles of 13, 13, 13 and 1 panels, split
+     * 26 : 14 between two threads, and ran at 1.5× one thread's speed; in four tiles of 10 panels at 2.0× (JMH,
+     * 196–199 → 270 GFLOP/s on two threads, AVX-512 host, 2026-12-07).
+     */
+    static int columnTileWidth(int m, int mc, int n, int threads) {
+        int panels = ceilDiv(n, NR), tilesM = ceilDiv(m, mc);
+        int needed = Math.min(threads == 1 ? 1 : 2 * threads, tilesM * panels);
+        int best = Math.min(NC / NR, panels);
+        long bestSpan = Long.MAX_VALUE;
+        for (int w = best; w >= 1; w--) {
+            int tilesN = ceilDiv(panels, w);
+            if (tilesM * tilesN < needed) continue;
+            long span = tileSpan(m, mc, panels, w, threads);
+            if (span < bestSpan) {
+                bestSpan = span;
+                best = w;
+            }
+        }
+        return best * NR;
+    }
+
+    /** The largest share of work (row groups × panels) {@link #runTiles} gives one thread for this tile grid. */
+    static long tileSpan(int m, int mc, int panels, int w, int threads) {
+        int tilesM = ceilDiv(m, mc), tilesN = ceilDiv(panels, w), tiles = tilesM * tilesN;
+        long[] prefix = new long[tiles + 1];
+        for (int t = 0; t < tiles; t++) {
+            int rows = Math.min(mc, m - (t / tilesN) * mc), cols = Math.min(w, panels - (t % tilesN) * w);
+            prefix[t + 1] = prefix[t] + (long) ceilDiv(rows, MRA) * cols;
+        }
+        int[] bounds = chunkBounds(prefix, Math.min(threads, tiles));
+        long span = 0;
+        for (int p = 0; p + 1 < bounds.length; p++) span = Math.max(span, prefix[bounds[p + 1]] - prefix[bounds[p]]);
+        return span;
     }
 
     /**
@@ -304,6 +339,18 @@ public final class Gemm {
         }
         long[] prefix = new long[tiles + 1];
         for (int t = 0; t < tiles; t++) prefix[t + 1] = prefix[t] + cost.applyAsInt(t);
+        int[] bounds = chunkBounds(prefix, threads);
+        Parallel.forEach(threads, p -> {
+            if (bounds[p + 1] > bounds[p]) body.run(bounds[p], bounds[p + 1]);
+        });
+    }
+
+    /**
+     * Where {@link #runTiles} cuts tiles [0, tiles) into {@code threads} contiguous chunks, given the prefix sums of
+     * their costs: chunk p is [bounds[p], bounds[p + 1]), each cut at the tile boundary closest to an equal share.
+     */
+    static int[] chunkBounds(long[] prefix, int threads) {
+        int tiles = prefix.length - 1;
         int[] bounds = new int[threads + 1];
         bounds[threads] = tiles;
         for (int p = 1, t = 0; p < threads; p++) {
@@ -313,9 +360,7 @@ public final class Gemm {
             if (t < tiles && prefix[t + 1] - target < target - prefix[t]) t++;
             bounds[p] = Math.max(bounds[p - 1], t);
         }
-        Parallel.forEach(threads, p -> {
-            if (bounds[p + 1] > bounds[p]) body.run(bounds[p], bounds[p + 1]);
-        });
+        return bounds;
     }
 
     /** This thread's scratch buffer of at least {@code n} floats (kept for reuse: steady state allocates nothing). */

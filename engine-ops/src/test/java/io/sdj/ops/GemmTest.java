@@ -30,6 +30,44 @@ class GemmTest {
     @Test void sixteenBitWeightsGiveTheBitsOfTheirWidenedValues() { GemmChecks.halfWeightsAsWidened(); }
 
     /**
+     * The column tiles of a GEMM: whole panels, at most NC wide, enough for a couple per thread when there are few row
+     * blocks, and shared out so that no thread gets more than an equal share plus one tile. The old rule (narrow NC a
+     * panel at a time until there were tiles enough) split 64 × 1280 into 13, 13, 13 and 1 panels: 26 : 14 on two threads.
+     */
+    @Test
+    void columnTilesShareTheWorkEvenly() {
+        int nr = Gemm.panelWidth(), rowsPerGroup = GemmKernel.MRA;
+        for (int threads = 1; threads <= 4; threads++) {
+            for (int m : new int[]{1, 7, 64, 77, 256, 1000, 4096}) {
+                int mc = Math.min(Gemm.MC, (m + rowsPerGroup - 1) / rowsPerGroup * rowsPerGroup);
+                for (int n = 1; n <= 12000; n += n < 400 ? 1 : 97) {
+                    int w = Gemm.columnTileWidth(m, mc, n, threads), panels = (n + nr - 1) / nr, wp = w / nr;
+                    int tilesM = (m + mc - 1) / mc, tilesN = (panels + wp - 1) / wp;
+                    String at = "m " + m + ", n " + n + ", threads " + threads + ": width " + w;
+                    assertThat(w % nr).as(at).isZero();
+                    assertThat(w).as(at).isBetween(nr, Math.max(nr, Gemm.NC));
+                    int want = threads == 1 ? 1 : 2 * threads;
+                    assertThat(tilesM * tilesN).as(at).isGreaterThanOrEqualTo(Math.min(want, tilesM * panels));
+                    long total = 0, largest = 0;
+                    for (int t = 0; t < tilesM * tilesN; t++) {
+                        int rows = Math.min(mc, m - (t / tilesN) * mc), cols = Math.min(wp, panels - (t % tilesN) * wp);
+                        long c = (long) ((rows + rowsPerGroup - 1) / rowsPerGroup) * cols;
+                        total += c;
+                        largest = Math.max(largest, c);
+                    }
+                    assertThat(Gemm.tileSpan(m, mc, panels, wp, threads)).as(at).isLessThanOrEqualTo((total + threads - 1) / threads + largest);
+                    if (threads == 1) assertThat(w).as(at).isEqualTo(Math.min(Gemm.NC, panels * nr));
+                }
+            }
+        }
+        // the case that was 26 : 14: now an even split
+        int mc64 = (64 + rowsPerGroup - 1) / rowsPerGroup * rowsPerGroup, panels = 1280 / nr;
+        int w = Gemm.columnTileWidth(64, mc64, 1280, 2) / nr;
+        long groups = (64 + rowsPerGroup - 1) / rowsPerGroup;
+        assertThat(Gemm.tileSpan(64, mc64, panels, w, 2)).as("64 × 1280 on two threads").isEqualTo(groups * panels / 2);
+    }
+
+    /**
      * Every kernel variant narrower than this JVM's (a wider one would run the Vector API's scalar fallback for
      * minutes), each in a child JVM: "name" or "name mr" (the 4-row tile).
      */
