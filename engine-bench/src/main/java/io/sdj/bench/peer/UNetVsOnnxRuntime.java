@@ -30,7 +30,10 @@ import java.util.SplittableRandom;
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp benchmarks.jar:onnxruntime.jar \
  *      io.sdj.bench.peer.UNetVsOnnxRuntime [--arch bk-sdm-tiny] [--latent 64] [--threads 2] [--runs 5] [--rounds 2] [--dir DIR]
+ *      [--ort-profile PREFIX]
  * </pre>
+ * {@code --ort-profile} has ONNX Runtime write its per-node timings (Chrome trace JSON, one event per node and run;
+ * node names start with the upstream module path) to a file starting with PREFIX; profiling slows it a little.
  * ONNX Runtime gets every graph optimisation, {@code --threads} intra-op threads, sequential execution and its default
  * thread spinning; a pause of a second separates the two engines so that neither's idle workers spin into the other's
  * timing. {@code engine-bench/unet-vs-onnxruntime.sh} builds the class path.
@@ -40,6 +43,7 @@ public final class UNetVsOnnxRuntime {
         String arch = "bk-sdm-tiny";
         int latent = 64, threads = Runtime.getRuntime().availableProcessors(), runs = 5, rounds = 2;
         Path dir = Path.of("target/onnx");
+        String ortProfile = null;
         for (int i = 0; i < args.length; i += 2) {
             if (i + 1 >= args.length) throw new IllegalArgumentException("option " + args[i] + " needs a value");
             switch (args[i]) {
@@ -49,8 +53,9 @@ public final class UNetVsOnnxRuntime {
                 case "--runs" -> runs = Integer.parseInt(args[i + 1]);
                 case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
                 case "--dir" -> dir = Path.of(args[i + 1]);
+                case "--ort-profile" -> ortProfile = args[i + 1];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (known: --arch --latent --threads --runs --rounds --dir)");
+                        + " (known: --arch --latent --threads --runs --rounds --dir --ort-profile)");
             }
         }
         Parallel.setThreads(threads);
@@ -82,6 +87,7 @@ public final class UNetVsOnnxRuntime {
             opts.setInterOpNumThreads(1);
             opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (ortProfile != null) opts.enableProfiling(ortProfile);
             long t0 = System.nanoTime();
             try (OrtSession session = env.createSession(model.toString(), opts);
                  OnnxTensor xs = OnnxTensor.createTensor(env, FloatBuffer.wrap(sample.data()), longs(sample.shape()));
@@ -114,6 +120,7 @@ public final class UNetVsOnnxRuntime {
                 Arrays.sort(ratios);
                 System.out.printf(Locale.ROOT, "FMA peak %.1f before, %.1f after; sdj ÷ ONNX Runtime speed %.2f–%.2f×%n",
                         before.gflopPerSecond(), after.gflopPerSecond(), ratios[0], ratios[rounds - 1]);
+                if (ortProfile != null) System.out.println("ONNX Runtime's profile of every run: " + session.endProfiling());
             }
         }
     }
