@@ -26,7 +26,8 @@ import java.util.SplittableRandom;
 /**
  * One UNet evaluation in sdj and in ONNX Runtime, in the same process and the same minutes, on the same synthetic
  * weights: the model is exported with {@link UNetOnnxExport} (reused from {@code --dir} when present), both outputs are
- * compared once, then each round times ONNX Runtime's runs and then sdj's (medians), with the FMA peak before and after.
+ * compared once, both engines warmed up, then each round times ONNX Runtime's runs and then sdj's (medians), with the
+ * FMA peak before and after.
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp benchmarks.jar:onnxruntime.jar \
  *      io.sdj.bench.peer.UNetVsOnnxRuntime [--arch bk-sdm-tiny] [--latent 64] [--threads 2] [--runs 5] [--rounds 2] [--dir DIR]
@@ -102,6 +103,11 @@ public final class UNetVsOnnxRuntime {
                 Tensor mine = unet.forward(ws, sample, timesteps, context, null, Trace.NONE);
                 System.out.println("outputs: " + compare(mine.data(), ref));
                 ws.release(mine);
+                // warm both up before the first peak timing: C2 compiling sdj's forward took a core from it (SD 1.5:
+                // 197 GFLOP/s before against 438 after on two threads)
+                median(ort, 1);
+                median(sdj, 2);
+                Thread.sleep(1000);
 
                 FmaPeakBench.Measured before = FmaPeakBench.measure(threads, 1000, 2000);
                 System.out.printf(Locale.ROOT, "%s, %d×%d latent, batch 1, %d threads, %.1f GFLOP per evaluation; FMA peak %.1f GFLOP/s%n",
