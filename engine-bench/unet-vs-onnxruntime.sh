@@ -4,6 +4,7 @@
 # that both engines give the same output, then alternates timed rounds between them, with the FMA peak before and after.
 #   engine-bench/unet-vs-onnxruntime.sh --arch bk-sdm-tiny --latent 64 --rounds 2
 #   engine-bench/unet-vs-onnxruntime.sh --arch sd15 --latent 64
+#   engine-bench/unet-vs-onnxruntime.sh --arch mobilediffusion --latent 64     # any bundled config (sdj arch)
 # Options after the script name go to the class (--arch --latent --threads --runs --rounds --dir). Needs a built
 # engine-bench (mvn install) and Maven to resolve the ONNX Runtime jar (a provided dependency of engine-bench).
 set -euo pipefail

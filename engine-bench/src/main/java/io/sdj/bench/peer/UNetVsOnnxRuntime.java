@@ -80,6 +80,7 @@ public final class UNetVsOnnxRuntime {
         float[] timesteps = {999};
         Workspace ws = new Workspace();
         Tensor timeProj = TimestepEmbedding.sinusoidal(ws, timesteps, config.blockOutChannels()[0], config.flipSinToCos(), config.freqShift());
+        Tensor cond = config.timeCondProjDim() == null ? null : random(3, 1, config.timeCondProjDim());   // LCM's guidance embedding
         double gflop = UNetCost.flops(config, 1, latent, latent, 77) / 1e9;
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -93,14 +94,16 @@ public final class UNetVsOnnxRuntime {
             try (OrtSession session = env.createSession(model.toString(), opts);
                  OnnxTensor xs = OnnxTensor.createTensor(env, FloatBuffer.wrap(sample.data()), longs(sample.shape()));
                  OnnxTensor tp = OnnxTensor.createTensor(env, FloatBuffer.wrap(timeProj.data()), longs(timeProj.shape()));
-                 OnnxTensor ctx = OnnxTensor.createTensor(env, FloatBuffer.wrap(context.data()), longs(context.shape()))) {
+                 OnnxTensor ctx = OnnxTensor.createTensor(env, FloatBuffer.wrap(context.data()), longs(context.shape()));
+                 OnnxTensor tc = cond == null ? null : OnnxTensor.createTensor(env, FloatBuffer.wrap(cond.data()), longs(cond.shape()))) {
                 System.out.printf(Locale.ROOT, "ONNX Runtime %s session created in %.1f s%n", env.getVersion(), (System.nanoTime() - t0) / 1e9);
-                Map<String, OnnxTensor> feed = Map.of("sample", xs, "time_proj", tp, "encoder_hidden_states", ctx);
+                Map<String, OnnxTensor> feed = cond == null ? Map.of("sample", xs, "time_proj", tp, "encoder_hidden_states", ctx)
+                        : Map.of("sample", xs, "time_proj", tp, "encoder_hidden_states", ctx, "timestep_cond", tc);
                 Runnable ort = () -> runOrt(session, feed);
-                Runnable sdj = () -> ws.release(unet.forward(ws, sample, timesteps, context, null, Trace.NONE));
+                Runnable sdj = () -> ws.release(unet.forward(ws, sample, timesteps, context, cond, Trace.NONE));
 
                 float[] ref = runOrt(session, feed);
-                Tensor mine = unet.forward(ws, sample, timesteps, context, null, Trace.NONE);
+                Tensor mine = unet.forward(ws, sample, timesteps, context, cond, Trace.NONE);
                 System.out.println("outputs: " + compare(mine.data(), ref));
                 ws.release(mine);
                 // warm both up before the first peak timing: C2 compiling sdj's forward took a core from it (SD 1.5:
