@@ -37,6 +37,15 @@ public final class Gemm {
      * 12 back-to-back JMH pairs at the UNet shapes and 2048³ (1 and 2 threads) were faster, by up to 9% (2026-11-23).
      */
     static final int MC = KernelVariant.MC;
+    /**
+     * Up to this many rows (A), {@link #multiply} takes K slices of half {@link #KC}, so that a B micro-panel fits the
+     * L1 cache beside the A rows instead of being read from L2 by every row group. 32-register (AVX-512) variant only.
+     * Intel AVX-512 host, 2026-12-07, `sdj profile` at 512², alternated twice: with K slices of 256 for every GEMM,
+     * BK-SDM-Tiny's 16×16 level (256 rows) took 383–392 against 397–398 ms but its 32×32 level (1024 rows) 545–547
+     * against 529–538, hence the row limit; with the limit, MobileDiffusion (its transformers at 16×16) 1268–1272
+     * against 1278–1311 ms and BK-SDM-Tiny 1663–1666 against 1705–1711.
+     */
+    static final int SHORT_KC_MAX_ROWS = Integer.getInteger("sdj.gemm.shortKcMaxRows", KernelVariant.REGISTERS >= 32 ? 256 : 0);
     /** Up to this K, {@link #multiply} sweeps each row group along the columns (C-store bound shapes). */
     static final int ROWS_OUTER_MAX_K = Integer.getInteger("sdj.gemm.rowsOuterMaxK", 64);
     /**
@@ -124,7 +133,7 @@ public final class Gemm {
         if (b.layout() != PackedMatrix.Layout.COLUMN_PANELS) throw new IllegalArgumentException("B must be column panels, got " + b);
         int k = b.rows(), n = b.cols();
         if (m <= 0) return;
-        int kcs = kSlice(k, KC);
+        int kcs = kSlice(k, m <= SHORT_KC_MAX_ROWS ? KC / 2 : KC);
         // row blocks of near-equal height (a multiple of the tile's rows, at most MC)
         int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MRA) * MRA;
         int tilesM = ceilDiv(m, mc);
