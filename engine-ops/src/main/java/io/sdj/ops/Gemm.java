@@ -157,7 +157,12 @@ public final class Gemm {
             float[] cTile = gated ? GATED_TILE.atLeast(mc * ncf) : null;
             float[] cc = gated ? cTile : c;
             int ldcc = gated ? ncf : ldc;
-            float[] ap = pack ? PACKED_A.atLeast(mc * kcs) : null;
+            // packed A of one row block, all K slices ([slice][group][k][rows]): packed while the first of this thread's
+            // tiles in that row block runs, then reused by its other column tiles (packing it again for every column
+            // tile cost 2–10%: JMH, old / new alternated twice, AVX-512 host, 2026-12-07, 2 threads 4096×2560×320
+            // 278–280 → 285–300 GFLOP/s, 256×5120×640 270–274 → 283–298, 2048³ 257–272 → 273–289)
+            float[] ap = pack ? PACKED_A.atLeast(mc * k) : null;
+            int packedRowBlock = -1;
             int[] map = pack ? new int[GemmKernel.PACK_MAP] : null;
             int mapRows = 0;   // the rows map holds (lda is fixed; only a last, partial row group changes it)
             // 16-bit B: the kernels read this thread's float32 copy of the tile's micro-panels (see widened)
@@ -165,16 +170,18 @@ public final class Gemm {
             for (int t = from; t < to; t++) {
                 int i0 = (t / tilesN) * mc, i1 = Math.min(m, i0 + mc);
                 int j0 = (t % tilesN) * ncf, j1 = Math.min(n, j0 + ncf);
+                boolean packNow = pack && packedRowBlock != t / tilesN;
                 for (int k0 = 0; k0 < k; k0 += kcs) {
                     int kc = Math.min(kcs, k - k0);
                     boolean first = k0 == 0, last = k0 + kc == k;
                     int panels = ceilDiv(j1 - j0, NR), groups = ceilDiv(i1 - i0, rowsA);
-                    if (pack) {
+                    int slice = groups * rowsA * k0;   // this K slice's packed rows in ap
+                    if (packNow) {
                         for (int g = 0; g < groups; g++) {
                             int i = i0 + g * rowsA;
                             int mr = Math.min(rowsA, i1 - i);
                             if (mr != mapRows) GemmKernel.packMap(lda, mapRows = mr, map);
-                            GemmKernel.packRows(a, aOff + i * lda + k0, map, kc, ap, g * rowsA * kc);
+                            GemmKernel.packRows(a, aOff + i * lda + k0, map, kc, ap, slice + g * rowsA * kc);
                         }
                     }
                     for (int q = 0; q < panels * groups; q++) {
@@ -191,9 +198,9 @@ public final class Gemm {
                             boolean fuse = last && e != null && !gated;
                             boolean direct = first && mr == rowsA && nr == NR && !fuse;
                             int r0 = aOff + i * lda + k0;
-                            if (pack && MRA == 12) GemmKernel.packed12RowsTimesPanel(ap, ri * rowsA * kc, mat, bOff, kc,
+                            if (pack && MRA == 12) GemmKernel.packed12RowsTimesPanel(ap, slice + ri * rowsA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
-                            else if (pack) GemmKernel.packed4RowsTimesPanel(ap, ri * rowsA * kc, mat, bOff, kc,
+                            else if (pack) GemmKernel.packed4RowsTimesPanel(ap, slice + ri * rowsA * kc, mat, bOff, kc,
                                     direct ? cc : acc, direct ? co : 0, direct ? ldcc : NR);
                             else GemmKernel.rowsTimesPanel(a,
                                     r0, r0 + Math.min(1, iLast - i) * lda, r0 + Math.min(2, iLast - i) * lda,
@@ -209,6 +216,7 @@ public final class Gemm {
                         }
                     }
                 }
+                if (packNow) packedRowBlock = t / tilesN;
             }
         });
     }

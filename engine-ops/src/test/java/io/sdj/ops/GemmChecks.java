@@ -107,7 +107,10 @@ public final class GemmChecks {
     static void gemmShapes() {
         SplittableRandom r = new SplittableRandom(1);
         int[][] shapes = {{1, 1, 1}, {1, 3, 17}, {3, 17, 1}, {17, 77, 3}, {77, 1, 1000}, {7, 33, 385}, {13, 100, 769},
-                {6, 32, 384}, {97, 65, 50}, {200, 515, 17}, {401, 70, 600}};
+                {6, 32, 384}, {97, 65, 50}, {200, 515, 17}, {401, 70, 600},
+                // A packed once per row block and reused by the other column tiles, over several K slices (of half
+                // KC up to 256 rows), with two and with three row blocks
+                {250, 500, 600}, {401, 600, 700}};
         Activation[] acts = Activation.values();
         int idx = 0;
         for (int[] s : shapes) {
