@@ -144,7 +144,8 @@ public final class Gemm {
         var packed = b.segment();
         boolean gated = e != null && e.gate() != null;
         boolean rowsOuter = k <= ROWS_OUTER_MAX_K || (!gated && (long) m * n >= ROWS_OUTER_MIN_OUTPUT);
-        IntUnaryOperator cost = t -> ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MRA) * ceilDiv(Math.min(ncf, n - (t % tilesN) * ncf), NR);
+        int panelsN = ceilDiv(n, NR), panelsPerTile = ncf / NR;
+        IntUnaryOperator cost = t -> tileCost(t, m, mc, panelsN, panelsPerTile, tilesN);
         // 4- and 12-row tiles: the row block is packed [group][k][rows] once per K slice and reused by every panel of the tile
         // packing A costs MRA/4 gathers per L/4 steps of k, paid back over the tile's column panels: with at most
         // four panels (N ≤ 128 at 512 bits) the 6-row kernel reading A in place is faster than the 12-row one
@@ -231,8 +232,9 @@ public final class Gemm {
      */
     static int columnTileWidth(int m, int mc, int n, int threads) {
         int panels = ceilDiv(n, NR), tilesM = ceilDiv(m, mc);
-        int needed = Math.min(threads == 1 ? 1 : 2 * threads, tilesM * panels);
         int best = Math.min(NC / NR, panels);
+        if (threads == 1) return best * NR;   // one thread runs every tile: any width is as even as the widest
+        int needed = Math.min(2 * threads, tilesM * panels);
         long bestSpan = Long.MAX_VALUE;
         for (int w = best; w >= 1; w--) {
             int tilesN = ceilDiv(panels, w);
@@ -248,12 +250,8 @@ public final class Gemm {
 
     /** The largest share of work (row groups × panels) {@link #runTiles} gives one thread for this tile grid. */
     static long tileSpan(int m, int mc, int panels, int w, int threads) {
-        int tilesM = ceilDiv(m, mc), tilesN = ceilDiv(panels, w), tiles = tilesM * tilesN;
-        long[] prefix = new long[tiles + 1];
-        for (int t = 0; t < tiles; t++) {
-            int rows = Math.min(mc, m - (t / tilesN) * mc), cols = Math.min(w, panels - (t % tilesN) * w);
-            prefix[t + 1] = prefix[t] + (long) ceilDiv(rows, MRA) * cols;
-        }
+        int tilesN = ceilDiv(panels, w), tiles = ceilDiv(m, mc) * tilesN;
+        long[] prefix = costPrefix(tiles, t -> tileCost(t, m, mc, panels, w, tilesN));
         int[] bounds = chunkBounds(prefix, Math.min(threads, tiles));
         long span = 0;
         for (int p = 0; p + 1 < bounds.length; p++) span = Math.max(span, prefix[bounds[p + 1]] - prefix[bounds[p]]);
@@ -354,12 +352,26 @@ public final class Gemm {
             if (tiles > 0) body.run(0, tiles);
             return;
         }
-        long[] prefix = new long[tiles + 1];
-        for (int t = 0; t < tiles; t++) prefix[t + 1] = prefix[t] + cost.applyAsInt(t);
+        long[] prefix = costPrefix(tiles, cost);
         int[] bounds = chunkBounds(prefix, threads);
         Parallel.forEach(threads, p -> {
             if (bounds[p + 1] > bounds[p]) body.run(bounds[p], bounds[p + 1]);
         });
+    }
+
+    /**
+     * The work of tile t of {@link #multiply}'s grid (row blocks of mc of the m rows, column tiles of w of the panels,
+     * tilesN of them per row block, row-major): its row groups times its panels, the cost {@link #runTiles} balances.
+     */
+    static int tileCost(int t, int m, int mc, int panels, int w, int tilesN) {
+        return ceilDiv(Math.min(mc, m - (t / tilesN) * mc), MRA) * Math.min(w, panels - (t % tilesN) * w);
+    }
+
+    /** prefix[t] = the summed cost of tiles [0, t). */
+    private static long[] costPrefix(int tiles, IntUnaryOperator cost) {
+        long[] prefix = new long[tiles + 1];
+        for (int t = 0; t < tiles; t++) prefix[t + 1] = prefix[t] + cost.applyAsInt(t);
+        return prefix;
     }
 
     /**
