@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.SplittableRandom;
 
 /**
  * What keeping F16/BF16 weights 16-bit in the packed matrices costs: the same work with the weights packed as float32
@@ -89,7 +88,7 @@ public final class HalfWeightsAB {
         UNet2DConditionModel b = UNet2DConditionModel.load(src.config("unet"), half);
         UNet2DConditionModel a = UNet2DConditionModel.load(src.config("unet"), widened(half));
         System.gc();
-        Tensor sample = random(1, 1, 4, latent, latent), context = random(2, 1, 77, a.config().crossAttentionDim()[0]);
+        Tensor sample = VaeDecoderBench.gaussian(1, 1, 4, latent, latent), context = VaeDecoderBench.gaussian(2, 1, 77, a.config().crossAttentionDim()[0]);
         List<Runnable> ops = new ArrayList<>();
         for (UNet2DConditionModel u : new UNet2DConditionModel[]{a, b}) {
             Workspace ws = new Workspace();
@@ -115,10 +114,4 @@ public final class HalfWeightsAB {
         };
     }
 
-    private static Tensor random(long seed, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.numel(); i++) t.data()[i] = (float) r.nextGaussian();
-        return t;
-    }
 }

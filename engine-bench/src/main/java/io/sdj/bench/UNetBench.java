@@ -24,7 +24,6 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 
 import java.util.Collection;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -62,19 +61,13 @@ public class UNetBench {
     public void setup() {
         unet = UNet2DConditionModel.load(UNetConfig.bundled(config), new SyntheticWeights(1234));
         ws = new Workspace();
-        sample = random(1, batch, 4, size, size);
-        context = random(2, batch, 77, unet.config().crossAttentionDim()[0]);
+        sample = VaeDecoderBench.gaussian(1, batch, 4, size, size);
+        context = VaeDecoderBench.gaussian(2, batch, 77, unet.config().crossAttentionDim()[0]);
         timesteps = new float[batch];
         for (int i = 0; i < batch; i++) timesteps[i] = 999 - 400 * i;
         System.gc();   // drop the generated weight bytes now that the model holds its packed copy
     }
 
-    private static Tensor random(long seed, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.numel(); i++) t.data()[i] = (float) r.nextGaussian();
-        return t;
-    }
 
     @Benchmark
     public float forward() {

@@ -66,7 +66,8 @@ public class VaeDecoderBench {
         latents = gaussian(7, 1, config.latentChannels(), size, size);
     }
 
-    static Tensor gaussian(long seed, int... shape) {
+    /** A tensor of standard-normal values from {@code seed}: the benchmarks' inputs (latents, text embeddings). */
+    public static Tensor gaussian(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);
         Tensor t = Tensor.zeros(shape);
         for (int i = 0; i < t.numel(); i++) t.data()[i] = (float) r.nextGaussian();

@@ -195,21 +195,22 @@ public final class UNetOnnxExport {
 
     /** GroupNorm(groups of c.normNumGroups()) with the affine weight and bias of {@code p}. */
     private String groupNorm(String x, String p, float eps) {
-        int channels = w.get(p + ".weight").dim(0), groups = c.normNumGroups();
+        WeightTensor scale = w.get(p + ".weight");
+        int channels = scale.dim(0), groups = c.normNumGroups();
         float[] ones = new float[groups], zeros = new float[groups];
         Arrays.fill(ones, 1f);
         String grouped = g.node("Reshape", p, x, g.int64s(p, 0, groups, -1));
         String normed = g.node("InstanceNormalization", p, List.of(grouped, g.floats(p, ones, groups), g.floats(p, zeros, groups)), Attr.f("epsilon", eps));
         String back = g.node("Reshape", p, normed, g.node("Shape", p, x));
-        String scaled = g.node("Mul", p, back, g.weight(p + ".weight", tensor(p + ".weight", channels).toFloats(), channels, 1, 1));
-        return g.node("Add", p, scaled, g.weight(p + ".bias", tensor(p + ".bias", channels).toFloats(), channels, 1, 1));
+        String scaled = g.node("Mul", p, back, g.weight(p + ".weight", scale.toFloats(), channels, 1, 1));
+        return g.node("Add", p, scaled, vector(p + ".bias", channels, 1, 1));
     }
 
     private String layerNorm(String x, String p) {
         WeightTensor scale = w.get(p + ".weight");
         int dim = scale.dim(0);
         return g.node("LayerNormalization", p, List.of(x, g.weight(p + ".weight", scale.toFloats(), dim),
-                g.weight(p + ".bias", tensor(p + ".bias", dim).toFloats(), dim)), Attr.i("axis", -1), Attr.f("epsilon", LAYER_NORM_EPS));
+                vector(p + ".bias", dim)), Attr.i("axis", -1), Attr.f("epsilon", LAYER_NORM_EPS));
     }
 
     /** A 3×3 conv of a block: dense, or depthwise (groups = channels, padding 1) then pointwise where the weights say so. */
@@ -218,7 +219,7 @@ public final class UNetOnnxExport {
         WeightTensor dw = w.get(p + ".depthwise.weight");
         int channels = dw.dim(0);
         String depthwise = g.node("Conv", p + ".depthwise", List.of(x, g.weight(p + ".depthwise.weight", dw.toFloats(), channels, 1, 3, 3),
-                        g.weight(p + ".depthwise.bias", tensor(p + ".depthwise.bias", channels).toFloats(), channels)),
+                        vector(p + ".depthwise.bias", channels)),
                 Attr.i("group", channels), Attr.ints("kernel_shape", 3, 3), Attr.ints("strides", stride, stride), Attr.ints("pads", 1, 1, 1, 1));
         return conv(depthwise, p + ".pointwise", 1, 0);
     }
@@ -227,7 +228,7 @@ public final class UNetOnnxExport {
         WeightTensor k = w.get(p + ".weight");
         int out = k.dim(0), in = k.dim(1), kh = k.dim(2), kw = k.dim(3);
         String weight = g.weight(p + ".weight", k.toFloats(), out, in, kh, kw);
-        String bias = g.weight(p + ".bias", tensor(p + ".bias", out).toFloats(), out);
+        String bias = vector(p + ".bias", out);
         return g.node("Conv", p, List.of(x, weight, bias), Attr.ints("kernel_shape", kh, kw), Attr.ints("strides", stride, stride),
                 Attr.ints("pads", pad, pad, pad, pad));
     }
@@ -236,7 +237,7 @@ public final class UNetOnnxExport {
     private String linear(String x, String p) {
         WeightTensor t = w.get(p + ".weight");
         int out = t.dim(0);
-        return g.node("Add", p, matmul(x, p, t), g.weight(p + ".bias", tensor(p + ".bias", out).toFloats(), out));
+        return g.node("Add", p, matmul(x, p, t), vector(p + ".bias", out));
     }
 
     private String matmul(String x, String p) { return matmul(x, p, w.get(p + ".weight")); }
@@ -259,5 +260,8 @@ public final class UNetOnnxExport {
         return g.node("Reshape", p + "image", g.node("Transpose", p + "image", t, Attr.ints("perm", 0, 2, 1)), g.node("Shape", p + "image", like));
     }
 
-    private WeightTensor tensor(String name, int... shape) { return w.get(name).requireShape(shape); }
+    /** The 1-D weight {@code name} of {@code dims[0]} values (a bias, a norm's bias) as an initializer of these dims. */
+    private String vector(String name, long... dims) {
+        return g.weight(name, w.get(name).requireShape(Math.toIntExact(dims[0])).toFloats(), dims);
+    }
 }

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.sdj.bench.FmaPeakBench;
+import io.sdj.bench.VaeDecoderBench;
 import io.sdj.core.Parallel;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
@@ -13,6 +14,8 @@ import io.sdj.models.blocks.SyntheticWeights;
 import io.sdj.models.unet.UNet2DConditionModel;
 import io.sdj.models.unet.UNetConfig;
 import io.sdj.models.unet.UNetCost;
+import io.sdj.models.verify.Comparison;
+import io.sdj.models.verify.Tolerance;
 import io.sdj.ops.TimestepEmbedding;
 
 import java.nio.FloatBuffer;
@@ -21,7 +24,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * One UNet evaluation in sdj and in ONNX Runtime, in the same process and the same minutes, on the same synthetic
@@ -40,6 +42,9 @@ import java.util.SplittableRandom;
  * timing. {@code engine-bench/unet-vs-onnxruntime.sh} builds the class path.
  */
 public final class UNetVsOnnxRuntime {
+    /** The UNet golden cases' tolerance, printed beside the two engines' deviation (a wrong export would exceed it). */
+    private static final Tolerance SAME_MODEL = new Tolerance(3e-4, 1e-4);
+
     public static void main(String[] args) throws Exception {
         String arch = "bk-sdm-tiny";
         int latent = 64, threads = Runtime.getRuntime().availableProcessors(), runs = 5, rounds = 2;
@@ -75,12 +80,12 @@ public final class UNetVsOnnxRuntime {
         System.gc();
 
         int cross = config.crossAttentionDim()[0];
-        Tensor sample = random(1, 1, config.inChannels(), latent, latent);
-        Tensor context = random(2, 1, 77, cross);
+        Tensor sample = VaeDecoderBench.gaussian(1, 1, config.inChannels(), latent, latent);
+        Tensor context = VaeDecoderBench.gaussian(2, 1, 77, cross);
         float[] timesteps = {999};
         Workspace ws = new Workspace();
         Tensor timeProj = TimestepEmbedding.sinusoidal(ws, timesteps, config.blockOutChannels()[0], config.flipSinToCos(), config.freqShift());
-        Tensor cond = config.timeCondProjDim() == null ? null : random(3, 1, config.timeCondProjDim());   // LCM's guidance embedding
+        Tensor cond = config.timeCondProjDim() == null ? null : VaeDecoderBench.gaussian(3, 1, config.timeCondProjDim());   // LCM's guidance embedding
         double gflop = UNetCost.flops(config, 1, latent, latent, 77) / 1e9;
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -104,7 +109,7 @@ public final class UNetVsOnnxRuntime {
 
                 float[] ref = runOrt(session, feed);
                 Tensor mine = unet.forward(ws, sample, timesteps, context, cond, Trace.NONE);
-                System.out.println("outputs: " + compare(mine.data(), ref));
+                System.out.println("outputs: " + Comparison.of("sdj vs ONNX Runtime", mine.data(), ref, SAME_MODEL));
                 ws.release(mine);
                 // warm both up before the first peak timing: C2 compiling sdj's forward took a core from it (SD 1.5:
                 // 197 GFLOP/s before against 438 after on two threads)
@@ -158,24 +163,5 @@ public final class UNetVsOnnxRuntime {
         return runs % 2 == 1 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
     }
 
-    static String compare(float[] a, float[] b) {
-        if (a.length != b.length) throw new IllegalStateException("outputs differ in size: " + a.length + " vs " + b.length);
-        double maxAbs = 0, diff2 = 0, ref2 = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = a[i] - b[i];
-            maxAbs = Math.max(maxAbs, Math.abs(d));
-            diff2 += d * d;
-            ref2 += (double) b[i] * b[i];
-        }
-        return String.format(Locale.ROOT, "sdj vs ONNX Runtime max |diff| %.3g, relative L2 %.3g", maxAbs, Math.sqrt(diff2 / ref2));
-    }
-
     private static long[] longs(int[] shape) { return Arrays.stream(shape).asLongStream().toArray(); }
-
-    private static Tensor random(long seed, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.numel(); i++) t.data()[i] = (float) r.nextGaussian();
-        return t;
-    }
 }
