@@ -134,8 +134,7 @@ public final class Gemm {
         int k = b.rows(), n = b.cols();
         if (m <= 0) return;
         int kcs = kSlice(k, m <= SHORT_KC_MAX_ROWS ? KC / 2 : KC);
-        // row blocks of near-equal height (a multiple of the tile's rows, at most MC)
-        int mc = ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MRA) * MRA;
+        int mc = rowBlock(m);
         int tilesM = ceilDiv(m, mc);
         // column tiles: see columnTileWidth (the tile grid may depend on the thread count: each element is computed
         // the same way anyway)
@@ -222,31 +221,44 @@ public final class Gemm {
         });
     }
 
+    /** Rows per row block of {@link #multiply} for m rows: blocks of near-equal height, a multiple of the tile's rows, at most MC. */
+    static int rowBlock(int m) { return ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MRA) * MRA; }
+
     /**
      * Columns per output tile of {@link #multiply} (m rows in blocks of mc, N columns): a multiple of NR, at most
      * {@link #NC}, narrow enough for a couple of tiles per thread when there are few row blocks, and of those widths
-     * the one whose tiles {@link #runTiles} shares out most evenly (the widest of equals). Narrowing NC a panel at a
-     * time until there were tiles enough left slivers: 64 × 1280 became tiles of 13, 13, 13 and 1 panels, split
-     * 26 : 14 between two threads, and ran at 1.5× one thread's speed; in four tiles of 10 panels at 2.0× (JMH,
-     * 196–199 → 270 GFLOP/s on two threads, AVX-512 host, 2026-12-07).
+     * the widest whose tiles {@link #runTiles} shares out within {@link #EVEN_ENOUGH} of the most even split.
+     * Narrowing NC a panel at a time until there were tiles enough left slivers: 64 × 1280 became tiles of 13, 13, 13
+     * and 1 panels, split 26 : 14 between two threads, and ran at 1.5× one thread's speed; in four tiles of 10 panels
+     * at 2.0× (JMH, 196–199 → 270 GFLOP/s on two threads, AVX-512 host, 2026-12-07).
      */
     static int columnTileWidth(int m, int mc, int n, int threads) {
         int panels = ceilDiv(n, NR), tilesM = ceilDiv(m, mc);
         int best = Math.min(NC / NR, panels);
         if (threads == 1) return best * NR;   // one thread runs every tile: any width is as even as the widest
         int needed = Math.min(2 * threads, tilesM * panels);
-        long bestSpan = Long.MAX_VALUE;
+        long[] span = new long[best + 1];
+        long evenest = Long.MAX_VALUE;
         for (int w = best; w >= 1; w--) {
-            int tilesN = ceilDiv(panels, w);
-            if (tilesM * tilesN < needed) continue;
-            long span = tileSpan(m, mc, panels, w, threads);
-            if (span < bestSpan) {
-                bestSpan = span;
-                best = w;
-            }
+            span[w] = tilesM * ceilDiv(panels, w) < needed ? Long.MAX_VALUE : tileSpan(m, mc, panels, w, threads);
+            evenest = Math.min(evenest, span[w]);
         }
-        return best * NR;
+        for (int w = best; w > 1; w--) {
+            if (span[w] <= evenest + evenest / EVEN_ENOUGH) return w * NR;
+        }
+        return NR;
     }
+
+    /**
+     * How much more than the most even split's busiest thread {@link #columnTileWidth} accepts for a wider tile: 1/20
+     * of it. Taking the most even split whatever the width cut large matrices into tiles of one or two panels for a
+     * gain of a percent or two in balance: C then written in short row segments, and with a long K the row block's
+     * packed A (all its K slices, beyond L2) streamed again for every tile. On two threads, widths alternated in one
+     * JVM, medians of 8 (AVX-512 host, 2026-12-07), GFLOP/s, most even width → widest within 1/20:
+     * 4096 × 2880 × 320 (2 → 16 panels) 240 → 313, 1024 × 5120 × 640 (1 → 16) 248 → 286, 1024 × 640 × 2560 (1 → 16)
+     * 274 → 311, 1024 × 640 × 5760 (1 → 16) 245 → 267; 64 × 2560 × 640 (10 → 14) 310 → 303, within the noise.
+     */
+    static final int EVEN_ENOUGH = 20;
 
     /** The largest share of work (row groups × panels) {@link #runTiles} gives one thread for this tile grid. */
     static long tileSpan(int m, int mc, int panels, int w, int threads) {

@@ -39,7 +39,7 @@ class GemmTest {
         int nr = Gemm.panelWidth(), rowsPerGroup = GemmKernel.MRA;
         for (int threads = 1; threads <= 4; threads++) {
             for (int m : new int[]{1, 7, 64, 77, 256, 1000, 4096}) {
-                int mc = Math.min(Gemm.MC, (m + rowsPerGroup - 1) / rowsPerGroup * rowsPerGroup);
+                int mc = Gemm.rowBlock(m);
                 for (int n = 1; n <= 12000; n += n < 400 ? 1 : 97) {
                     int w = Gemm.columnTileWidth(m, mc, n, threads), panels = (n + nr - 1) / nr, wp = w / nr;
                     int tilesM = (m + mc - 1) / mc, tilesN = (panels + wp - 1) / wp;
@@ -60,6 +60,29 @@ class GemmTest {
                 }
             }
         }
+        // no wider tile is within 1/20 of the most even split, the chosen one is (see Gemm.EVEN_ENOUGH)
+        for (int threads = 2; threads <= 4; threads++) {
+            for (int m : new int[]{64, 77, 256, 1024, 2048, 4096}) {
+                int mc = Gemm.rowBlock(m), tilesM = (m + mc - 1) / mc;
+                for (int n : new int[]{320, 640, 1280, 2560, 2880, 5120, 10240}) {
+                    int panels = (n + nr - 1) / nr, widest = Math.min(Gemm.NC / nr, panels);
+                    int want = Math.min(2 * threads, tilesM * panels);
+                    long evenest = Long.MAX_VALUE;
+                    for (int w = 1; w <= widest; w++) {
+                        if (tilesM * ((panels + w - 1) / w) >= want) evenest = Math.min(evenest, Gemm.tileSpan(m, mc, panels, w, threads));
+                    }
+                    int chosen = Gemm.columnTileWidth(m, mc, n, threads) / nr;
+                    String at = "m " + m + ", n " + n + ", threads " + threads + ": " + chosen + " panels";
+                    assertThat(Gemm.tileSpan(m, mc, panels, chosen, threads) * 20).as(at).isLessThanOrEqualTo(evenest * 21);
+                    for (int w = chosen + 1; w <= widest; w++) {
+                        if (tilesM * ((panels + w - 1) / w) >= want) assertThat(Gemm.tileSpan(m, mc, panels, w, threads) * 20).as(at + ", not " + w).isGreaterThan(evenest * 21);
+                    }
+                }
+            }
+        }
+        // large matrices keep wide tiles: one or two panels wide balanced them a percent or two better and ran slower
+        assertThat(Gemm.columnTileWidth(4096, Gemm.rowBlock(4096), 2880, 2)).as("4096 × 2880, two threads").isEqualTo(Gemm.NC);
+        assertThat(Gemm.columnTileWidth(1024, Gemm.rowBlock(1024), 640, 2)).as("1024 × 640, two threads").isEqualTo(Math.min(Gemm.NC, 640));
         // the case that was 26 : 14: now an even split
         int mc64 = (64 + rowsPerGroup - 1) / rowsPerGroup * rowsPerGroup, panels = 1280 / nr;
         int w = Gemm.columnTileWidth(64, mc64, 1280, 2) / nr;
