@@ -237,14 +237,15 @@ public final class Gemm {
         int best = Math.min(NC / NR, panels);
         if (threads == 1) return best * NR;   // one thread runs every tile: any width is as even as the widest
         int needed = Math.min(2 * threads, tilesM * panels);
-        long[] span = new long[best + 1];
+        long[] span = new long[best + 1];   // 0: too few tiles at that width
         long evenest = Long.MAX_VALUE;
         for (int w = best; w >= 1; w--) {
-            span[w] = tilesM * ceilDiv(panels, w) < needed ? Long.MAX_VALUE : tileSpan(m, mc, panels, w, threads);
+            if (tilesM * ceilDiv(panels, w) < needed) continue;
+            span[w] = tileSpan(m, mc, panels, w, threads);
             evenest = Math.min(evenest, span[w]);
         }
         for (int w = best; w > 1; w--) {
-            if (span[w] <= evenest + evenest / EVEN_ENOUGH) return w * NR;
+            if (span[w] > 0 && span[w] * EVEN_ENOUGH <= evenest * (EVEN_ENOUGH + 1)) return w * NR;
         }
         return NR;
     }

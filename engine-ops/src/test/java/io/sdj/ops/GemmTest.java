@@ -60,7 +60,7 @@ class GemmTest {
                 }
             }
         }
-        // no wider tile is within 1/20 of the most even split, the chosen one is (see Gemm.EVEN_ENOUGH)
+        // the chosen width is within 1/EVEN_ENOUGH of the most even split, no wider one is
         for (int threads = 2; threads <= 4; threads++) {
             for (int m : new int[]{64, 77, 256, 1024, 2048, 4096}) {
                 int mc = Gemm.rowBlock(m), tilesM = (m + mc - 1) / mc;
@@ -73,9 +73,9 @@ class GemmTest {
                     }
                     int chosen = Gemm.columnTileWidth(m, mc, n, threads) / nr;
                     String at = "m " + m + ", n " + n + ", threads " + threads + ": " + chosen + " panels";
-                    assertThat(Gemm.tileSpan(m, mc, panels, chosen, threads) * 20).as(at).isLessThanOrEqualTo(evenest * 21);
+                    assertThat(Gemm.tileSpan(m, mc, panels, chosen, threads) * Gemm.EVEN_ENOUGH).as(at).isLessThanOrEqualTo(evenest * (Gemm.EVEN_ENOUGH + 1));
                     for (int w = chosen + 1; w <= widest; w++) {
-                        if (tilesM * ((panels + w - 1) / w) >= want) assertThat(Gemm.tileSpan(m, mc, panels, w, threads) * 20).as(at + ", not " + w).isGreaterThan(evenest * 21);
+                        if (tilesM * ((panels + w - 1) / w) >= want) assertThat(Gemm.tileSpan(m, mc, panels, w, threads) * Gemm.EVEN_ENOUGH).as(at + ", not " + w).isGreaterThan(evenest * (Gemm.EVEN_ENOUGH + 1));
                     }
                 }
             }
