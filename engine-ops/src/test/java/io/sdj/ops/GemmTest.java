@@ -84,7 +84,7 @@ class GemmTest {
         assertThat(Gemm.columnTileWidth(4096, Gemm.rowBlock(4096), 2880, 2)).as("4096 × 2880, two threads").isEqualTo(Gemm.NC);
         assertThat(Gemm.columnTileWidth(1024, Gemm.rowBlock(1024), 640, 2)).as("1024 × 640, two threads").isEqualTo(Math.min(Gemm.NC, 640));
         // the case that was 26 : 14: now an even split
-        int mc64 = (64 + rowsPerGroup - 1) / rowsPerGroup * rowsPerGroup, panels = 1280 / nr;
+        int mc64 = Gemm.rowBlock(64), panels = 1280 / nr;
         int w = Gemm.columnTileWidth(64, mc64, 1280, 2) / nr;
         long groups = (64 + rowsPerGroup - 1) / rowsPerGroup;
         assertThat(Gemm.tileSpan(64, mc64, panels, w, 2)).as("64 × 1280 on two threads").isEqualTo(groups * panels / 2);
