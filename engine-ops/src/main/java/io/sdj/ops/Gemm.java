@@ -14,7 +14,7 @@ import static io.sdj.ops.PackedMatrix.ceilDiv;
  * Single-precision matrix multiply with fp32 accumulation and a fused epilogue, {@code C = act(A·B + bias) + residual},
  * over the register-blocked {@link GemmKernel}s.
  * <p>Blocking: K in slices of about {@link #KC} or {@link #KC_PACKED}, rows in blocks of
- * {@link #MC} (the A block stays in L2), output tiles spread over {@link Parallel} threads. K is never split across
+ * {@link #rowBlock} (a block's A slice stays in L2), output tiles spread over {@link Parallel} threads. K is never split across
  * threads and every tile is computed the same way whoever computes it, so any thread count gives identical bits.
  * <ul>
  * <li>{@link #multiply}: A read in place (row-major activations), B a {@link PackedMatrix} of column panels (weights).</li>
@@ -31,12 +31,8 @@ public final class Gemm {
     static final int KC = KernelVariant.KC;
     /** Target K slice of {@link #multiplyPacked} (convolutions): with 32 registers 384 (512 was slower there on 3 of 4 UNet shapes at 2 threads). */
     static final int KC_PACKED = KernelVariant.KC_PACKED;
-    /**
-     * Rows per cache block (a multiple of MR), per {@link KernelVariant}. With 32 registers 32·MR = 192 rows: the A
-     * block (192 × 512 floats, 384 KiB) still fits L2 and each B block is streamed half as often as with 96 rows; 11 of
-     * 12 back-to-back JMH pairs at the UNet shapes and 2048³ (1 and 2 threads) were faster, by up to 9% (2026-11-23).
-     */
-    static final int MC = KernelVariant.MC;
+    /** Budget of one row block's A slice (rows × K slice floats) in {@link #multiply}: half the L2 cache. */
+    static final long A_BLOCK_BYTES = KernelVariant.L2 / 2;
     /**
      * Up to this many rows (A), {@link #multiply} takes K slices of half {@link #KC}, so that a B micro-panel fits the
      * L1 cache beside the A rows instead of being read from L2 by every row group. 32-register (AVX-512) variant only.
@@ -118,7 +114,7 @@ public final class Gemm {
 
     /**
      * A·B with a gated epilogue ({@link GatedLinear}): the gate writes {@code gate.out}, so A·B itself is never stored
-     * in a matrix of its own. Each thread accumulates its output tile in a tile buffer of its own (at most MC rows ×
+     * in a matrix of its own. Each thread accumulates its output tile in a tile buffer of its own (at most a row block ×
      * NC columns, which stays in L2) and the gate reads it from there. Writing the whole 2·inner projection to memory
      * instead, only to read each tile back at once, cost a third of the GEMM's time at 4096 × 320 → 2560 (its store
      * misses: a probe writing the same tiles to a cache-resident buffer ran 1.3–1.4× faster, one thread, 2026-12-06).
@@ -133,8 +129,8 @@ public final class Gemm {
         if (b.layout() != PackedMatrix.Layout.COLUMN_PANELS) throw new IllegalArgumentException("B must be column panels, got " + b);
         int k = b.rows(), n = b.cols();
         if (m <= 0) return;
-        int kcs = kSlice(k, m <= SHORT_KC_MAX_ROWS ? KC / 2 : KC);
-        int mc = rowBlock(m);
+        int kcs = kSliceOf(m, k);
+        int mc = rowBlock(m, kcs);
         int tilesM = ceilDiv(m, mc);
         // column tiles: see columnTileWidth (the tile grid may depend on the thread count: each element is computed
         // the same way anyway)
@@ -221,8 +217,26 @@ public final class Gemm {
         });
     }
 
-    /** Rows per row block of {@link #multiply} for m rows: blocks of near-equal height, a multiple of the tile's rows, at most MC. */
-    static int rowBlock(int m) { return ceilDiv(ceilDiv(m, ceilDiv(m, MC)), MRA) * MRA; }
+    /** The K slice of {@link #multiply} for m rows and depth k. */
+    static int kSliceOf(int m, int k) { return kSlice(k, m <= SHORT_KC_MAX_ROWS ? KC / 2 : KC); }
+
+    /**
+     * Rows per row block of {@link #multiply} for m rows and K slices of kcs: as few blocks as keep each block's A
+     * slice (rows × kcs floats, before rounding) within {@link #A_BLOCK_BYTES}, of near-equal height, rounded up to
+     * whole register tiles ({@code -Dsdj.gemm.mcRows} fixes the height instead). Every row block streams all of B
+     * again, and in a UNet B is the weights, read from memory (each weight matrix is used once per evaluation, far
+     * from any cache in between). The fixed 192 rows used before this rule streamed a 256-row layer's weights twice
+     * and a 1024-row layer's six times; with half the L2 (2 MiB here, so 1024 and 516 rows), in one JVM alternating
+     * both over 1 GiB of distinct weight matrices, two threads, medians of 8 rounds (AVX-512 host, 2026-12-07):
+     * 256 × 6144 × 1024 250 → 265 GFLOP/s, 256 × 10240 × 1280 258 → 278, 256 × 1280 × 5120 270 → 282,
+     * 1024 × 640 × 2560 263 → 303, 1024 × 640 × 5760 256 → 278, 2048³ 295 → 318, 4096 × 2560 × 320 341 → 367; on
+     * one thread 256 × 6144 × 1024 131 → 147.
+     */
+    static int rowBlock(int m, int kcs) {
+        long blocks = KernelVariant.MC_FIXED > 0 ? ceilDiv(m, KernelVariant.MC_FIXED)
+                : Math.max(1, ((long) m * kcs * Float.BYTES + A_BLOCK_BYTES - 1) / A_BLOCK_BYTES);
+        return ceilDiv(ceilDiv(m, (int) Math.min(m, blocks)), MRA) * MRA;
+    }
 
     /**
      * Columns per output tile of {@link #multiply} (m rows in blocks of mc, N columns): a multiple of NR, at most

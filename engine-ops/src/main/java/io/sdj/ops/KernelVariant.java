@@ -36,8 +36,8 @@ import java.util.Locale;
  *     with gathers, which NEON lacks; not measured on such a host).</li>
  * </ul>
  * Blocking: K slices of 512 (GEMM) and 384 (convolution) measured best on the AVX-512 hosts and on the emulated AVX2
- * register file alike; with 16 registers the A row block is capped at half the L2 cache (read from Linux sysfs: a
- * 512 KiB L2, as on AMD Zen 3, gives 126 rows instead of 192; not measured on such a host).
+ * register file alike; the GEMM's row blocks are as few as keep each block's A slice within half the L2 cache (read
+ * from Linux sysfs, see {@link Gemm#rowBlock}).
  * <p>{@code -Dsdj.kernel=auto|avx512|avx2|sse|neon} overrides the choice (default {@code auto}: the JVM's preferred
  * vector species and, for 128 bits, the architecture); the older {@code -Dsdj.gemm.vectorBits=512|256|128} still
  * selects avx512, avx2 or sse. {@code -Dsdj.gemm.mr=4} switches to a 4-row tile (8 accumulators + 2 + 4 broadcasts:
@@ -74,24 +74,30 @@ public final class KernelVariant {
     static final int LINEAR_ROWS = chooseLinearRows();
     /** Whether {@link Gemm#multiply} packs each block of A before the kernels (4- and 12-row tiles) or reads A rows in place. */
     static final boolean PACK_A = LINEAR_ROWS != 6;
-    private static final long L2 = cacheBytes(2, 512 << 10);
+    /** Size of the L2 cache (Linux sysfs; 512 KiB where that cannot be read). */
+    static final long L2 = cacheBytes(2, 512 << 10);
     /** Target K slice of {@link Gemm#multiply}. */
     static final int KC = Integer.getInteger("sdj.gemm.kc", 512);
     /** Target K slice of {@link Gemm#multiplyPacked} (convolutions). */
     static final int KC_PACKED = Integer.getInteger("sdj.gemm.kcPacked", 384);
-    /** Rows per cache block of {@link Gemm#multiply} (a multiple of MR). */
-    static final int MC = Integer.getInteger("sdj.gemm.mcRows", REGISTERS >= 32 ? 192 / MR : rowGroupsFittingL2()) * MR;
+    /**
+     * Rows per row block of {@link Gemm#multiply} fixed by {@code -Dsdj.gemm.mcRows} (in units of MR rows, for
+     * experiments), or 0: derived from the L2 size and each call's K slice ({@link Gemm#rowBlock}).
+     */
+    static final int MC_FIXED = Integer.getInteger("sdj.gemm.mcRows", 0) * MR;
 
     private KernelVariant() {}
 
     /**
      * One line for benchmark reports, e.g. "avx2: 256-bit vectors, 16 registers, tile 4×16 (A packed; convolutions
-     * 6×16), KC 512/384, MC 126": the tile of {@link Gemm#multiply}, then the convolutions' tile.
+     * 6×16), KC 512/384, A block ≤ 256 KiB": the tile of {@link Gemm#multiply}, then the convolutions' tile, the K
+     * slices, and the budget of a row block's A slice (or "MC" and the rows fixed by {@code -Dsdj.gemm.mcRows}).
      */
     public static String describe() {
-        return String.format(Locale.ROOT, "%s: %d-bit vectors, %d registers, tile %d×%d (A %s; convolutions %d×%d), KC %d/%d, MC %d",
+        return String.format(Locale.ROOT, "%s: %d-bit vectors, %d registers, tile %d×%d (A %s; convolutions %d×%d), KC %d/%d, %s",
                 NAME, SPECIES.vectorBitSize(), REGISTERS, LINEAR_ROWS, 2 * SPECIES.length(), PACK_A ? "packed" : "in place",
-                MR, 2 * SPECIES.length(), KC, KC_PACKED, MC);
+                MR, 2 * SPECIES.length(), KC, KC_PACKED,
+                MC_FIXED > 0 ? "MC " + MC_FIXED : "A block ≤ " + (L2 / 2 >> 10) + " KiB");
     }
 
     /**
@@ -157,12 +163,6 @@ public final class KernelVariant {
         int mr = Integer.getInteger("sdj.gemm.mr", 6);
         if (mr != 4 && mr != 6) throw new IllegalArgumentException("-Dsdj.gemm.mr must be 4 or 6, got " + mr);
         return mr;
-    }
-
-    /** Row groups (of MR rows) for an A block (MC × KC floats) of at most half of L2, between 8 and 192 rows. */
-    private static int rowGroupsFittingL2() {
-        long rows = L2 / 2 / ((long) KC * Float.BYTES);
-        return (int) Math.max(8, Math.min(192 / MR, rows / MR));
     }
 
     /** Size of the level-{@code level} data (or unified) cache of CPU 0 from Linux sysfs, else {@code fallback}. */

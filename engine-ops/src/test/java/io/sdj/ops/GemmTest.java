@@ -38,12 +38,12 @@ class GemmTest {
     void columnTilesShareTheWorkEvenly() {
         int nr = Gemm.panelWidth(), rowsPerGroup = GemmKernel.MRA;
         for (int threads = 1; threads <= 4; threads++) {
-            for (int m : new int[]{1, 7, 64, 77, 256, 1000, 4096}) {
-                int mc = Gemm.rowBlock(m);
+            for (int m : new int[]{1, 7, 64, 77, 256, 1000, 4096}) for (int k : new int[]{320, 5760}) {
+                int mc = Gemm.rowBlock(m, Gemm.kSliceOf(m, k));
                 for (int n = 1; n <= 12000; n += n < 400 ? 1 : 97) {
                     int w = Gemm.columnTileWidth(m, mc, n, threads), panels = (n + nr - 1) / nr, wp = w / nr;
                     int tilesM = (m + mc - 1) / mc, tilesN = (panels + wp - 1) / wp;
-                    String at = "m " + m + ", n " + n + ", threads " + threads + ": width " + w;
+                    String at = "m " + m + ", n " + n + ", k " + k + ", threads " + threads + ": width " + w;
                     assertThat(w % nr).as(at).isZero();
                     assertThat(w).as(at).isBetween(nr, Math.max(nr, Gemm.NC));
                     int want = threads == 1 ? 1 : 2 * threads;
@@ -63,7 +63,7 @@ class GemmTest {
         // the chosen width is within 1/EVEN_ENOUGH of the most even split, no wider one is
         for (int threads = 2; threads <= 4; threads++) {
             for (int m : new int[]{64, 77, 256, 1024, 2048, 4096}) {
-                int mc = Gemm.rowBlock(m), tilesM = (m + mc - 1) / mc;
+                int mc = Gemm.rowBlock(m, Gemm.kSliceOf(m, 1280)), tilesM = (m + mc - 1) / mc;
                 for (int n : new int[]{320, 640, 1280, 2560, 2880, 5120, 10240}) {
                     int panels = (n + nr - 1) / nr, widest = Math.min(Gemm.NC / nr, panels);
                     int want = Math.min(2 * threads, tilesM * panels);
@@ -81,13 +81,35 @@ class GemmTest {
             }
         }
         // large matrices keep wide tiles: one or two panels wide balanced them a percent or two better and ran slower
-        assertThat(Gemm.columnTileWidth(4096, Gemm.rowBlock(4096), 2880, 2)).as("4096 × 2880, two threads").isEqualTo(Gemm.NC);
-        assertThat(Gemm.columnTileWidth(1024, Gemm.rowBlock(1024), 640, 2)).as("1024 × 640, two threads").isEqualTo(Math.min(Gemm.NC, 640));
+        assertThat(Gemm.columnTileWidth(4096, Gemm.rowBlock(4096, Gemm.kSliceOf(4096, 320)), 2880, 2)).as("4096 × 2880, two threads").isEqualTo(Gemm.NC);
+        assertThat(Gemm.columnTileWidth(1024, Gemm.rowBlock(1024, Gemm.kSliceOf(1024, 5760)), 640, 2)).as("1024 × 640, two threads").isEqualTo(Math.min(Gemm.NC, 640));
         // the case that was 26 : 14: now an even split
-        int mc64 = Gemm.rowBlock(64), panels = 1280 / nr;
+        int mc64 = Gemm.rowBlock(64, Gemm.kSliceOf(64, 640)), panels = 1280 / nr;
         int w = Gemm.columnTileWidth(64, mc64, 1280, 2) / nr;
         long groups = (64 + rowsPerGroup - 1) / rowsPerGroup;
         assertThat(Gemm.tileSpan(64, mc64, panels, w, 2)).as("64 × 1280 on two threads").isEqualTo(groups * panels / 2);
+    }
+
+    /**
+     * Row blocks of {@link Gemm#multiply}: whole register tiles, as few as keep a block's A slice (rows × K slice
+     * floats) within half the L2, give or take the rounding up to whole tiles. One block fewer would not fit.
+     */
+    @Test
+    void rowBlocksAreAsFewAsKeepTheirASliceInHalfTheL2() {
+        int tile = GemmKernel.MRA;
+        for (int m : new int[]{1, 12, 77, 256, 1000, 1024, 4096, 16384}) {
+            for (int k : new int[]{40, 320, 1280, 5760}) {
+                int kcs = Gemm.kSliceOf(m, k), rows = Gemm.rowBlock(m, kcs), blocks = (m + rows - 1) / rows;
+                String at = "m " + m + ", K slice " + kcs + ": " + blocks + " blocks of " + rows + " rows";
+                assertThat(rows % tile).as(at).isZero();
+                assertThat(rows).as(at).isPositive();
+                assertThat((long) (rows - tile) * kcs * Float.BYTES).as(at).isLessThanOrEqualTo(Gemm.A_BLOCK_BYTES);
+                if (blocks > 1) {
+                    long fewer = (long) ((m + blocks - 2) / (blocks - 1)) * kcs * Float.BYTES;
+                    assertThat(fewer).as(at + ": one block fewer").isGreaterThan(Gemm.A_BLOCK_BYTES);
+                }
+            }
+        }
     }
 
     /**
