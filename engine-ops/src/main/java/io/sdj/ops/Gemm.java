@@ -114,8 +114,10 @@ public final class Gemm {
 
     /**
      * A·B with a gated epilogue ({@link GatedLinear}): the gate writes {@code gate.out}, so A·B itself is never stored
-     * in a matrix of its own. Each thread accumulates its output tile in a tile buffer of its own (at most a row block ×
-     * NC columns, which stays in L2) and the gate reads it from there. Writing the whole 2·inner projection to memory
+     * in a matrix of its own. Each thread accumulates its output tile in a tile buffer of its own (a row block × NC
+     * columns, in L2 up to a few hundred rows) and the gate reads it from there. (At 4096 × 320 → 2560 the blocks are
+     * 828 rows and the buffer 1.7 MiB, beyond L2 beside the A slice: measured level with 192-row blocks, see
+     * {@link #rowBlock}.) Writing the whole 2·inner projection to memory
      * instead, only to read each tile back at once, cost a third of the GEMM's time at 4096 × 320 → 2560 (its store
      * misses: a probe writing the same tiles to a cache-resident buffer ran 1.3–1.4× faster, one thread, 2026-12-06).
      */
@@ -226,11 +228,12 @@ public final class Gemm {
      * whole register tiles ({@code -Dsdj.gemm.mcRows} fixes the height instead). Every row block streams all of B
      * again, and in a UNet B is the weights, read from memory (each weight matrix is used once per evaluation, far
      * from any cache in between). The fixed 192 rows used before this rule streamed a 256-row layer's weights twice
-     * and a 1024-row layer's six times; with half the L2 (2 MiB here, so 1024 and 516 rows), in one JVM alternating
-     * both over 1 GiB of distinct weight matrices, two threads, medians of 8 rounds (AVX-512 host, 2026-12-07):
-     * 256 × 6144 × 1024 250 → 265 GFLOP/s, 256 × 10240 × 1280 258 → 278, 256 × 1280 × 5120 270 → 282,
-     * 1024 × 640 × 2560 263 → 303, 1024 × 640 × 5760 256 → 278, 2048³ 295 → 318, 4096 × 2560 × 320 341 → 367; on
-     * one thread 256 × 6144 × 1024 131 → 147.
+     * and a 1024-row layer's six times. With half of this host's 2 MiB L2 (one block up to 1024 rows at K slices of
+     * 256, 516-row blocks at 512), in one JVM alternating both rules over 1 GiB of distinct weight matrices, two
+     * threads, medians of 8 rounds (AVX-512 host, 2026-12-07): 256 × 6144 × 1024 250 → 265 GFLOP/s, 256 × 10240 ×
+     * 1280 258 → 278, 1024 × 640 × 2560 263 → 303, 1024 × 640 × 5760 256 → 278, 2048³ 295 → 318, the 4096-row
+     * shapes level (4096 × 2560 × 320 300 → 301); on one thread 256 × 6144 × 1024 131 → 147; gated
+     * ({@link #multiplyGated}) 256 × 6144 × 1024 274 → 302, 1024 × 5120 × 640 268 → 294, 4096 × 2560 × 320 260 → 259.
      */
     static int rowBlock(int m, int kcs) {
         long blocks = KernelVariant.MC_FIXED > 0 ? ceilDiv(m, KernelVariant.MC_FIXED)
