@@ -237,7 +237,7 @@ public final class Gemm {
      */
     static int rowBlock(int m, int kcs) {
         long blocks = KernelVariant.MC_FIXED > 0 ? ceilDiv(m, KernelVariant.MC_FIXED)
-                : Math.max(1, ((long) m * kcs * Float.BYTES + A_BLOCK_BYTES - 1) / A_BLOCK_BYTES);
+                : Math.max(1, Math.ceilDiv((long) m * kcs * Float.BYTES, A_BLOCK_BYTES));
         return ceilDiv(ceilDiv(m, (int) Math.min(m, blocks)), MRA) * MRA;
     }
 
