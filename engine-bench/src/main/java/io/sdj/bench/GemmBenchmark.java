@@ -16,7 +16,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.concurrent.TimeUnit;
 
-/** GEMM (A in place, B pre-packed) at the five shapes; {@link KernelReport} turns ms/op into GFLOP/s. */
+/**
+ * GEMM (A in place, B pre-packed) at the issue's five shapes, with the weights hot (in cache) or cold (from memory, as
+ * in a UNet); {@link KernelReport} turns ms/op into GFLOP/s.
+ */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -34,13 +37,29 @@ public class GemmBenchmark {
     @Param({"f32"})
     public String weights;
 
+    /**
+     * Where B comes from: {@code hot}, one weight matrix for every call (in the caches wherever it fits), or
+     * {@code cold}, distinct copies filling {@link #COLD_BYTES} taken in turn, so each call reads B from memory as a
+     * UNet does ({@code -p weightCache=cold}).
+     */
+    @Param({"hot"})
+    public String weightCache;
+
+    /** Total size of the {@code cold} copies of B: 1 GiB, beyond the last-level caches of the hosts measured (at most 480 MiB). */
+    static final long COLD_BYTES = 1L << 30;
+
     private Runnable op;
 
     @Setup
     public void setup() {
         System.out.println("kernel variant " + KernelVariant.describe());
         Parallel.setThreads(threads);
-        op = KernelCase.gemm(shape, io.sdj.core.DType.parse(weights)).factory().get();
+        long cold = switch (weightCache) {
+            case "hot" -> 0;
+            case "cold" -> COLD_BYTES;
+            default -> throw new IllegalArgumentException("weightCache must be hot or cold, got '" + weightCache + "'");
+        };
+        op = KernelCase.gemm(shape, io.sdj.core.DType.parse(weights), cold).factory().get();
     }
 
     @Benchmark

@@ -91,16 +91,51 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
      * GEMM with B packed from weights of {@code dtype}: F16/BF16 weights stay 16-bit when packed (unless
      * {@code -Dsdj.weights.packed=f32}) and are widened inside the GEMM.
      */
-    public static KernelCase gemm(String shape, DType dtype) {
+    public static KernelCase gemm(String shape, DType dtype) { return gemm(shape, dtype, 0); }
+
+    /**
+     * As {@link #gemm(String, DType)}, with B read from memory when {@code coldBytes > 0}: the runnable cycles through
+     * distinct packed copies of B, together at least {@code coldBytes} (and at least two), so that each call's B was
+     * last touched a whole cache's worth of other weights ago. That is how a UNet reads its weights: each matrix once
+     * per evaluation, the rest of the model (1–3 GiB) read in between. With one B (0) the benchmark measures weights
+     * that stay in the caches between calls wherever they fit.
+     */
+    public static KernelCase gemm(String shape, DType dtype, long coldBytes) {
         String[] p = shape.split("x");
         int m = Integer.parseInt(p[0]), n = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]);
-        return new KernelCase("gemm", shape, 2.0 * m * n * k, 0, () -> {
-            float[] a = random(1, m * k);
-            PackedMatrix b = dtype == DType.F32 ? PackedMatrix.columnPanels(random(2, k * n), k, n)
-                    : PackedMatrix.transposedColumnPanels(weight("w", dtype, random(2, k * n), n, k));
-            float[] c = new float[m * n];
-            return () -> Gemm.multiply(a, 0, k, m, b, c, 0, n, null, Activation.NONE, null);
-        });
+        return new KernelCase("gemm", shape, 2.0 * m * n * k, 0, () -> new GemmRun(m, n, k, dtype, coldBytes));
+    }
+
+    /** The operands of a {@link #gemm} case; each run multiplies A by the next copy of B into C. */
+    static final class GemmRun implements Runnable {
+        final int m, n, k;
+        final float[] a, c;
+        /** Distinct packed copies of the same weights: one when hot. */
+        final PackedMatrix[] b;
+        private int next;
+
+        GemmRun(int m, int n, int k, DType dtype, long coldBytes) {
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            a = random(1, m * k);
+            float[] w = random(2, k * n);
+            long bBytes = (long) k * n * (dtype == DType.F32 ? Float.BYTES : Short.BYTES);
+            int copies = coldBytes <= 0 ? 1 : (int) Math.max(2, Math.ceilDiv(coldBytes, bBytes));
+            b = new PackedMatrix[copies];
+            for (int i = 0; i < copies; i++) {
+                b[i] = dtype == DType.F32 ? PackedMatrix.columnPanels(w, k, n)
+                        : PackedMatrix.transposedColumnPanels(weight("w", dtype, w, n, k));
+            }
+            c = new float[m * n];
+        }
+
+        @Override
+        public void run() {
+            PackedMatrix bi = b[next];
+            next = next + 1 == b.length ? 0 : next + 1;
+            Gemm.multiply(a, 0, k, m, bi, c, 0, n, null, Activation.NONE, null);
+        }
     }
 
     public static KernelCase conv(String shape) { return conv(shape, ConvAlgorithm.AUTO); }

@@ -28,7 +28,9 @@ public final class KernelReport {
             else if (bench.contains("DepthwiseBenchmark")) c = KernelCase.depthwise(shape);
             else continue;
             double ms = r.getPrimaryResult().getScore();
-            System.out.printf(Locale.ROOT, "%-10s %-22s %7s %10.3f %10.1f %s%n", c.op(), c.shape(), params.getParam("threads"), ms, c.rate(ms), c.unit());
+            String cache = params.getParam("weightCache");   // GemmBenchmark: hot or cold weights
+            String label = cache == null ? c.shape() : c.shape() + " " + cache;
+            System.out.printf(Locale.ROOT, "%-10s %-22s %7s %10.3f %10.1f %s%n", c.op(), label, params.getParam("threads"), ms, c.rate(ms), c.unit());
         }
     }
 }
