@@ -39,14 +39,11 @@ public class GemmBenchmark {
 
     /**
      * Where B comes from: {@code hot}, one weight matrix for every call (in the caches wherever it fits), or
-     * {@code cold}, distinct copies filling {@link #COLD_BYTES} taken in turn, so each call reads B from memory as a
-     * UNet does ({@code -p weightCache=cold}).
+     * {@code cold}, distinct copies filling {@link KernelCase#COLD_BYTES} taken in turn, so each call reads B from
+     * memory as a UNet does ({@code -p weightCache=cold}).
      */
     @Param({"hot"})
     public String weightCache;
-
-    /** Total size of the {@code cold} copies of B: 1 GiB, beyond the last-level caches of the hosts measured (at most 480 MiB). */
-    static final long COLD_BYTES = 1L << 30;
 
     private Runnable op;
 
@@ -56,7 +53,7 @@ public class GemmBenchmark {
         Parallel.setThreads(threads);
         long cold = switch (weightCache) {
             case "hot" -> 0;
-            case "cold" -> COLD_BYTES;
+            case "cold" -> KernelCase.COLD_BYTES;
             default -> throw new IllegalArgumentException("weightCache must be hot or cold, got '" + weightCache + "'");
         };
         op = KernelCase.gemm(shape, io.sdj.core.DType.parse(weights), cold).factory().get();

@@ -40,6 +40,15 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
     /** GEMM C[M,N] = A[M,K]·B[K,N], B pre-packed (the Linear arrangement), M×N×K. */
     public static final String[] GEMM_SHAPES = {"4096x320x2880", "1024x640x5760", "256x1280x11520", "2048x2048x2048", "4096x4096x40"};
 
+    /**
+     * GEMM with the weights from memory (see {@link #gemm(String, DType, long)}): MobileDiffusion's SwiGLU projection at
+     * 16×16, where its mid block spends most of its time, each weight used by 256 rows once per evaluation.
+     */
+    public static final String GEMM_COLD_SHAPE = "256x6144x1024";
+
+    /** Total size of the distinct copies of B a cold GEMM case cycles through: 1 GiB, beyond the last-level caches of the hosts measured (at most 480 MiB). */
+    public static final long COLD_BYTES = 1L << 30;
+
     /** Convolutions of the SD1.5 / BK-SDM-Tiny UNet at a 64×64 latent (and two decoder ones): cin-cout-k-stride @ H×W. */
     public static final String[] CONV_SHAPES = {
             "320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "1280-1280-3-1@8x8",
@@ -57,6 +66,7 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
     public static List<KernelCase> all() {
         List<KernelCase> l = new ArrayList<>();
         for (String s : GEMM_SHAPES) l.add(gemm(s));
+        l.add(gemm(GEMM_COLD_SHAPE, DType.F32, COLD_BYTES));
         for (String s : CONV_SHAPES) l.add(conv(s));
         for (String s : DEPTHWISE_SHAPES) l.add(depthwise(s));
         for (String s : ATTENTION_SHAPES) l.add(attention(s));
@@ -103,7 +113,7 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
     public static KernelCase gemm(String shape, DType dtype, long coldBytes) {
         String[] p = shape.split("x");
         int m = Integer.parseInt(p[0]), n = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]);
-        return new KernelCase("gemm", shape, 2.0 * m * n * k, 0, () -> new GemmRun(m, n, k, dtype, coldBytes));
+        return new KernelCase(coldBytes > 0 ? "gemm-cold" : "gemm", shape, 2.0 * m * n * k, 0, () -> new GemmRun(m, n, k, dtype, coldBytes));
     }
 
     /** The operands of a {@link #gemm} case; each run multiplies A by the next copy of B into C. */

@@ -36,9 +36,12 @@ class GemmCaseTest {
     }
 
     @Test
-    void hotHasOneCopyAndColdAtLeastTwo() {
-        assertThat(((KernelCase.GemmRun) KernelCase.gemm("8x32x8").factory().get()).b).hasSize(1);
-        assertThat(((KernelCase.GemmRun) KernelCase.gemm("8x32x8", DType.F32, 1).factory().get()).b).hasSize(2);
+    void hotHasOneCopyAndColdAtLeastTwoAndSaysSo() {
+        KernelCase hot = KernelCase.gemm("8x32x8"), cold = KernelCase.gemm("8x32x8", DType.F32, 1);
+        assertThat(((KernelCase.GemmRun) hot.factory().get()).b).hasSize(1);
+        assertThat(((KernelCase.GemmRun) cold.factory().get()).b).hasSize(2);
+        assertThat(hot.id()).isEqualTo("gemm 8x32x8");
+        assertThat(cold.id()).isEqualTo("gemm-cold 8x32x8");
     }
 
     /** C = A·B in double precision, B being the weights the case was built from (f16: as rounded to binary16). */

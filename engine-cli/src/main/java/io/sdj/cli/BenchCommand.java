@@ -2,6 +2,7 @@ package io.sdj.cli;
 
 import io.sdj.bench.KernelCase;
 import io.sdj.bench.KernelTable;
+import io.sdj.core.DType;
 import io.sdj.core.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,7 +29,7 @@ public final class BenchCommand implements Runnable {
 
     /** {@code sdj bench kernels}: GEMM, convolution and attention at model shapes, one table, about a minute. */
     @Command(name = "kernels", mixinStandardHelpOptions = true,
-            description = {"Time GEMM at the five issue shapes, the main SD1.5 UNet convolutions (64×64 latent) and attention.",
+            description = {"Time GEMM at the five issue shapes (and one with its weights from memory, gemm-cold), the main SD1.5 UNet convolutions (64×64 latent) and attention.",
                     "Prints op, shape, threads, median ms and GFLOP/s (GB/s for memory-bound ops), and this machine's FMA peak",
                     "(a register-only loop at the same thread count) before and after, with each GFLOP/s rate's share of it."})
     static final class Kernels implements Callable<Integer> {
@@ -57,6 +58,8 @@ public final class BenchCommand implements Runnable {
         static List<KernelCase> quickCases() {
             List<KernelCase> l = new ArrayList<>();
             for (String s : KernelCase.GEMM_SHAPES) l.add(KernelCase.gemm(s));
+            // the regime a UNet's projections run in: each call's weights from memory (1 GiB of copies, packed first)
+            l.add(KernelCase.gemm(KernelCase.GEMM_COLD_SHAPE, DType.F32, KernelCase.COLD_BYTES));
             for (String s : new String[]{"320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "320-320-3-2@64x64", "640-1280-1-1@16x16"}) {
                 l.add(KernelCase.conv(s));
             }
