@@ -132,10 +132,10 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
             float[] w = random(2, k * n);
             long bBytes = (long) k * n * (dtype == DType.F32 ? Float.BYTES : Short.BYTES);
             int copies = coldBytes <= 0 ? 1 : (int) Math.max(2, Math.ceilDiv(coldBytes, bBytes));
+            WeightTensor half = dtype == DType.F32 ? null : weight("w", dtype, w, n, k);
             b = new PackedMatrix[copies];
             for (int i = 0; i < copies; i++) {
-                b[i] = dtype == DType.F32 ? PackedMatrix.columnPanels(w, k, n)
-                        : PackedMatrix.transposedColumnPanels(weight("w", dtype, w, n, k));
+                b[i] = half == null ? PackedMatrix.columnPanels(w, k, n) : PackedMatrix.transposedColumnPanels(half);
             }
             c = new float[m * n];
         }
