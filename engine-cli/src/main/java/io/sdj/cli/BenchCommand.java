@@ -29,7 +29,7 @@ public final class BenchCommand implements Runnable {
 
     /** {@code sdj bench kernels}: GEMM, convolution and attention at model shapes, one table, about a minute. */
     @Command(name = "kernels", mixinStandardHelpOptions = true,
-            description = {"Time GEMM at the five issue shapes (and one with its weights from memory, gemm-cold), the main SD1.5 UNet convolutions (64×64 latent) and attention.",
+            description = {"Time GEMM at the five issue shapes (and one with its weights from memory, gemm-cold: 1 GiB of weight copies), the main SD1.5 UNet convolutions (64×64 latent) and attention.",
                     "Prints op, shape, threads, median ms and GFLOP/s (GB/s for memory-bound ops), and this machine's FMA peak",
                     "(a register-only loop at the same thread count) before and after, with each GFLOP/s rate's share of it."})
     static final class Kernels implements Callable<Integer> {
