@@ -51,12 +51,7 @@ public class GemmBenchmark {
     public void setup() {
         System.out.println("kernel variant " + KernelVariant.describe());
         Parallel.setThreads(threads);
-        long cold = switch (weightCache) {
-            case "hot" -> 0;
-            case "cold" -> KernelCase.COLD_BYTES;
-            default -> throw new IllegalArgumentException("weightCache must be hot or cold, got '" + weightCache + "'");
-        };
-        op = KernelCase.gemm(shape, io.sdj.core.DType.parse(weights), cold).factory().get();
+        op = KernelCase.gemm(shape, io.sdj.core.DType.parse(weights), KernelCase.coldBytes(weightCache)).factory().get();
     }
 
     @Benchmark

@@ -49,6 +49,18 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
     /** Total size of the distinct copies of B a cold GEMM case cycles through: 1 GiB, beyond the last-level caches of the hosts measured (at most 480 MiB). */
     public static final long COLD_BYTES = 1L << 30;
 
+    /**
+     * The {@code coldBytes} of {@link #gemm(String, DType, long)} for a weight-cache setting: {@code hot} (0, one B) or
+     * {@code cold} ({@link #COLD_BYTES}), as {@code GemmBenchmark}'s {@code weightCache} parameter takes it.
+     */
+    public static long coldBytes(String weightCache) {
+        return switch (weightCache) {
+            case "hot" -> 0;
+            case "cold" -> COLD_BYTES;
+            default -> throw new IllegalArgumentException("weightCache must be hot or cold, got '" + weightCache + "'");
+        };
+    }
+
     /** Convolutions of the SD1.5 / BK-SDM-Tiny UNet at a 64×64 latent (and two decoder ones): cin-cout-k-stride @ H×W. */
     public static final String[] CONV_SHAPES = {
             "320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "1280-1280-3-1@8x8",
@@ -130,13 +142,14 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
             this.k = k;
             a = random(1, m * k);
             float[] w = random(2, k * n);
-            long bBytes = (long) k * n * (dtype == DType.F32 ? Float.BYTES : Short.BYTES);
-            int copies = coldBytes <= 0 ? 1 : (int) Math.max(2, Math.ceilDiv(coldBytes, bBytes));
             WeightTensor half = dtype == DType.F32 ? null : weight("w", dtype, w, n, k);
+            Supplier<PackedMatrix> pack = () -> half == null ? PackedMatrix.columnPanels(w, k, n) : PackedMatrix.transposedColumnPanels(half);
+            PackedMatrix first = pack.get();
+            // copies counted in packed bytes: panel padding and the packed dtype (-Dsdj.weights.packed) included
+            int copies = coldBytes <= 0 ? 1 : (int) Math.max(2, Math.ceilDiv(coldBytes, first.byteSize()));
             b = new PackedMatrix[copies];
-            for (int i = 0; i < copies; i++) {
-                b[i] = half == null ? PackedMatrix.columnPanels(w, k, n) : PackedMatrix.transposedColumnPanels(half);
-            }
+            b[0] = first;
+            for (int i = 1; i < copies; i++) b[i] = pack.get();
             c = new float[m * n];
         }
 

@@ -1,5 +1,6 @@
 package io.sdj.bench;
 
+import io.sdj.core.DType;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
@@ -23,14 +24,15 @@ public final class KernelReport {
             String bench = params.getBenchmark();
             String shape = params.getParam("shape");
             KernelCase c;
-            if (bench.contains("GemmBenchmark")) c = KernelCase.gemm(shape);
+            if (bench.contains("GemmBenchmark")) {
+                String cache = params.getParam("weightCache");   // hot or cold: op "gemm" or "gemm-cold"
+                c = KernelCase.gemm(shape, DType.F32, cache == null ? 0 : KernelCase.coldBytes(cache));
+            }
             else if (bench.contains("ConvBenchmark")) c = KernelCase.conv(shape);
             else if (bench.contains("DepthwiseBenchmark")) c = KernelCase.depthwise(shape);
             else continue;
             double ms = r.getPrimaryResult().getScore();
-            String cache = params.getParam("weightCache");   // GemmBenchmark: hot or cold weights
-            String label = cache == null ? c.shape() : c.shape() + " " + cache;
-            System.out.printf(Locale.ROOT, "%-10s %-22s %7s %10.3f %10.1f %s%n", c.op(), label, params.getParam("threads"), ms, c.rate(ms), c.unit());
+            System.out.printf(Locale.ROOT, "%-10s %-22s %7s %10.3f %10.1f %s%n", c.op(), c.shape(), params.getParam("threads"), ms, c.rate(ms), c.unit());
         }
     }
 }

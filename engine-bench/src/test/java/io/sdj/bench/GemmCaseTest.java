@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /**
@@ -19,8 +20,9 @@ class GemmCaseTest {
     void coldCyclesThroughDistinctCopiesOfTheSameWeights() {
         for (DType dtype : new DType[]{DType.F32, DType.F16}) {
             int m = 13, n = 37, k = 19;
-            long bBytes = (long) k * n * (dtype == DType.F32 ? 4 : 2);
-            var cold = (KernelCase.GemmRun) KernelCase.gemm(m + "x" + n + "x" + k, dtype, bBytes * 5 / 2).factory().get();
+            String shape = m + "x" + n + "x" + k;
+            long bBytes = ((KernelCase.GemmRun) KernelCase.gemm(shape, dtype).factory().get()).b[0].byteSize();
+            var cold = (KernelCase.GemmRun) KernelCase.gemm(shape, dtype, bBytes * 5 / 2).factory().get();
             assertThat(cold.b).as(dtype + ": ⌈2.5⌉ copies").hasSize(3);
             assertThat(cold.b[1]).isNotSameAs(cold.b[0]);
             assertThat(cold.b[2]).isNotSameAs(cold.b[0]).isNotSameAs(cold.b[1]);
@@ -42,6 +44,9 @@ class GemmCaseTest {
         assertThat(((KernelCase.GemmRun) cold.factory().get()).b).hasSize(2);
         assertThat(hot.id()).isEqualTo("gemm 8x32x8");
         assertThat(cold.id()).isEqualTo("gemm-cold 8x32x8");
+        assertThat(KernelCase.coldBytes("hot")).isZero();
+        assertThat(KernelCase.coldBytes("cold")).isEqualTo(KernelCase.COLD_BYTES);
+        assertThatThrownBy(() -> KernelCase.coldBytes("warm")).hasMessageContaining("hot or cold").hasMessageContaining("warm");
     }
 
     /** C = A·B in double precision, B being the weights the case was built from (f16: as rounded to binary16). */
