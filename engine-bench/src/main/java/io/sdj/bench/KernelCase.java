@@ -78,7 +78,7 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
     public static List<KernelCase> all() {
         List<KernelCase> l = new ArrayList<>();
         for (String s : GEMM_SHAPES) l.add(gemm(s));
-        l.add(gemm(GEMM_COLD_SHAPE, DType.F32, COLD_BYTES));
+        l.add(gemmCold());
         for (String s : CONV_SHAPES) l.add(conv(s));
         for (String s : DEPTHWISE_SHAPES) l.add(depthwise(s));
         for (String s : ATTENTION_SHAPES) l.add(attention(s));
@@ -127,6 +127,9 @@ public record KernelCase(String op, String shape, double flops, double bytes, Su
         int m = Integer.parseInt(p[0]), n = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]);
         return new KernelCase(coldBytes > 0 ? "gemm-cold" : "gemm", shape, 2.0 * m * n * k, 0, () -> new GemmRun(m, n, k, dtype, coldBytes));
     }
+
+    /** The cold GEMM case of the quick table and the full list: {@link #GEMM_COLD_SHAPE}, float32, {@link #COLD_BYTES}. */
+    public static KernelCase gemmCold() { return gemm(GEMM_COLD_SHAPE, DType.F32, COLD_BYTES); }
 
     /** The operands of a {@link #gemm} case; each run multiplies A by the next copy of B into C. */
     static final class GemmRun implements Runnable {

@@ -2,7 +2,6 @@ package io.sdj.cli;
 
 import io.sdj.bench.KernelCase;
 import io.sdj.bench.KernelTable;
-import io.sdj.core.DType;
 import io.sdj.core.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -59,7 +58,7 @@ public final class BenchCommand implements Runnable {
             List<KernelCase> l = new ArrayList<>();
             for (String s : KernelCase.GEMM_SHAPES) l.add(KernelCase.gemm(s));
             // the regime a UNet's projections run in: each call's weights from memory (1 GiB of copies, packed first)
-            l.add(KernelCase.gemm(KernelCase.GEMM_COLD_SHAPE, DType.F32, KernelCase.COLD_BYTES));
+            l.add(KernelCase.gemmCold());
             for (String s : new String[]{"320-320-3-1@64x64", "640-640-3-1@32x32", "1280-1280-3-1@16x16", "320-320-3-2@64x64", "640-1280-1-1@16x16"}) {
                 l.add(KernelCase.conv(s));
             }
