@@ -87,7 +87,7 @@ final class AttentionKernel implements Attention.Kernel {
     /**
      * Keys of head h packed in groups of {@code width}, channel-major: kp[base + (g·d + c)·width + t] =
      * k[b, g·width + t, h·d + c], zero past tk (this kernel's panels of 2L keys, {@link TransposedAttentionKernel}'s
-     * groups of four).
+     * groups of six, or four with 16 vector registers).
      */
     static void packKeys(float[] kd, float[] kp, int base, int b, int h, int tk, int cq, int d, int groups, int width) {
         for (int g = 0; g < groups; g++) {
