@@ -52,6 +52,11 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     private static final float LOG2E = 1.44269504088896341f;
     private static final double LN2 = 0.6931471805599453;
     private static final ThreadLocal<float[][]> SCRATCH = new ThreadLocal<>();
+    /**
+     * Whether the tile's transposes gather: with 256- and 512-bit vectors (AVX2 and AVX-512 have gather instructions,
+     * as for {@link GemmKernel}'s packing); 128-bit variants (SSE, NEON) copy element by element.
+     */
+    private static final boolean GATHER = L >= 8;
     /** Lane i of a gather from Oᵀ: i rows of {@link #MQ} further (one channel further). */
     private static final int[] CHANNEL_ROWS = IntStream.range(0, L).map(i -> i * MQ).toArray();
 
@@ -155,11 +160,12 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     /**
      * Qᵀ of a tile: qt[c·MQ + r] = q[src + r·cq + c]·qScale for its {@code mq} query rows, 0 for the rows past them
      * (their results are dropped). A full tile gathers each channel's column a vector of rows at a time ({@code
-     * queryRows}: lane i at i·cq), 2.5× faster than the scalar copy, whose stores each went to another line of qt.
+     * queryRows}: lane i at i·cq), 2.5× faster than the scalar copy, whose stores each went to another line of qt
+     * (where the vectors are 256 or 512 bits wide, see {@link #GATHER}).
      */
     private static void transposeQueries(float[] qd, int[] queryRows, float[] qt, int src, int mq, int cq, int d,
                                          float qScale) {
-        if (mq == MQ) {
+        if (GATHER && mq == MQ) {
             for (int r0 = 0; r0 < MQ; r0 += L, src += L * cq)
                 for (int c = 0; c < d; c++)
                     FloatVector.fromArray(SP, qd, src + c, queryRows, 0).mul(qScale).intoArray(qt, c * MQ + r0);
@@ -176,9 +182,17 @@ final class TransposedAttentionKernel implements Attention.Kernel {
 
     /**
      * Out of Oᵀ into the output rows: od[dst + r·cv + c] = o[c·MQ + r] / l[r] for the tile's {@code mq} rows, a row
-     * gathering a vector of channels at a time ({@link #CHANNEL_ROWS}: lane i at i·MQ), the last one masked.
+     * gathering a vector of channels at a time ({@link #CHANNEL_ROWS}: lane i at i·MQ), the last one masked (where the
+     * vectors are 256 or 512 bits wide, see {@link #GATHER}; element by element otherwise).
      */
     private static void transposeOutput(float[] o, float[] l, float[] od, int dst, int mq, int cv, int dv) {
+        if (!GATHER) {
+            for (int r = 0; r < mq; r++, dst += cv) {
+                float inv = 1f / l[r];
+                for (int c = 0; c < dv; c++) od[dst + c] = o[c * MQ + r] * inv;
+            }
+            return;
+        }
         int full = dv - dv % L;
         VectorMask<Float> tail = SP.indexInRange(full, dv);
         for (int r = 0; r < mq; r++, dst += cv) {
