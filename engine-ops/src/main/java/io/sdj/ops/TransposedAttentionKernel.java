@@ -181,9 +181,9 @@ final class TransposedAttentionKernel implements Attention.Kernel {
     }
 
     /**
-     * Out of Oᵀ into the output rows: od[dst + r·cv + c] = o[c·MQ + r] / l[r] for the tile's {@code mq} rows, a row
-     * gathering a vector of channels at a time ({@link #CHANNEL_ROWS}: lane i at i·MQ), the last one masked (where the
-     * vectors are 256 or 512 bits wide, see {@link #GATHER}; element by element otherwise).
+     * Out of Oᵀ into the output rows: od[dst + r·cv + c] = o[c·MQ + r] · (1 / l[r]) for the tile's {@code mq} rows,
+     * a row gathering a vector of channels at a time ({@link #CHANNEL_ROWS}: lane i at i·MQ), the last one masked
+     * (where the vectors are 256 or 512 bits wide, see {@link #GATHER}; element by element otherwise).
      */
     private static void transposeOutput(float[] o, float[] l, float[] od, int dst, int mq, int cv, int dv) {
         if (!GATHER) {
