@@ -125,25 +125,33 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
     }
 
     /**
-     * value · GELU(gate) for the tile's rows: the near-zero form of GELU(gate) for every lane into this thread's
-     * {@link #NEAR} buffer, then ({@link #geluFarGate}) the far form where a lane needs it, the product with the value
-     * and the one store to the output. Arrays in, arrays out, no vector crossing a call.
+     * value · GELU(gate) for the tile's rows: the near-zero form of GELU(gate) and the far form's first half
+     * ({@link VectorMath#geluFarErfcx}, erfcx of the gate) for every lane into this thread's {@link #NEAR} buffer, then
+     * ({@link #geluFarGate}) the far form's second half (the exponential) where a lane needs it, the product with the
+     * value and the one store to the output. Arrays in, arrays out, no vector crossing a call.
      * <p>The near form once went to the output and the far pass read it back from there: each such load waited for the
      * output line, just written and not yet in cache, to arrive from memory (12% of a one-thread GEGLU projection at
      * 4096 × 320 → 2560 sat on that load, perf, 2026-12-06); an L1-resident buffer has no such wait.
-     * <p>The far form ({@code erfcLarge}: a 14-term polynomial and an exponential) fits C2's node budget only in a
+     * <p>The far form (a 12-term polynomial, a division and an exponential) fits C2's node budget only in a
      * compilation of its own. Inlined into this method, or beside the SiLU gate in {@link #gateTile}, C2 ran out of
      * budget and left its helpers as calls with boxed vectors; moving it into a method of its own did not help (C2
      * inlined it back) nor did putting it first. So it is called through {@link #GELU_FAR_GATE}, a method handle C2
      * does not inline across. In {@code sdj profile --arch bk-sdm-tiny} (2026-12-06, AVX-512 host, 2 threads) the GEGLU
      * projection went from 49 / 40 / 38 ms per call at 64² / 32² / 16² to 39–40 / 35 / 34 ms (33–35 ms with a SiLU
      * gate in its place, for comparison), the feed-forward from 525 / 514 to 467 / 474 ms per forward.
+     * <p>Its first half (erfcx: the division and the polynomial) is computed here, beside the near form, and only the
+     * exponential behind the handle: with the polynomial in two halves (even and odd powers, for a shorter dependency
+     * chain) the whole far form no longer fitted {@link #geluFarGate}'s budget either ({@code NodeCountInliningCutoff},
+     * the exponential left a call with boxed vectors, 1.5× slower), and each loop's dependency chain is now half as
+     * long.
      */
     private static void geluGate(float[] c, int cOff, int ldc, int mr, float[] out, int oOff, int ldo, int valid) {
         int L = GemmKernel.L;
-        float[] near = NEAR.atLeast(mr * L);
+        float[] near = NEAR.atLeast(2 * mr * L);
         for (int r = 0; r < mr; r++) {
-            VectorMath.geluNear(FloatVector.fromArray(S, c, cOff + r * ldc + L)).intoArray(near, r * L);
+            FloatVector g = FloatVector.fromArray(S, c, cOff + r * ldc + L);
+            VectorMath.geluNear(g).intoArray(near, r * L);
+            VectorMath.geluFarErfcx(g).intoArray(near, (mr + r) * L);
         }
         try {
             GELU_FAR_GATE.invokeExact(c, cOff, ldc, mr, near, out, oOff, ldo, valid);
@@ -154,7 +162,7 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
         }
     }
 
-    /** Per-thread GELU values of the near form, one tile's rows (L floats each). */
+    /** Per-thread GELU values of the near form, then the far form's erfcx, one tile's rows each (L floats a row). */
     private static final ThreadScratch NEAR = new ThreadScratch();
 
     /**
@@ -187,7 +195,7 @@ record GemmEpilogue(float[] colBias, float[] rowBias, Activation act, float[] re
             FloatVector g = FloatVector.fromArray(S, c, off + L);
             FloatVector y = FloatVector.fromArray(S, near, r * L);
             VectorMask<Float> far = g.abs().lt(1.41421356f).not();
-            y = y.blend(VectorMath.geluFar(g), far);
+            y = y.blend(VectorMath.geluFar(g, FloatVector.fromArray(S, near, (mr + r) * L)), far);
             y.mul(FloatVector.fromArray(S, c, off)).intoArray(out, oOff + r * ldo, m);
         }
     }

@@ -219,15 +219,16 @@ public final class VectorMath {
 
     /*
      * erfc(z) for z ≥ 1 as e^(−z²)·k(1/z) / (z·√π), where k(u) = z·√π·e^(z²)·erfc(z) is smooth and slowly varying
-     * (k → 1 as z → ∞). k is the 14-term Chebyshev interpolant over u ∈ [U_LO, 1] (z ≤ 11.1, beyond which erfc
+     * (k → 1 as z → ∞). k is the 12-term Chebyshev interpolant over u ∈ [U_LO, 1] (z ≤ 11.1, beyond which erfc
      * underflows), computed once in double from Erf.erf (z < 2.5) and erfc's continued fraction (z ≥ 2.5), and
-     * evaluated as a polynomial in t = affine(u) ∈ [−1, 1] (Σ|coefficients| ≈ 1.06, so Horner in float is stable).
-     * Truncation error < 2e-10.
+     * evaluated as a polynomial in t = affine(u) ∈ [−1, 1] (Σ|coefficients| ≈ 1.06, so Horner in float is stable),
+     * its even and odd powers as two Horner chains in t² (half the dependency chain of one). Truncation error at most
+     * 1.3e-8 (the dropped Chebyshev coefficients add up to 1.2e-8), 0.2 ulp of k (14 terms: about 3e-10).
      */
     private static final double U_LO = 0.09;
-    private static final float[] KC = chebyshevAsPolynomial(14, U_LO, 1, VectorMath::kReference);
+    private static final float[] KC = chebyshevAsPolynomial(12, U_LO, 1, VectorMath::kReference);
     private static final float K0 = KC[0], K1 = KC[1], K2 = KC[2], K3 = KC[3], K4 = KC[4], K5 = KC[5], K6 = KC[6],
-            K7 = KC[7], K8 = KC[8], K9 = KC[9], K10 = KC[10], K11 = KC[11], K12 = KC[12], K13 = KC[13];
+            K7 = KC[7], K8 = KC[8], K9 = KC[9], K10 = KC[10], K11 = KC[11];
     private static final float T_SCALE = (float) (2 / (1 - U_LO)), T_SHIFT = (float) (-(1 + U_LO) / (1 - U_LO));
     private static final float INV_SQRT_PI = (float) (1 / Math.sqrt(Math.PI));
 
@@ -241,19 +242,32 @@ public final class VectorMath {
     }
 
     private static FloatVector kPoly(FloatVector t) {
-        return t.fma(t.broadcast(K13), t.broadcast(K12)).fma(t, t.broadcast(K11)).fma(t, t.broadcast(K10))
-                .fma(t, t.broadcast(K9)).fma(t, t.broadcast(K8)).fma(t, t.broadcast(K7)).fma(t, t.broadcast(K6))
-                .fma(t, t.broadcast(K5)).fma(t, t.broadcast(K4)).fma(t, t.broadcast(K3)).fma(t, t.broadcast(K2))
-                .fma(t, t.broadcast(K1)).fma(t, t.broadcast(K0));
+        FloatVector w = t.mul(t);
+        FloatVector even = w.fma(w.broadcast(K10), w.broadcast(K8)).fma(w, w.broadcast(K6)).fma(w, w.broadcast(K4))
+                .fma(w, w.broadcast(K2)).fma(w, w.broadcast(K0));
+        FloatVector odd = w.fma(w.broadcast(K11), w.broadcast(K9)).fma(w, w.broadcast(K7)).fma(w, w.broadcast(K5))
+                .fma(w, w.broadcast(K3)).fma(w, w.broadcast(K1));
+        return odd.fma(t, even);
     }
 
     /** erfc(z) for lanes with 1 ≤ z ≤ 11, given z² = zz + zzLo exactly (other lanes: unspecified). */
     private static FloatVector erfcLarge(FloatVector z, FloatVector zz, FloatVector zzLo) {
+        return expMinusSquare(zz, zzLo).mul(erfcxLarge(z));
+    }
+
+    /** erfcx(z) = e^(z²)·erfc(z) = k(1/z) / (z·√π) for lanes with 1 ≤ z ≤ 11 (other lanes: unspecified). */
+    private static FloatVector erfcxLarge(FloatVector z) {
         FloatVector u = z.broadcast(1f).div(z);
-        FloatVector k = kPoly(u.fma(T_SCALE, T_SHIFT));
-        // e^(−z²) with the low part of z² folded in: e^(−hi−lo) ≈ e^(−hi)·(1 − lo)
-        FloatVector e = exp(zz.neg()).mul(zzLo.neg().add(1f));
-        return e.mul(k).mul(u.mul(INV_SQRT_PI));
+        return kPoly(u.fma(T_SCALE, T_SHIFT)).mul(u.mul(INV_SQRT_PI));
+    }
+
+    /**
+     * e^(−z²) given z² = zz + zzLo exactly, zz ≥ 0: e^(−zz)·(1 − zzLo), the low part folded in to first order;
+     * −zz is clamped at −104 in the integer domain (set the sign bit, signed min), below which the result is 0.
+     */
+    private static FloatVector expMinusSquare(FloatVector zz, FloatVector zzLo) {
+        FloatVector e = expNonPositive(zz.reinterpretAsInts().or(SIGN_BIT).min(MINUS_104).reinterpretAsFloats());
+        return e.mul(zzLo.neg().add(1f));
     }
 
     private static FloatVector erfSmall(FloatVector x) {
@@ -287,6 +301,7 @@ public final class VectorMath {
     }
 
     private static final float SQRT2 = 1.41421356f;
+    private static final int SQRT2_BITS = Float.floatToRawIntBits(SQRT2), GELU_FAR_MAX_BITS = Float.floatToRawIntBits(10.5f * SQRT2);
 
     /** GELU for |x| &lt; √2 (other lanes: unspecified): 0.5·x·(1 + erf(x/√2)) with the small-argument erf. */
     public static FloatVector geluNear(FloatVector x) {
@@ -294,13 +309,33 @@ public final class VectorMath {
     }
 
     /**
-     * GELU for |x| ≥ √2 (other lanes: unspecified), from erfc. Kernels call {@link #geluNear} and this in separate
-     * passes: inlined together with exp they exceed the JIT's per-method inlining budget and fall back to boxing.
+     * GELU for |x| ≥ √2 (other lanes: unspecified), from erfc = e^(−x²/2)·erfcx(|x|/√2). Kernels call
+     * {@link #geluNear} and this in separate passes: inlined together with exp they exceed the JIT's per-method
+     * inlining budget and fall back to boxing (and the fused GEGLU epilogue splits this one in two as well).
      */
     public static FloatVector geluFar(FloatVector x) {
-        FloatVector xc = clamp(x.abs(), SQRT2, 10.5f * SQRT2);
+        return geluFar(x, geluFarErfcx(x));
+    }
+
+    /** |x| clamped to [√2, 10.5·√2] in the integer domain (positive floats order as their bits; NaN → the top). */
+    private static FloatVector geluFarArgument(FloatVector x) {
+        return x.reinterpretAsInts().and(~SIGN_BIT).max(SQRT2_BITS).min(GELU_FAR_MAX_BITS).reinterpretAsFloats();
+    }
+
+    /**
+     * The first half of {@link #geluFar}: erfcx(z) for z = |x|/√2 (|x| clamped to the far range). Kernels whose loop
+     * cannot hold the whole far form within the JIT's node budget compute this in one pass and
+     * {@link #geluFar(FloatVector, FloatVector)} in another; each pass's dependency chain is also half as long.
+     */
+    public static FloatVector geluFarErfcx(FloatVector x) {
+        return erfcxLarge(geluFarArgument(x).mul(INV_SQRT2));
+    }
+
+    /** GELU for |x| ≥ √2 (other lanes: unspecified), given {@code erfcx} = {@link #geluFarErfcx}(x). */
+    public static FloatVector geluFar(FloatVector x, FloatVector erfcx) {
+        FloatVector xc = geluFarArgument(x);
         FloatVector xx = xc.mul(xc), xxLo = xc.fma(xc, xx.neg());
-        FloatVector c = erfcLarge(xc.mul(INV_SQRT2), xx.mul(0.5f), xxLo.mul(0.5f));
+        FloatVector c = expMinusSquare(xx.mul(0.5f), xxLo.mul(0.5f)).mul(erfcx);
         FloatVector onePlusErf = c.blend(c.neg().add(2f), x.compare(VectorOperators.GT, 0f));
         // far negative tail: erfc underflows to 0 and the result to −0 (NaN for x = −∞, as PyTorch)
         FloatVector y = x.mul(0.5f).mul(onePlusErf);
