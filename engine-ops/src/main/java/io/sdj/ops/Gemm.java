@@ -51,8 +51,11 @@ public final class Gemm {
      * of such a strip is a write miss to memory: at 4096×2560×320 on two threads (C 40 MiB) the strip order ran at
      * 0.84 of the row order, and at 0.80 of its own speed with the stores to C left out (AVX-512 host, 2026-12-07).
      * Only with 512-bit panels: with AVX2 emulated on that host (32-float panels become 16) the row order ran at
-     * 0.91–0.95 at the same shape, so there it is off (no limit) unless set. Not for the gated epilogue, whose C is
-     * the thread's tile buffer in L2.
+     * 0.91–0.95 at the same shape, so there it is off (no limit) unless set. The gated epilogue follows the same
+     * rule: its C is the thread's tile buffer, but each tile writes its gated outputs (half of C's columns) to
+     * memory, and down a column strip every such row of a tile was a write miss of its own. JMH
+     * {@code FeedForwardBench} at 4096 × 320 → 2·1280 (GEGLU), alternated three times (AVX-512 host, 2026-12-07):
+     * 60–62 → 54–57 ms on one thread, 28.0–30.6 → 27.6–28.1 ms on two; level at 1024 × 640 → 2·2560.
      */
     static final long ROWS_OUTER_MIN_OUTPUT = Long.getLong("sdj.gemm.rowsOuterMinOutput", NR >= 32 ? 4L << 20 : Long.MAX_VALUE);
     /** Columns per output tile in {@link #multiply} (a multiple of NR). */
@@ -140,7 +143,7 @@ public final class Gemm {
         int tilesN = ceilDiv(n, ncf);
         var packed = b.segment();
         boolean gated = e != null && e.gate() != null;
-        boolean rowsOuter = k <= ROWS_OUTER_MAX_K || (!gated && (long) m * n >= ROWS_OUTER_MIN_OUTPUT);
+        boolean rowsOuter = k <= ROWS_OUTER_MAX_K || (long) m * n >= ROWS_OUTER_MIN_OUTPUT;
         int panelsN = ceilDiv(n, NR), panelsPerTile = ncf / NR;
         IntUnaryOperator cost = t -> tileCost(t, m, mc, panelsN, panelsPerTile, tilesN);
         // 4- and 12-row tiles: the row block is packed [group][k][rows] once per K slice and reused by every panel of the tile

@@ -34,7 +34,7 @@ public final class GemmChecks {
 
     /**
      * A hash of the exact bits of GEMMs with A the activations (odd sizes, several K slices, bias, GELU, residual,
-     * 16-bit weights): every register tile height must give the same bits, since each element sums its products in
+     * 16-bit weights; gated projections with GELU and SiLU gates): every register tile height must give the same bits, since each element sums its products in
      * k order whatever the tile.
      */
     static int gemmBits() {
@@ -49,6 +49,14 @@ public final class GemmChecks {
                 float[] c = new float[m * n];
                 Gemm.multiply(a, 0, k, m, pb, c, 0, n, bias, Activation.GELU, res);
                 h = 31 * h + java.util.Arrays.hashCode(c);
+            }
+            // the gated projection (gate in the epilogue), its gates spread over both GELU branches
+            int inner = n / 2;
+            float[] w = random(r, 2 * inner * k);
+            for (int i = 0; i < w.length; i++) w[i] *= (float) (3 / Math.sqrt(k));
+            for (Activation act : new Activation[]{Activation.GELU, Activation.SILU}) {
+                GatedLinear g = new GatedLinear(WeightTensor.ofFloats("w", w, 2 * inner, k), WeightTensor.ofFloats("b", random(r, 2 * inner), 2 * inner), act);
+                h = 31 * h + java.util.Arrays.hashCode(g.forward(new Workspace(), Tensor.of(a, 1, m, k)).data());
             }
         }
         return h;
