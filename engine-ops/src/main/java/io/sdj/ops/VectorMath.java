@@ -327,12 +327,12 @@ public final class VectorMath {
      * cannot hold the whole far form within the JIT's node budget compute this in one pass and
      * {@link #geluFar(FloatVector, FloatVector)} in another; each pass's dependency chain is also half as long.
      */
-    public static FloatVector geluFarErfcx(FloatVector x) {
+    static FloatVector geluFarErfcx(FloatVector x) {
         return erfcxLarge(geluFarArgument(x).mul(INV_SQRT2));
     }
 
     /** GELU for |x| ≥ √2 (other lanes: unspecified), given {@code erfcx} = {@link #geluFarErfcx}(x). */
-    public static FloatVector geluFar(FloatVector x, FloatVector erfcx) {
+    static FloatVector geluFar(FloatVector x, FloatVector erfcx) {
         FloatVector xc = geluFarArgument(x);
         FloatVector xx = xc.mul(xc), xxLo = xc.fma(xc, xx.neg());
         FloatVector c = expMinusSquare(xx.mul(0.5f), xxLo.mul(0.5f)).mul(erfcx);

@@ -34,8 +34,8 @@ public final class GemmChecks {
 
     /**
      * A hash of the exact bits of GEMMs with A the activations (odd sizes, several K slices, bias, GELU, residual,
-     * 16-bit weights; gated projections with GELU and SiLU gates): every register tile height must give the same bits, since each element sums its products in
-     * k order whatever the tile.
+     * 16-bit weights; gated projections with GELU and SiLU gates): every register tile height must give the same
+     * bits, since each element sums its products in k order whatever the tile.
      */
     static int gemmBits() {
         SplittableRandom r = new SplittableRandom(7);
