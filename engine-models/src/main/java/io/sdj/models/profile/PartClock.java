@@ -31,6 +31,14 @@ public final class PartClock implements Trace {
     @Override
     public void mark(String name, Tensor output) { stamp(name, output); }
 
+    /**
+     * False: the clock only stamps, so the model keeps its fused paths (Trace's default, true for every trace but
+     * {@link Trace#NONE}, had the profile time the UNet's output GroupNorm and SiLU as two passes, as generation never
+     * runs them).
+     */
+    @Override
+    public boolean keepsActivations() { return false; }
+
     private void stamp(String name, Tensor t) {
         long now = System.nanoTime();
         int i = names.size();

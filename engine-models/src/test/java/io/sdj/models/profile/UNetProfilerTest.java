@@ -41,6 +41,13 @@ class UNetProfilerTest {
         return j;
     }
 
+    static float[] uniform(long seed, int n) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (2 * r.nextDouble() - 1);
+        return a;
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sd15", "bk-sdm-small", "bk-sdm-tiny", "snapfusion", "mobilediffusion"})
     void marksCoverEveryCountedPartAndParametersAddUp(String name) {
@@ -70,6 +77,28 @@ class UNetProfilerTest {
         Map<String, Long> weightParams = new LinkedHashMap<>();
         for (String n : w.names()) weightParams.merge(UNetProfiler.blockOf(n), Tensor.numel(w.shape(n)), Long::sum);
         assertThat(weightParams).as(name + ": parameters per block, weights vs cost walk").isEqualTo(costParams);
+    }
+
+    /**
+     * The clock only stamps; it must not make the model take its unfused, activation-recording paths (the UNet's
+     * output GroupNorm + SiLU, TAESD's blocks), or the profile would time code that generation never runs.
+     */
+    @Test
+    void aProfiledPassRunsTheSameCodeAsAnUntracedOne() {
+        assertThat(new PartClock().keepsActivations()).isFalse();
+        JsonNode json = narrowed("bk-sdm-tiny");
+        UNetConfig c = UNetConfig.fromJson(json);
+        UNet2DConditionModel unet = UNet2DConditionModel.load(json, new SyntheticWeights(14));
+        Tensor sample = Tensor.of(uniform(15, 4 * 16 * 16), 1, 4, 16, 16);
+        Tensor context = Tensor.of(uniform(16, 77 * c.crossAttentionDim()[0]), 1, 77, c.crossAttentionDim()[0]);
+        Workspace ws = new Workspace();
+        PartClock clock = new PartClock();
+        clock.start();
+        float[] profiled = unet.forward(ws, sample, new float[]{500}, context, null, clock).data().clone();
+        float[] plain = unet.forward(ws, sample, new float[]{500}, context, null, io.sdj.models.Trace.NONE).data().clone();
+        assertThat(profiled).containsExactly(plain);
+        // the unfused path records the normalised tensor before the SiLU: a second conv_norm_out stamp
+        assertThat(java.util.stream.IntStream.range(0, clock.stamps()).mapToObj(clock::name).filter("conv_norm_out"::equals)).hasSize(1);
     }
 
     @Test
