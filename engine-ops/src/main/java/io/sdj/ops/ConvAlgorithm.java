@@ -99,10 +99,23 @@ public enum ConvAlgorithm {
      * 128² 2.1× faster with F(4×4)); and it needs enough output tiles per weight byte, since the transformed
      * weights (α²/9 times the direct ones) stream from memory once per group of tiles: 8 GEMM panels of tiles for
      * F(4×4), 2 for F(2×2). So F(4×4) at a 64×64 latent and the decoders' large images, F(2×2) at 32×32 and 16×16,
-     * direct at 8×8.
+     * direct at 8×8. F(4×4)'s count is {@link #F4_MIN_PANELS}.
      */
     static boolean enoughTiles(int oh, int ow, WinogradConv3x3.Tile tile) {
         long tiles = (long) PackedMatrix.ceilDiv(oh, tile.m) * PackedMatrix.ceilDiv(ow, tile.m);
-        return tiles >= (tile == WinogradConv3x3.Tile.F4 ? 8L : 2L) * GemmKernel.NR;
+        return tiles >= (tile == WinogradConv3x3.Tile.F4 ? F4_MIN_PANELS : 2L) * GemmKernel.NR;
     }
+
+    /**
+     * GEMM panels of 4×4 tiles {@code auto} needs for F(4×4) ({@code -Dsdj.conv.f4MinPanels}, default 8). 2 makes it
+     * F(4×4) at a 32×32 latent too (64 tiles: the few-tiles split by output channels reads its transformed weights
+     * once): faster there, for more memory. Intel Xeon KVM guest, AVX-512, 2026-12-07, JMH {@code ConvBenchmark}
+     * (the same weights every call), two threads, 8 → 2: 640 → 640 at 32² 18.1 → 14.2–14.4 ms, 1280 → 640 42.0–42.3 →
+     * 28.9–30.0, 1280 → 1280 73.1–79.8 → 51.9–56.1; one thread and emulated AVX2 1.2–1.45× too. In a whole UNet, whose
+     * weights come from memory, less: `sdj profile --size 512`, alternated, BK-SDM-Tiny's forward 1.02–1.05× faster
+     * (3 pairs), SD 1.5's 0.92–1.04 (4 pairs); but the 32×32 level's transformed weights take 9/4 the memory (`sdj
+     * generate`, BK-SDM-Tiny f16 file, 8 steps: peak RSS 3.8–3.9 → 4.3–4.4 GB) and a first image 1.00–1.07× the time.
+     * So the default stays 8.
+     */
+    static final long F4_MIN_PANELS = Long.getLong("sdj.conv.f4MinPanels", 8);
 }
