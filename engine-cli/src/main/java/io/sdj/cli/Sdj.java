@@ -45,7 +45,11 @@ public final class Sdj implements java.util.concurrent.Callable<Integer> {
         return cl;
     }
 
-    /** Runs a command line; an out-of-memory error anywhere ends with one line and {@link ExitCodes#OUT_OF_MEMORY}. */
+    /**
+     * Runs a command line; an out-of-memory error anywhere ends with one line and {@link ExitCodes#OUT_OF_MEMORY}, and a
+     * bad {@code -Dsdj.*} setting (rejected when the class reading it is initialised, e.g. {@code -Dsdj.conv=fft}) with
+     * its message and {@link ExitCodes#BAD_INPUT}.
+     */
     public static int run(CommandLine cl, String... args) {
         try {
             return cl.execute(args);
@@ -53,6 +57,11 @@ public final class Sdj implements java.util.concurrent.Callable<Integer> {
             cl.getErr().println("sdj: " + ExitCodes.outOfMemoryMessage(e));
             cl.getErr().flush();
             return ExitCodes.OUT_OF_MEMORY;
+        } catch (ExceptionInInitializerError e) {
+            if (!(e.getCause() instanceof IllegalArgumentException bad)) throw e;
+            cl.getErr().println("sdj: " + bad.getMessage());
+            cl.getErr().flush();
+            return ExitCodes.BAD_INPUT;
         }
     }
 

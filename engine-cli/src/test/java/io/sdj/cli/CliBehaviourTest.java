@@ -69,6 +69,22 @@ class CliBehaviourTest {
                 .contains("MaxDirectMemorySize").contains("SDJ_JAVA_OPTS");
     }
 
+    @CommandLine.Command(name = "badSetting")
+    static final class BadSetting implements java.util.concurrent.Callable<Integer> {
+        @Override public Integer call() {
+            throw new ExceptionInInitializerError(new IllegalArgumentException("-Dsdj.conv must be direct, winograd or auto, got 'fft'"));
+        }
+    }
+
+    @Test
+    void aBadSystemPropertyIsOneLine() {
+        CommandLine cl = new CommandLine(new BadSetting());
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err, true));
+        assertThat(Sdj.run(cl)).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(err.toString().strip()).isEqualTo("sdj: -Dsdj.conv must be direct, winograd or auto, got 'fft'");
+    }
+
     @Test
     void seedsCoverTorchsWholeRange() {
         assertThat(Long.toUnsignedString(GenerateCommand.parseSeed("18446744073709551615"))).isEqualTo("18446744073709551615");

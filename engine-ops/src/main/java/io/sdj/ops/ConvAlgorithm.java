@@ -15,6 +15,8 @@ package io.sdj.ops;
  * {@code -Dsdj.conv.winogradWeights=f32|f16}: whether F(2×2) keeps 16-bit weights' transformed form in float32
  * ({@code f32}, the default: a model's 16-bit weights give exactly the bits of the same values stored as float32) or
  * in binary16 ({@code f16}: half the memory, less accurate, see {@link WinogradConv3x3#transformedType}).
+ * {@code -Dsdj.conv.f4MinPanels=n}: how many GEMM panels of 4×4 tiles {@code auto} needs for F(4×4) (default 8; see
+ * {@link #F4_MIN_PANELS}).
  */
 public enum ConvAlgorithm {
     DIRECT, WINOGRAD, AUTO;
@@ -24,6 +26,18 @@ public enum ConvAlgorithm {
     private static final WinogradConv3x3.Tile TILE = parseTile(System.getProperty("sdj.conv.winogradTile"));
     /** {@code -Dsdj.conv.winogradWeights=f16}: whether F(2×2) keeps 16-bit weights' transformed form in binary16. */
     static final boolean HALF_TRANSFORMED_WEIGHTS = parseHalfTransformed(System.getProperty("sdj.conv.winogradWeights"));
+    /**
+     * GEMM panels of 4×4 tiles {@code auto} needs for F(4×4) ({@code -Dsdj.conv.f4MinPanels}, default 8). 2 makes it
+     * F(4×4) at a 32×32 latent too (64 tiles: the few-tiles split by output channels reads its transformed weights
+     * once): faster there, for more memory. Intel Xeon KVM guest, AVX-512, 2026-12-07, JMH {@code ConvBenchmark}
+     * (the same weights every call), two threads, 8 → 2: 640 → 640 at 32² 18.1 → 14.2–14.4 ms, 1280 → 640 42.0–42.3 →
+     * 28.9–30.0, 1280 → 1280 73.1–79.8 → 51.9–56.1; one thread and emulated AVX2 1.2–1.45× too. In a whole UNet, whose
+     * weights come from memory, less: {@code sdj profile --size 512}, alternated, BK-SDM-Tiny's forward 1.02–1.05× faster
+     * (3 pairs), SD 1.5's time 0.92–1.04× (4 pairs); but the 32×32 level's transformed weights take 9/4 the memory
+     * ({@code sdj generate}, BK-SDM-Tiny f16 file, 8 steps: peak RSS 3.8–3.9 → 4.3–4.4 GB) and a first image 1.00–1.07×
+     * the time. So the default stays 8.
+     */
+    static final int F4_MIN_PANELS = parseMinPanels(System.getProperty("sdj.conv.f4MinPanels"));
 
     static ConvAlgorithm parse(String p) {
         if (p == null || p.isBlank()) return AUTO;
@@ -42,6 +56,17 @@ public enum ConvAlgorithm {
             case "4" -> WinogradConv3x3.Tile.F4;
             default -> throw new IllegalArgumentException("-Dsdj.conv.winogradTile must be 2 or 4, got '" + p + "'");
         };
+    }
+
+    static int parseMinPanels(String p) {
+        if (p == null || p.isBlank()) return 8;
+        try {
+            int n = Integer.parseInt(p.trim());
+            if (n >= 1) return n;
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw new IllegalArgumentException("-Dsdj.conv.f4MinPanels must be a whole number of GEMM panels ≥ 1, got '" + p + "'");
     }
 
     static boolean parseHalfTransformed(String p) {
@@ -103,19 +128,6 @@ public enum ConvAlgorithm {
      */
     static boolean enoughTiles(int oh, int ow, WinogradConv3x3.Tile tile) {
         long tiles = (long) PackedMatrix.ceilDiv(oh, tile.m) * PackedMatrix.ceilDiv(ow, tile.m);
-        return tiles >= (tile == WinogradConv3x3.Tile.F4 ? F4_MIN_PANELS : 2L) * GemmKernel.NR;
+        return tiles >= (tile == WinogradConv3x3.Tile.F4 ? (long) F4_MIN_PANELS : 2L) * GemmKernel.NR;
     }
-
-    /**
-     * GEMM panels of 4×4 tiles {@code auto} needs for F(4×4) ({@code -Dsdj.conv.f4MinPanels}, default 8). 2 makes it
-     * F(4×4) at a 32×32 latent too (64 tiles: the few-tiles split by output channels reads its transformed weights
-     * once): faster there, for more memory. Intel Xeon KVM guest, AVX-512, 2026-12-07, JMH {@code ConvBenchmark}
-     * (the same weights every call), two threads, 8 → 2: 640 → 640 at 32² 18.1 → 14.2–14.4 ms, 1280 → 640 42.0–42.3 →
-     * 28.9–30.0, 1280 → 1280 73.1–79.8 → 51.9–56.1; one thread and emulated AVX2 1.2–1.45× too. In a whole UNet, whose
-     * weights come from memory, less: `sdj profile --size 512`, alternated, BK-SDM-Tiny's forward 1.02–1.05× faster
-     * (3 pairs), SD 1.5's 0.92–1.04 (4 pairs); but the 32×32 level's transformed weights take 9/4 the memory (`sdj
-     * generate`, BK-SDM-Tiny f16 file, 8 steps: peak RSS 3.8–3.9 → 4.3–4.4 GB) and a first image 1.00–1.07× the time.
-     * So the default stays 8.
-     */
-    static final long F4_MIN_PANELS = Long.getLong("sdj.conv.f4MinPanels", 8);
 }

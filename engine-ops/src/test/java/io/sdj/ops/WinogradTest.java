@@ -349,6 +349,10 @@ class WinogradTest {
         assertThat(ConvAlgorithm.parseHalfTransformed("f16")).isTrue();
         assertThatThrownBy(() -> ConvAlgorithm.parseHalfTransformed("auto"))
                 .hasMessage("-Dsdj.conv.winogradWeights must be f32 or f16, got 'auto'");
+        assertThat(ConvAlgorithm.parseMinPanels(null)).isEqualTo(8);
+        assertThat(ConvAlgorithm.parseMinPanels(" 2 ")).isEqualTo(2);
+        assertThatThrownBy(() -> ConvAlgorithm.parseMinPanels("0")).hasMessage("-Dsdj.conv.f4MinPanels must be a whole number of GEMM panels ≥ 1, got '0'");
+        assertThatThrownBy(() -> ConvAlgorithm.parseMinPanels("two")).hasMessageContaining("sdj.conv.f4MinPanels").hasMessageContaining("'two'");
         // auto: Winograd at the large UNet / TAESD shapes, direct for few channels or few tiles
         assertThat(ConvAlgorithm.AUTO.choose(320, 320, 64, 64)).isNotNull();
         assertThat(ConvAlgorithm.AUTO.choose(64, 64, 256, 256)).isNotNull();

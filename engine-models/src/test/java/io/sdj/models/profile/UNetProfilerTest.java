@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sdj.core.Tensor;
 import io.sdj.core.Workspace;
+import io.sdj.models.Trace;
 import io.sdj.models.blocks.SyntheticWeights;
 import io.sdj.models.pipeline.Cancellation;
 import io.sdj.models.unet.UNet2DConditionModel;
@@ -18,7 +19,9 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -42,7 +45,7 @@ class UNetProfilerTest {
     }
 
     static float[] uniform(long seed, int n) {
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        SplittableRandom r = new SplittableRandom(seed);
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (2 * r.nextDouble() - 1);
         return a;
@@ -95,10 +98,10 @@ class UNetProfilerTest {
         PartClock clock = new PartClock();
         clock.start();
         float[] profiled = unet.forward(ws, sample, new float[]{500}, context, null, clock).data().clone();
-        float[] plain = unet.forward(ws, sample, new float[]{500}, context, null, io.sdj.models.Trace.NONE).data().clone();
+        float[] plain = unet.forward(ws, sample, new float[]{500}, context, null, Trace.NONE).data().clone();
         assertThat(profiled).containsExactly(plain);
         // the unfused path records the normalised tensor before the SiLU: a second conv_norm_out stamp
-        assertThat(java.util.stream.IntStream.range(0, clock.stamps()).mapToObj(clock::name).filter("conv_norm_out"::equals)).hasSize(1);
+        assertThat(IntStream.range(0, clock.stamps()).mapToObj(clock::name).filter("conv_norm_out"::equals)).hasSize(1);
     }
 
     @Test
