@@ -215,7 +215,8 @@ public final class UNetProfiler {
     }
 
 
-    private static Tensor random(long seed, int... shape) {
+    /** A tensor of this shape with standard normal values from {@code seed} (the profile's inputs). */
+    static Tensor random(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);
         Tensor t = Tensor.zeros(shape);
         for (int i = 0; i < t.numel(); i++) t.data()[i] = (float) r.nextGaussian();

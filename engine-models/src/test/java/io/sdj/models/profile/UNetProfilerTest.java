@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
 import java.util.stream.IntStream;
 
@@ -42,13 +41,6 @@ class UNetProfilerTest {
         j.put("cross_attention_dim", j.get("cross_attention_dim").asInt() / 8);
         j.put("norm_num_groups", 8);
         return j;
-    }
-
-    static float[] uniform(long seed, int n) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) (2 * r.nextDouble() - 1);
-        return a;
     }
 
     @ParameterizedTest
@@ -92,8 +84,8 @@ class UNetProfilerTest {
         JsonNode json = narrowed("bk-sdm-tiny");
         UNetConfig c = UNetConfig.fromJson(json);
         UNet2DConditionModel unet = UNet2DConditionModel.load(json, new SyntheticWeights(14));
-        Tensor sample = Tensor.of(uniform(15, 4 * 16 * 16), 1, 4, 16, 16);
-        Tensor context = Tensor.of(uniform(16, 77 * c.crossAttentionDim()[0]), 1, 77, c.crossAttentionDim()[0]);
+        Tensor sample = UNetProfiler.random(15, 1, 4, 16, 16);
+        Tensor context = UNetProfiler.random(16, 1, 77, c.crossAttentionDim()[0]);
         Workspace ws = new Workspace();
         PartClock clock = new PartClock();
         clock.start();
