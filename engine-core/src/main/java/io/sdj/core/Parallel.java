@@ -28,17 +28,8 @@ public final class Parallel {
     private Parallel() {}
 
     private static int initialThreads() {
-        String p = System.getProperty("sdj.threads");
-        if (p != null && !p.isBlank()) {
-            try {
-                int n = Integer.parseInt(p.trim());
-                if (n >= 1) return n;
-            } catch (NumberFormatException ignored) {
-                // fall through to the error below
-            }
-            throw new IllegalArgumentException("-Dsdj.threads must be a whole number ≥ 1, got '" + p + "'");
-        }
-        return Runtime.getRuntime().availableProcessors();
+        return Settings.atLeastOne("sdj.threads", System.getProperty("sdj.threads"), "whole number",
+                Runtime.getRuntime().availableProcessors());
     }
 
     public static int threads() { return threads; }

@@ -59,14 +59,7 @@ public enum ConvAlgorithm {
     }
 
     static int parseMinPanels(String p) {
-        if (p == null || p.isBlank()) return 8;
-        try {
-            int n = Integer.parseInt(p.trim());
-            if (n >= 1) return n;
-        } catch (NumberFormatException e) {
-            // named below
-        }
-        throw new IllegalArgumentException("-Dsdj.conv.f4MinPanels must be a whole number of GEMM panels ≥ 1, got '" + p + "'");
+        return io.sdj.core.Settings.atLeastOne("sdj.conv.f4MinPanels", p, "whole number of GEMM panels", 8);
     }
 
     static boolean parseHalfTransformed(String p) {
